@@ -1,0 +1,193 @@
+//! The app's configuration: defaults < `config.toml` < `CONSULT_*` environment variables.
+//!
+//! Administrators preset the clinic server for their users with the file or the environment;
+//! nothing here is secret, and nothing secret may be added here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use url::{Host, Url};
+
+use consult_types::AppError;
+
+/// Environment variable naming a config file to use instead of the default location.
+pub const CONFIG_FILE_ENV: &str = "CONSULT_CONFIG";
+/// Prefix of environment variables overriding single settings, e.g. `CONSULT_SERVER_URL`.
+pub const ENV_PREFIX: &str = "CONSULT_";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Base URL of the clinic server. HTTPS, except for a server on this machine.
+    pub server_url: Url,
+    /// How long one request to the clinic server may take.
+    pub request_timeout_secs: u64,
+}
+
+/// The clinic server's own default address, so a local demo needs no set-up.
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080/";
+const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 15;
+/// Settings that `CONSULT_<KEY>` environment variables may override.
+const ENV_KEYS: &[&str] = &["server_url", "request_timeout_secs"];
+
+fn defaults() -> Figment {
+    Figment::new()
+        .merge(Serialized::default("server_url", DEFAULT_SERVER_URL))
+        .merge(Serialized::default(
+            "request_timeout_secs",
+            DEFAULT_REQUEST_TIMEOUT_SECS,
+        ))
+}
+
+impl AppConfig {
+    /// Loads the configuration: `file` if it exists (a missing file is not an error, a broken
+    /// one is), then the `CONSULT_*` environment variables.
+    pub fn load(file: &Path) -> Result<AppConfig, AppError> {
+        Self::from_figment(
+            defaults()
+                .merge(Toml::file(file))
+                // Only known keys: other CONSULT_* variables belong to other tools.
+                .merge(Env::prefixed(ENV_PREFIX).only(ENV_KEYS)),
+        )
+    }
+
+    /// The config file: `$CONSULT_CONFIG` if set, else `config.toml` in `config_dir`.
+    pub fn file_location(config_dir: &Path) -> PathBuf {
+        match std::env::var_os(CONFIG_FILE_ENV) {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => config_dir.join("config.toml"),
+        }
+    }
+
+    fn from_figment(figment: Figment) -> Result<AppConfig, AppError> {
+        let config: AppConfig = figment.extract().map_err(|error| AppError::Config {
+            detail: error.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        let url = &self.server_url;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(url) => {}
+            "http" => {
+                return Err(AppError::Config {
+                    detail: format!(
+                        "server_url {url} uses plain HTTP; use https:// (plain HTTP is only allowed for a server on this machine)"
+                    ),
+                })
+            }
+            other => {
+                return Err(AppError::Config {
+                    detail: format!("server_url {url} has scheme {other}; use https://"),
+                })
+            }
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(AppError::Config {
+                detail: format!("server_url {url} has no host"),
+            });
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(AppError::Config {
+                detail: "request_timeout_secs must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The server's origin (`scheme://host:port`), used to key the keychain entry.
+    pub fn server_origin(&self) -> String {
+        self.server_url.origin().ascii_serialization()
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+// figment's Jail closures return its own (large) error type; only tests use it.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_point_at_a_local_server() {
+        let config = AppConfig::from_figment(defaults()).unwrap();
+        assert_eq!(config.server_url.as_str(), DEFAULT_SERVER_URL);
+        assert_eq!(config.request_timeout_secs, DEFAULT_REQUEST_TIMEOUT_SECS);
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "config.toml",
+                "server_url = \"https://clinic.example\"\nrequest_timeout_secs = 7\n",
+            )?;
+            let from_file = AppConfig::load(&jail.directory().join("config.toml")).unwrap();
+            assert_eq!(from_file.server_url.as_str(), "https://clinic.example/");
+            assert_eq!(from_file.request_timeout_secs, 7);
+
+            jail.set_env("CONSULT_SERVER_URL", "https://other.example:8443");
+            let from_env = AppConfig::load(&jail.directory().join("config.toml")).unwrap();
+            assert_eq!(from_env.server_url.as_str(), "https://other.example:8443/");
+            assert_eq!(from_env.request_timeout_secs, 7);
+            assert_eq!(from_env.server_origin(), "https://other.example:8443");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_file_is_fine_but_a_broken_one_is_reported() {
+        Jail::expect_with(|jail| {
+            let missing = AppConfig::load(&jail.directory().join("absent.toml")).unwrap();
+            assert_eq!(missing, AppConfig::from_figment(defaults()).unwrap());
+
+            jail.create_file("config.toml", "server_url = 42\n")?;
+            let broken = AppConfig::load(&jail.directory().join("config.toml"));
+            assert!(matches!(broken, Err(AppError::Config { .. })), "{broken:?}");
+
+            jail.create_file("config.toml", "sever_url = \"https://typo.example\"\n")?;
+            let typo = AppConfig::load(&jail.directory().join("config.toml"));
+            assert!(matches!(typo, Err(AppError::Config { .. })), "{typo:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_this_machine() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            for allowed in ["http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:2"] {
+                jail.set_env("CONSULT_SERVER_URL", allowed);
+                assert!(AppConfig::load(&file).is_ok(), "{allowed} should be allowed");
+            }
+            for refused in ["http://clinic.example", "ftp://clinic.example", "not a url"] {
+                jail.set_env("CONSULT_SERVER_URL", refused);
+                let result = AppConfig::load(&file);
+                assert!(
+                    matches!(result, Err(AppError::Config { .. })),
+                    "{refused}: {result:?}"
+                );
+            }
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,143 @@
+//! The IPC surface between the Yew UI and the desktop core: command names, their replies and the
+//! one error type every command can fail with. The UI deserializes a failed command into the same
+//! [`AppError`] the core raised, and shows its `Display` text.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::User;
+
+/// Names of the core's IPC commands, shared so a typo is a compile error in the UI.
+pub mod commands {
+    pub const STARTUP: &str = "startup";
+    pub const LOGIN: &str = "login";
+    pub const LOGOUT: &str = "logout";
+}
+
+/// Arguments of the `login` command.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginArgs {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginArgs")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Who is signed in, as the UI may know it: no tokens ever cross IPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub user: User,
+    pub display_name: String,
+    /// Whether the sign-in is kept in the OS keychain for the next start.
+    pub remembered: bool,
+    /// Why the sign-in is not remembered, when it is not.
+    pub remember_problem: Option<String>,
+}
+
+/// What the UI needs to draw its first screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartupState {
+    /// The clinic server the app talks to, as configured.
+    pub server_url: String,
+    /// Set when a saved sign-in was restored from the keychain.
+    pub session: Option<SessionView>,
+    /// Something the user should know before signing in (e.g. a saved sign-in that expired).
+    pub notice: Option<String>,
+}
+
+/// Every way a command can fail, with a message that says what happened and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("The email or password is not correct. Check them and try again.")]
+    InvalidCredentials,
+
+    #[error("Cannot reach the clinic server at {server}. Check your network connection; if it is working, ask your clinic's IT whether the server is running.")]
+    ServerUnreachable { server: String },
+
+    #[error("The clinic server at {server} did not answer within {seconds} seconds. Try again; if it keeps happening, tell your clinic's IT.")]
+    ServerTimeout { server: String, seconds: u64 },
+
+    #[error("The clinic server had an internal problem (HTTP {status}). Try again in a moment; if it keeps happening, tell your clinic's IT.")]
+    ServerFailed { status: u16 },
+
+    #[error("The clinic server sent an answer this app does not understand ({detail}). Check that the configured server URL points to a Consult clinic server.")]
+    UnexpectedResponse { detail: String },
+
+    #[error("Too many attempts. Wait {retry_after_secs} seconds and try again.")]
+    RateLimited { retry_after_secs: u64 },
+
+    /// Any other refusal, with the server's own error code (`reason`) and message.
+    #[error("The clinic server refused the request: {message}")]
+    Rejected {
+        status: u16,
+        reason: String,
+        message: String,
+    },
+
+    #[error("Your session has ended. Please sign in again.")]
+    SessionExpired,
+
+    #[error("You are not signed in.")]
+    NotSignedIn,
+
+    #[error("The system keychain could not be used: {detail}")]
+    Keychain { detail: String },
+
+    #[error("The app's configuration is not valid: {detail}")]
+    Config { detail: String },
+
+    #[error("Something went wrong inside the app: {detail}")]
+    Internal { detail: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_ipc_with_a_stable_code_and_round_trip() {
+        let error = AppError::ServerUnreachable {
+            server: "https://clinic.example".into(),
+        };
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "server_unreachable", "server": "https://clinic.example"})
+        );
+        let back: AppError = serde_json::from_value(json).unwrap();
+        assert_eq!(back, error);
+
+        let unit = serde_json::to_value(AppError::InvalidCredentials).unwrap();
+        assert_eq!(unit, serde_json::json!({"code": "invalid_credentials"}));
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let text = AppError::ServerFailed { status: 500 }.to_string();
+        assert!(text.contains("HTTP 500") && text.contains("Try again"));
+        let text = AppError::ServerUnreachable {
+            server: "https://x".into(),
+        }
+        .to_string();
+        assert!(text.contains("https://x") && text.contains("network"));
+    }
+
+    #[test]
+    fn login_args_debug_hides_the_password() {
+        let args = LoginArgs {
+            email: "a@b.c".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{args:?}").contains("hunter2"));
+    }
+}

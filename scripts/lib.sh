@@ -1,0 +1,113 @@
+# Shared by scripts/run and scripts/test: progress output and idempotent installs of
+# everything the project needs on Debian 12. Sourced, not executed.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
+STARTED_AT=$(date +%s)
+
+# Versions of tools built from source, chosen for rustc 1.95 (see ../shared/platform.md).
+TRUNK_VERSION="0.21.14"
+
+# Debian packages: Tauri's build deps, the headless test desktop (Xvfb, D-Bus, WebKitWebDriver,
+# GNOME Keyring as the Secret Service, secret-tool), screenshots and PostgreSQL for the server.
+APT_PACKAGES=(
+  build-essential pkg-config libssl-dev libdbus-1-dev
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  xvfb dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-tools
+  imagemagick xdotool
+)
+
+step() {
+  local elapsed=$(( $(date +%s) - STARTED_AT ))
+  printf '\n==> [%02d:%02d] %s\n' $((elapsed / 60)) $((elapsed % 60)) "$*"
+}
+
+note() { printf '    %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_apt_packages() {
+  local missing=()
+  for package in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$package")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    note "Debian packages: all present"
+    return
+  fi
+  step "Installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_wasm_target() {
+  if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    note "wasm32-unknown-unknown target: present"
+  else
+    step "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# ensure_cargo_tool <binary> <version or ""> <crate> [extra cargo install args...]
+# An empty version accepts any installed version (tauri-driver has no --version flag).
+ensure_cargo_tool() {
+  local binary=$1 version=$2 crate=$3
+  shift 3
+  if command -v "$binary" >/dev/null; then
+    if [ -z "$version" ] || "$binary" --version 2>/dev/null | grep -qF " $version"; then
+      note "$binary ${version:-(any version)}: present"
+      return
+    fi
+  fi
+  step "Building $crate ${version:-latest} from crates.io (a few minutes on 2 cores, once)"
+  cargo install "$crate${version:+@$version}" "$@"
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen library in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_npm_tools() {
+  local stamp="$ROOT/tools/node_modules/.installed-lock"
+  if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/tools/package-lock.json"; then
+    note "npm tools (wasm-opt, tauri CLI): present"
+    return
+  fi
+  step "Installing npm tools from tools/package-lock.json"
+  (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/tools/package-lock.json" "$stamp"
+}
+
+ensure_tools() {
+  step "Checking tools"
+  ensure_apt_packages
+  ensure_wasm_target
+  ensure_npm_tools
+  ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked
+  # --locked can fail on a yanked dependency of wasm-bindgen-cli; resolve fresh instead.
+  ensure_cargo_tool wasm-bindgen "$(wasm_bindgen_version)" wasm-bindgen-cli
+  ensure_cargo_tool tauri-driver "" tauri-driver --locked
+  ensure_cargo_tool cargo-nextest "" cargo-nextest --locked
+}
+
+build_ui() {
+  step "Building the UI (Trunk, release, wasm-opt -Oz)"
+  (cd "$ROOT/ui" && trunk build --release --offline)
+  local wasm
+  wasm=$(ls "$ROOT"/ui/dist/*.wasm)
+  note "wasm: $(stat -c %s "$wasm") bytes, $(gzip -9 -c "$wasm" | wc -c) gzipped"
+}
+
+build_binaries() {
+  step "Building the app and the server"
+  cargo build --locked -p consult-app -p consult-server
+}

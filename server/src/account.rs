@@ -1,0 +1,26 @@
+//! The caller's own account: `GET /me`.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use consult_types::api::{Envelope, User};
+
+use crate::app::AppState;
+use crate::auth::AuthSession;
+use crate::error::ApiError;
+use crate::users;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/me", get(me))
+}
+
+async fn me(
+    State(state): State<AppState>,
+    session: AuthSession,
+) -> Result<Json<Envelope<User>>, ApiError> {
+    // The session check already refused disabled accounts; a vanished one is just as invalid.
+    let record = users::find_by_id(&state.db, &session.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    Ok(Json(Envelope::ok(record.user)))
+}

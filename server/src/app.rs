@@ -1,0 +1,79 @@
+//! The HTTP application: shared state, the route table, and what every response gets.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use consult_types::api::Envelope;
+use serde::Serialize;
+
+use crate::auth::access_token::AccessTokens;
+use crate::auth::password::Passwords;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::extract::MAX_BODY_BYTES;
+use crate::{account, auth};
+
+/// What handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub passwords: Passwords,
+    pub access_tokens: Arc<AccessTokens>,
+    pub refresh_ttl_secs: i64,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(auth::routes::router())
+        .merge(account::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_and_harden))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+async fn health() -> Json<Envelope<Health>> {
+    Json(Envelope::ok(Health { status: "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Logs one line per request (method, path, status, time; never headers, query or body) and
+/// forbids caching, since responses carry tokens and personal data (RFC 6749 §5.1).
+async fn log_and_harden(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "request"
+    );
+    response
+}

@@ -1,0 +1,104 @@
+//! The authenticated caller: a bearer access token that verifies and whose session is live.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use consult_types::api::Role;
+
+use super::access_token::Rejection;
+use super::refresh_token::{self, SessionState};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Who is calling. Extracting it answers 401 for a missing, invalid, expired or ended token.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    pub user_id: String,
+    pub role: Role,
+    /// The refresh-token family this access token belongs to.
+    pub family_id: String,
+}
+
+impl FromRequestParts<AppState> for AuthSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers)?;
+        let claims = state
+            .access_tokens
+            .verify(token)
+            .map_err(|rejection| match rejection {
+                Rejection::Expired => ApiError::TokenExpired,
+                Rejection::Invalid => ApiError::InvalidToken,
+            })?;
+        // A signature alone is not enough: logout or reuse detection may have ended the session.
+        match refresh_token::session_state(&state.db, &claims.sid, &claims.sub).await? {
+            SessionState::Active => Ok(AuthSession {
+                user_id: claims.sub,
+                role: claims.role,
+                family_id: claims.sid,
+            }),
+            SessionState::Ended => Err(ApiError::InvalidToken),
+        }
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`; no header or another scheme is unauthenticated.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated)?
+        .to_str()
+        .map_err(|_| ApiError::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_auth(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_str(value).expect("header"));
+        headers
+    }
+
+    #[test]
+    fn bearer_tokens_are_extracted() {
+        assert_eq!(bearer_token(&with_auth("Bearer abc")).ok(), Some("abc"));
+        assert_eq!(bearer_token(&with_auth("bearer  abc ")).ok(), Some("abc"));
+    }
+
+    #[test]
+    fn missing_or_foreign_schemes_are_unauthenticated() {
+        assert!(matches!(
+            bearer_token(&HeaderMap::new()),
+            Err(ApiError::Unauthenticated)
+        ));
+        assert!(matches!(
+            bearer_token(&with_auth("Basic dXNlcjpwdw==")),
+            Err(ApiError::Unauthenticated)
+        ));
+        assert!(matches!(
+            bearer_token(&with_auth("Bearer")),
+            Err(ApiError::Unauthenticated)
+        ));
+        assert!(matches!(
+            bearer_token(&with_auth("Bearer   ")),
+            Err(ApiError::InvalidToken)
+        ));
+    }
+}

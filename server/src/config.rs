@@ -1,0 +1,514 @@
+//! Server configuration, layered as defaults < TOML file < environment (`CONSULT_SERVER_*`)
+//! < command-line flags.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Every environment variable of the server starts with this.
+pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
+
+/// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
+/// which names the file) is not a field and must not trip `deny_unknown_fields`.
+const ENV_FIELDS: [&str; 8] = [
+    "bind",
+    "data_dir",
+    "database_url",
+    "demo",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_secs",
+    "jwt_signing_key",
+    "log",
+];
+
+const DEFAULT_PORT: u16 = 8080;
+const DEFAULT_ACCESS_TTL_SECS: u64 = 15 * 60;
+const DEFAULT_REFRESH_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+/// Longer lifetimes buy nothing and would overflow the unix-second arithmetic of the store.
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
+/// HS256 keys shorter than the hash output weaken the MAC (RFC 7518 §3.2).
+pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+
+/// Everything the server needs to start.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Holds the SQLite database and the generated signing key.
+    pub data_dir: PathBuf,
+    /// `postgres://…` (or `sqlite:…`) instead of `<data_dir>/consult.db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Seeds the well-known demo accounts.
+    pub demo: bool,
+    /// Lifetime of access tokens.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of each refresh token.
+    pub refresh_token_ttl_secs: u64,
+    /// HS256 key for access tokens (at least 32 bytes); generated into the data dir when absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
+    pub jwt_signing_key: Option<String>,
+    /// `tracing` filter directives, e.g. `info` or `consult_server=debug,sqlx=warn`.
+    pub log: String,
+}
+
+// The signing key and a database URL's password must never reach a log line.
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("demo", &self.demo)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .field(
+                "jwt_signing_key",
+                &self.jwt_signing_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    FileNotFound(PathBuf),
+    #[error(transparent)]
+    Figment(Box<figment::Error>),
+    #[error(
+        "no data directory: set --data-dir (or XDG_DATA_HOME / HOME for the default location)"
+    )]
+    NoDataDir,
+    #[error("{field} must be between 1 and {MAX_TTL_SECS} seconds")]
+    Ttl { field: &'static str },
+    #[error("jwt_signing_key must be at least {MIN_SIGNING_KEY_BYTES} bytes")]
+    SigningKeyTooShort,
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        ConfigError::Figment(Box::new(error))
+    }
+}
+
+impl ServerConfig {
+    /// Defaults with the given data directory; what tests and embedders start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            demo: false,
+            access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
+            refresh_token_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
+            jwt_signing_key: None,
+            log: "info".to_owned(),
+        }
+    }
+
+    /// Loads the layers in order: defaults, the TOML file named by `--config` or
+    /// `CONSULT_SERVER_CONFIG`, `CONSULT_SERVER_<FIELD>` variables, then the flags.
+    pub fn load(cli: &Cli) -> Result<ServerConfig, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(ServerConfig::with_data_dir(
+            default_data_dir().unwrap_or_default(),
+        )));
+        if let Some(path) = &cli.config {
+            if !path.is_file() {
+                return Err(ConfigError::FileNotFound(path.clone()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::prefixed(ENV_PREFIX).only(&ENV_FIELDS))
+            .merge(Serialized::defaults(CliOverrides::from(cli)));
+        // Lossy so that environment values like `demo=1` or `demo=yes` work.
+        let config: ServerConfig = figment.extract_lossy()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::NoDataDir);
+        }
+        for (field, value) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+        ] {
+            if value == 0 || value > MAX_TTL_SECS {
+                return Err(ConfigError::Ttl { field });
+            }
+        }
+        if let Some(key) = &self.jwt_signing_key {
+            if key.len() < MIN_SIGNING_KEY_BYTES {
+                return Err(ConfigError::SigningKeyTooShort);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the SQLite database lives when no `database_url` is configured.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("consult.db")
+    }
+}
+
+/// `$XDG_DATA_HOME/consult-server`, else `~/.local/share/consult-server`.
+fn default_data_dir() -> Option<PathBuf> {
+    // The XDG spec says relative values are invalid and must be ignored.
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    absolute("XDG_DATA_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".local").join("share")))
+        .map(|base| base.join("consult-server"))
+}
+
+/// The command line. Each flag also reads its `CONSULT_SERVER_*` variable, shown in `--help`.
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "consult-server",
+    version,
+    about = "The Consult clinic server: accounts and sessions behind the clinic API.",
+    after_help = "Precedence: built-in defaults < config file < CONSULT_SERVER_* variables < flags.\n\
+                  The access-token signing key is set only in the config file (jwt_signing_key)\n\
+                  or CONSULT_SERVER_JWT_SIGNING_KEY, never as a flag: command lines are visible\n\
+                  to every local user. Without one, a key is generated into the data directory."
+)]
+pub struct Cli {
+    /// TOML file with any of the settings below (snake_case keys).
+    #[arg(long, value_name = "PATH", env = "CONSULT_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on; port 0 picks a free one [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR", env = "CONSULT_SERVER_BIND")]
+    pub bind: Option<SocketAddr>,
+
+    /// Directory for the SQLite database and the generated signing key
+    /// [default: $XDG_DATA_HOME/consult-server or ~/.local/share/consult-server].
+    #[arg(long, value_name = "DIR", env = "CONSULT_SERVER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// PostgreSQL URL (postgres://…) to use instead of SQLite in the data directory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONSULT_SERVER_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Seed the demo accounts (password "consult-demo"); never for real patients.
+    #[arg(
+        long,
+        env = "CONSULT_SERVER_DEMO",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub demo: bool,
+
+    /// Lifetime of access tokens in seconds [default: 900].
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CONSULT_SERVER_ACCESS_TOKEN_TTL_SECS"
+    )]
+    pub access_token_ttl_secs: Option<u64>,
+
+    /// Lifetime of refresh tokens in seconds [default: 2592000, 30 days].
+    #[arg(
+        long,
+        value_name = "SECS",
+        env = "CONSULT_SERVER_REFRESH_TOKEN_TTL_SECS"
+    )]
+    pub refresh_token_ttl_secs: Option<u64>,
+
+    /// Log filter for stderr, e.g. "info" or "consult_server=debug,sqlx=warn" [default: info].
+    #[arg(long, value_name = "FILTER", env = "CONSULT_SERVER_LOG")]
+    pub log: Option<String>,
+}
+
+/// The flags that were given, as the top configuration layer.
+#[derive(Serialize)]
+struct CliOverrides<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<&'a str>,
+    // Only a given `--demo` overrides; its absence must not undo a file or variable saying true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demo: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_ttl_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_ttl_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<&'a str>,
+}
+
+impl<'a> From<&'a Cli> for CliOverrides<'a> {
+    fn from(cli: &'a Cli) -> Self {
+        CliOverrides {
+            bind: cli.bind,
+            data_dir: cli.data_dir.as_deref(),
+            database_url: cli.database_url.as_deref(),
+            demo: cli.demo.then_some(true),
+            access_token_ttl_secs: cli.access_token_ttl_secs,
+            refresh_token_ttl_secs: cli.refresh_token_ttl_secs,
+            log: cli.log.as_deref(),
+        }
+    }
+}
+
+/// Environment values are parsed as TOML-ish literals, so a key of digits arrives as a number.
+fn string_or_number<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Visitor;
+
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+            Ok(Some(value.to_owned()))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(value.to_string()))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
+            Ok(Some(value.to_string()))
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    deserializer.deserialize_any(Visitor)
+}
+
+#[cfg(test)]
+// figment::Jail fixes the closures' error type to figment::Error, large or not.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn parse(args: &[&str]) -> Cli {
+        let mut argv = vec!["consult-server"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("valid flags")
+    }
+
+    fn load(args: &[&str]) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::load(&parse(args))
+    }
+
+    fn as_figment(error: ConfigError) -> figment::Error {
+        figment::Error::from(error.to_string())
+    }
+
+    #[test]
+    fn defaults_apply_without_file_env_or_flags() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("HOME", "/home/tester");
+            let config = load(&[]).map_err(as_figment)?;
+            assert_eq!(config.bind, "127.0.0.1:8080".parse().expect("addr"));
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("/home/tester/.local/share/consult-server")
+            );
+            assert_eq!(config.access_token_ttl_secs, 900);
+            assert_eq!(config.refresh_token_ttl_secs, 30 * 24 * 3600);
+            assert!(!config.demo);
+            assert_eq!(config.database_url, None);
+            assert_eq!(config.jwt_signing_key, None);
+            assert_eq!(config.log, "info");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn xdg_data_home_wins_over_home_and_relative_values_are_ignored() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("HOME", "/home/tester");
+            jail.set_env("XDG_DATA_HOME", "/xdg");
+            assert_eq!(
+                load(&[]).map_err(as_figment)?.data_dir,
+                PathBuf::from("/xdg/consult-server")
+            );
+            jail.set_env("XDG_DATA_HOME", "relative/dir");
+            assert_eq!(
+                load(&[]).map_err(as_figment)?.data_dir,
+                PathBuf::from("/home/tester/.local/share/consult-server")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn no_home_and_no_flag_is_an_error() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            assert!(matches!(load(&[]), Err(ConfigError::NoDataDir)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_then_flags_take_precedence() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "server.toml",
+                r#"
+                    bind = "127.0.0.1:1001"
+                    data_dir = "/from/file"
+                    access_token_ttl_secs = 111
+                    refresh_token_ttl_secs = 222
+                    log = "debug"
+                "#,
+            )?;
+
+            // The file alone beats the defaults.
+            let config = load(&["--config", "server.toml"]).map_err(as_figment)?;
+            assert_eq!(config.bind.port(), 1001);
+            assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+            assert_eq!(config.access_token_ttl_secs, 111);
+            assert_eq!(config.log, "debug");
+
+            // The environment beats the file, field by field.
+            jail.set_env("CONSULT_SERVER_BIND", "127.0.0.1:2002");
+            jail.set_env("CONSULT_SERVER_ACCESS_TOKEN_TTL_SECS", "333");
+            let config = load(&["--config", "server.toml"]).map_err(as_figment)?;
+            assert_eq!(config.bind.port(), 2002);
+            assert_eq!(config.access_token_ttl_secs, 333);
+            assert_eq!(config.refresh_token_ttl_secs, 222);
+            assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+
+            // Flags beat the environment.
+            let config = load(&[
+                "--config",
+                "server.toml",
+                "--bind",
+                "127.0.0.1:3003",
+                "--data-dir",
+                "/from/flag",
+            ])
+            .map_err(as_figment)?;
+            assert_eq!(config.bind.port(), 3003);
+            assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+            assert_eq!(config.access_token_ttl_secs, 333);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn config_file_can_come_from_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("env.toml", "data_dir = \"/d\"\ndemo = true\n")?;
+            jail.set_env("CONSULT_SERVER_CONFIG", "env.toml");
+            let config = load(&[]).map_err(as_figment)?;
+            assert!(config.demo);
+            assert_eq!(config.data_dir, PathBuf::from("/d"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn demo_from_env_accepts_boolish_values_and_false_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("demo.toml", "data_dir = \"/d\"\ndemo = true\n")?;
+            jail.set_env("CONSULT_SERVER_DEMO", "0");
+            assert!(!load(&["--config", "demo.toml"]).map_err(as_figment)?.demo);
+            jail.set_env("CONSULT_SERVER_DEMO", "yes");
+            assert!(load(&["--data-dir", "/d"]).map_err(as_figment)?.demo);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn signing_key_comes_from_the_environment_even_when_all_digits() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let digits = "1234567890".repeat(4);
+            jail.set_env("CONSULT_SERVER_JWT_SIGNING_KEY", &digits);
+            let config = load(&["--data-dir", "/d"]).map_err(as_figment)?;
+            assert_eq!(config.jwt_signing_key.as_deref(), Some(digits.as_str()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("typo.toml", "data_dir = \"/d\"\nbnid = \"x\"\n")?;
+            assert!(matches!(
+                load(&["--config", "typo.toml"]),
+                Err(ConfigError::Figment(_))
+            ));
+            assert!(matches!(
+                load(&["--config", "missing.toml"]),
+                Err(ConfigError::FileNotFound(_))
+            ));
+            jail.set_env("CONSULT_SERVER_JWT_SIGNING_KEY", "short");
+            assert!(matches!(
+                load(&["--data-dir", "/d"]),
+                Err(ConfigError::SigningKeyTooShort)
+            ));
+            jail.set_env("CONSULT_SERVER_JWT_SIGNING_KEY", "k".repeat(32));
+            assert!(matches!(
+                load(&["--data-dir", "/d", "--access-token-ttl-secs", "0"]),
+                Err(ConfigError::Ttl {
+                    field: "access_token_ttl_secs"
+                })
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let mut config = ServerConfig::with_data_dir("/d");
+        config.jwt_signing_key = Some("super-secret-signing-key-material!!".into());
+        config.database_url = Some("postgres://user:hunter2@db/consult".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("super-secret") && !shown.contains("hunter2"));
+    }
+}

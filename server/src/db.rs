@@ -1,0 +1,224 @@
+//! The database: one `AnyPool` over SQLite (default) or PostgreSQL, migrated at startup with the
+//! backend's own embedded migrations.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions};
+use thiserror::Error;
+
+use crate::config::ServerConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A cheap handle to the pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Failures while opening or migrating the database.
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("database_url must start with postgres://, postgresql:// or sqlite:")]
+    UnsupportedUrl,
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Failures of queries made while serving.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// (version, description, SQL); the files stay plain so `sqlx migrate` can run them too.
+type EmbeddedMigration = (i64, &'static str, &'static str);
+
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+// SQLite serializes writers; a few connections let readers proceed during a write.
+const SQLITE_MAX_CONNECTIONS: u32 = 5;
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+
+impl Db {
+    /// Connects (creating the SQLite file if missing) and applies pending migrations.
+    pub async fn open(config: &ServerConfig) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let (backend, options) = connect_options(config)?;
+        let max_connections = match backend {
+            Backend::Sqlite => SQLITE_MAX_CONNECTIONS,
+            Backend::Postgres => POSTGRES_MAX_CONNECTIONS,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(DbError::Connect)?;
+        if backend == Backend::Sqlite {
+            enable_wal(&pool).await?;
+        }
+        let migrations = match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        Migrator::new(Embedded(migrations))
+            .await
+            .map_err(DbError::Migrate)?
+            .run(&pool)
+            .await
+            .map_err(DbError::Migrate)?;
+        tracing::info!(?backend, "database ready");
+        Ok(Db { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits for checked-out connections, so SQLite checkpoints its WAL before exit.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn connect_options(config: &ServerConfig) -> Result<(Backend, AnyConnectOptions), DbError> {
+    match config.database_url.as_deref() {
+        None => {
+            // Built through SqliteConnectOptions so odd characters in the path are encoded.
+            let url = SqliteConnectOptions::new()
+                .filename(config.sqlite_path())
+                .create_if_missing(true)
+                .to_url_lossy();
+            let options = AnyConnectOptions::from_url(&url).map_err(DbError::Connect)?;
+            Ok((Backend::Sqlite, options))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let options = url.parse().map_err(DbError::Connect)?;
+            Ok((Backend::Postgres, options))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let options = url.parse().map_err(DbError::Connect)?;
+            Ok((Backend::Sqlite, options))
+        }
+        Some(_) => Err(DbError::UnsupportedUrl),
+    }
+}
+
+/// WAL lets readers run during a write. It is a property of the file, so setting it once at
+/// startup covers every later connection.
+async fn enable_wal(pool: &AnyPool) -> Result<(), DbError> {
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+        .fetch_one(pool)
+        .await
+        .map_err(DbError::Connect)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "SQLite did not switch to WAL mode");
+    }
+    Ok(())
+}
+
+/// Migrations compiled into the binary, so no migrations directory has to ship with it.
+#[derive(Debug)]
+struct Embedded(&'static [EmbeddedMigration]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migration_versions() {
+        let versions = |list: &[EmbeddedMigration]| list.iter().map(|m| m.0).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE_MIGRATIONS), versions(POSTGRES_MIGRATIONS));
+    }
+
+    #[test]
+    fn unknown_url_schemes_are_refused() {
+        let mut config = ServerConfig::with_data_dir("/d");
+        config.database_url = Some("mysql://db/consult".into());
+        assert!(matches!(
+            connect_options(&config),
+            Err(DbError::UnsupportedUrl)
+        ));
+        config.database_url = Some("postgres://user:pw@localhost/consult".into());
+        assert!(matches!(
+            connect_options(&config),
+            Ok((Backend::Postgres, _))
+        ));
+    }
+
+    #[tokio::test]
+    async fn opens_migrates_and_reopens_a_sqlite_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ServerConfig::with_data_dir(dir.path());
+        let db = Db::open(&config).await.expect("first open");
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(db.pool())
+            .await
+            .expect("journal mode");
+        assert_eq!(mode, "wal");
+        db.close().await;
+        // A second start finds the migrations applied and changes nothing.
+        let db = Db::open(&config).await.expect("second open");
+        let tables: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN \
+             ('users', 'refresh_token_families', 'refresh_tokens', 'audit_events')",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+        assert_eq!(tables, 4);
+        db.close().await;
+    }
+}

@@ -1,0 +1,184 @@
+//! Errors: `ServerError` stops the server from starting or running; `ApiError` is one failed
+//! request, answered in the contract's envelope.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use consult_types::api::{codes, Envelope};
+use thiserror::Error;
+
+use crate::auth::access_token::AccessTokenError;
+use crate::auth::password::PasswordError;
+use crate::auth::signing_key::SigningKeyError;
+use crate::config::ConfigError;
+use crate::db::{DbError, StoreError};
+use crate::demo::DemoError;
+
+/// Why the server could not start, or stopped.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    SigningKey(#[from] SigningKeyError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(#[source] std::io::Error),
+    #[error("the server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Not in `consult_types::api::codes`: no client reacts to it, but it still gets an envelope.
+pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+
+/// One failed request. The Display text is the message the client sees.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("Email or password is incorrect")]
+    InvalidCredentials,
+    #[error("This account is disabled")]
+    AccountDisabled,
+    #[error("Authentication is required")]
+    Unauthenticated,
+    #[error("The token is invalid")]
+    InvalidToken,
+    #[error("The token has expired")]
+    TokenExpired,
+    #[error("The refresh token was already used; the session has been ended")]
+    RefreshTokenReused,
+    #[error("Not found")]
+    NotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Malformed(String),
+    #[error("Expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("The request body is too large")]
+    PayloadTooLarge,
+    /// The cause goes to the log only; the client gets a generic message.
+    #[error("Something went wrong on the server")]
+    Internal(#[source] InternalError),
+}
+
+/// Causes of a 500, kept typed so the log says what failed.
+#[derive(Debug, Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    AccessToken(#[from] AccessTokenError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(error: PasswordError) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl From<AccessTokenError> for ApiError {
+    fn from(error: AccessTokenError) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidCredentials
+            | ApiError::Unauthenticated
+            | ApiError::InvalidToken
+            | ApiError::TokenExpired
+            | ApiError::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::InvalidValue(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
+            ApiError::AccountDisabled => codes::FORBIDDEN,
+            ApiError::Unauthenticated => codes::UNAUTHENTICATED,
+            ApiError::InvalidToken => codes::INVALID_TOKEN,
+            ApiError::TokenExpired => codes::TOKEN_EXPIRED,
+            ApiError::RefreshTokenReused => codes::REFRESH_TOKEN_REUSED,
+            ApiError::NotFound => codes::NOT_FOUND,
+            ApiError::MethodNotAllowed => METHOD_NOT_ALLOWED,
+            ApiError::Malformed(_) | ApiError::UnsupportedMediaType => codes::MALFORMED_REQUEST,
+            ApiError::InvalidValue(_) => codes::INVALID_VALUE,
+            ApiError::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => codes::INTERNAL,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %error_chain(cause), "request failed");
+        }
+        let status = self.status();
+        let mut response =
+            (status, Json(Envelope::err(self.code(), self.to_string()))).into_response();
+        // RFC 6750 §3: tell bearer clients how to authenticate.
+        if matches!(
+            self,
+            ApiError::Unauthenticated | ApiError::InvalidToken | ApiError::TokenExpired
+        ) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// "outer: inner: innermost", since the outer Display alone often hides the real cause.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}

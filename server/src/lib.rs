@@ -1,0 +1,145 @@
+//! The Consult clinic server: accounts and sessions behind the clinic API
+//! (`shared/spec/clinic-api.md`).
+//!
+//! [`serve`] starts it in-process and returns once it is listening, which is what the binary and
+//! the tests both use.
+
+pub mod account;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod ids;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use config::{Cli, ServerConfig};
+pub use error::{ApiError, ServerError};
+
+use crate::app::AppState;
+use crate::auth::access_token::AccessTokens;
+use crate::auth::password::Passwords;
+use crate::auth::signing_key;
+use crate::db::Db;
+
+/// A started server.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// The bound address; with port 0 configured, the port the OS picked.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://<local_addr>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// A handle that can stop the server from elsewhere (a signal handler, a test).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, closes the database, and waits.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        self.shutdown.trigger();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after a shutdown was triggered, or on a fatal error).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        self.task.await?
+    }
+}
+
+/// Asks a running server to shut down gracefully; cheap to clone.
+#[derive(Clone)]
+pub struct ShutdownHandle(Arc<Notify>);
+
+impl ShutdownHandle {
+    pub fn trigger(&self) {
+        // notify_one stores a permit, so a trigger before the server waits is not lost.
+        self.0.notify_one();
+    }
+}
+
+/// Prepares storage and keys, binds `config.bind`, and serves in a background task.
+/// Returns once the socket is listening.
+pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.validate()?;
+    auth::install_crypto_provider();
+    create_private_dir(&config.data_dir)?;
+    let key = signing_key::load_or_create(config.jwt_signing_key.as_deref(), &config.data_dir)?;
+    let db = Db::open(&config).await?;
+    let passwords = Passwords::new().await?;
+    if config.demo {
+        demo::seed(&db, &passwords).await?;
+    }
+    let state = AppState {
+        db: db.clone(),
+        passwords,
+        access_tokens: Arc::new(AccessTokens::new(&key, config.access_token_ttl_secs)),
+        // Validated to at most ten years, so it fits.
+        refresh_ttl_secs: i64::try_from(config.refresh_token_ttl_secs).unwrap_or(i64::MAX),
+    };
+
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let shutdown = ShutdownHandle(Arc::new(Notify::new()));
+    let signal = shutdown.0.clone();
+    let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { signal.notified().await })
+            .await;
+        db.close().await;
+        tracing::info!("server stopped");
+        served.map_err(ServerError::Serve)
+    });
+    tracing::info!(%local_addr, demo = config.demo, "listening");
+    Ok(RunningServer {
+        local_addr,
+        shutdown,
+        task,
+    })
+}
+
+/// The data directory holds the database and the signing key: owner-only on Unix.
+fn create_private_dir(path: &Path) -> Result<(), ServerError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(|source| ServerError::DataDir {
+        path: path.to_owned(),
+        source,
+    })
+}

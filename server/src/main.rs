@@ -1,0 +1,92 @@
+//! `consult-server`: loads the configuration, sets up logging to stderr, serves until SIGINT or
+//! SIGTERM. Prints one line to stdout once listening, which scripts and tests wait for.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use consult_server::{serve, Cli, ServerConfig, ShutdownHandle};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match ServerConfig::load(&cli) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("consult-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = init_logging(&config.log) {
+        eprintln!(
+            "consult-server: invalid log filter {:?}: {error}",
+            config.log
+        );
+        return ExitCode::from(2);
+    }
+
+    let server = match serve(config).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(error = %consult_server::error::error_chain(&error), "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    announce(server.local_addr());
+    tokio::spawn(stop_on_signal(server.shutdown_handle()));
+    match server.wait().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %consult_server::error::error_chain(&error), "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(filter)?)
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in files or journald.
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+}
+
+/// The startup contract: exactly this line on stdout, flushed, once the socket listens.
+fn announce(addr: std::net::SocketAddr) {
+    let mut stdout = std::io::stdout().lock();
+    let written =
+        writeln!(stdout, "consult-server listening on http://{addr}").and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        tracing::warn!(%error, "cannot write the listening line to stdout");
+    }
+}
+
+async fn stop_on_signal(shutdown: ShutdownHandle) {
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.trigger();
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,214 @@
+//! Bearer tokens on GET /me, refresh-token rotation and reuse detection, logout.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::{TestServer, DEMO_PASSWORD, DOCTOR, PATIENT, SIGNING_KEY};
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+/// The claims of a genuine token; each forgery below changes exactly one thing.
+fn genuine_claims(access_token: &str) -> Value {
+    let payload = access_token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("json")
+}
+
+fn sign(claims: &Value, key: &str) -> String {
+    consult_server::auth::install_crypto_provider();
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key.as_bytes()),
+    )
+    .expect("sign")
+}
+
+#[tokio::test]
+async fn me_requires_a_genuine_current_token() {
+    let server = TestServer::demo().await;
+    let login = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let claims = genuine_claims(&login.access_token());
+    assert_eq!(claims["iss"], "consult-server");
+    assert_eq!(claims["aud"], "consult-api");
+    assert_eq!(claims["role"], "doctor");
+    assert_eq!(claims["sub"], login.data()["user"]["id"]);
+
+    // Control: re-signing the genuine claims with the server's key is accepted, so each
+    // rejection below is caused by the one thing that differs.
+    server.me(&sign(&claims, SIGNING_KEY)).await.data();
+
+    let missing = server.get("/me", None).await;
+    missing.assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert!(missing.headers.contains_key("www-authenticate"));
+
+    for garbage in ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30."] {
+        server
+            .me(garbage)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+
+    let mut expired = claims.clone();
+    expired["iat"] = json!(now() - 3600);
+    expired["exp"] = json!(now() - 60);
+    server
+        .me(&sign(&expired, SIGNING_KEY))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    server
+        .me(&unsigned)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    let mut wrong_audience = claims.clone();
+    wrong_audience["aud"] = json!("some-other-api");
+    server
+        .me(&sign(&wrong_audience, SIGNING_KEY))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    server
+        .me(&sign(&claims, "a-different-key-that-is-32-bytes-long!!"))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    let mut other_session = claims.clone();
+    other_session["sid"] = json!("fam_00000000000000000000000000000000");
+    server
+        .me(&sign(&other_session, SIGNING_KEY))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let server = TestServer::demo().await;
+    let login = server.login(PATIENT, DEMO_PASSWORD).await;
+    let first_refresh = login.refresh_token();
+    let first_access = login.access_token();
+
+    let rotated = server.refresh(&first_refresh).await;
+    let second_refresh = rotated.refresh_token();
+    let second_access = rotated.access_token();
+    assert_ne!(second_refresh, first_refresh);
+    assert_eq!(rotated.data()["user"]["email"], PATIENT);
+    assert_eq!(
+        genuine_claims(&second_access)["sid"],
+        genuine_claims(&first_access)["sid"],
+        "same session"
+    );
+    server.me(&second_access).await.data();
+
+    // The used token comes back: theft is assumed and the whole family ends.
+    server
+        .refresh(&first_refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    server
+        .refresh(&second_refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .me(&second_access)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .me(&first_access)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    // Another session of the same account is untouched.
+    let other = server.login(PATIENT, DEMO_PASSWORD).await;
+    server.me(&other.access_token()).await.data();
+    server.refresh(&other.refresh_token()).await.data();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_cannot_both_win() {
+    let server = TestServer::demo().await;
+    let login = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let token = login.refresh_token();
+    let (a, b) = tokio::join!(server.refresh(&token), server.refresh(&token));
+    let (winner, loser) = if a.status == StatusCode::OK {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    winner.data();
+    loser.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    // Two holders of one token means a leak: the winner's successor is revoked too.
+    server
+        .refresh(&winner.refresh_token())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_expired_refresh_tokens_are_refused() {
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.refresh_token_ttl_secs = 1;
+    })
+    .await;
+    server
+        .refresh(&"0".repeat(64))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .refresh("")
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    let login = server.login(DOCTOR, DEMO_PASSWORD).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server
+        .refresh(&login.refresh_token())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_only_that_one() {
+    let server = TestServer::demo().await;
+    let session = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let other = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let access = session.access_token();
+
+    let reply = server.logout(&access).await;
+    assert_eq!(reply.body, json!({"success": true, "data": null}));
+
+    server
+        .me(&access)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .refresh(&session.refresh_token())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .logout(&access)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server
+        .post("/auth/logout", json!({}))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+
+    server.me(&other.access_token()).await.data();
+    server.stop().await;
+}

@@ -1,0 +1,201 @@
+//! The built desktop app, launched by `tauri-driver` (which drives WebKitWebDriver) inside an
+//! [`IsolatedSession`], and a WebDriver client to act as the user.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::paths;
+use crate::process::{free_port, log_file, ChildGuard};
+use crate::session::IsolatedSession;
+
+/// How long the UI may take to show something the test waits for.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What to start the app with.
+pub struct AppLaunch<'a> {
+    pub session: &'a IsolatedSession,
+    /// The clinic server URL, given as `CONSULT_SERVER_URL` like an administrator would.
+    pub server_url: String,
+    /// Names the log file under `tests/artifacts/`.
+    pub label: String,
+}
+
+pub struct App {
+    client: Client,
+    display: OsString,
+    _driver: ChildGuard,
+    log: PathBuf,
+}
+
+impl App {
+    pub async fn launch(launch: AppLaunch<'_>) -> App {
+        let port = free_port();
+        let native_port = free_port();
+        let log = paths::artifacts_dir().join(format!("{}-app.log", launch.label));
+        let mut env: Vec<(OsString, OsString)> = launch.session.env();
+        let display = launch.session.display().into();
+        env.push(("CONSULT_SERVER_URL".into(), launch.server_url.into()));
+        env.push(("CONSULT_LOG".into(), "info".into()));
+        let mut driver = ChildGuard::spawn(
+            "tauri-driver",
+            Command::new("tauri-driver")
+                .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .envs(env)
+                .stdout(log_file(&log))
+                .stderr(log_file(&log.with_extension("stderr.log"))),
+        );
+        let client = connect(&mut driver, port).await;
+        App {
+            client,
+            display,
+            _driver: driver,
+            log,
+        }
+    }
+
+    /// The process id of `tauri-driver`; the app and its WebKit processes descend from it.
+    pub fn driver_pid(&self) -> u32 {
+        self._driver.id()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits until an element matching `css` exists and is displayed.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element;
+                }
+            }
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("{css} did not appear within {UI_TIMEOUT:?}; page was:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the element's text satisfies `check`, and returns that text.
+    pub async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                last = element.text().await.unwrap_or_default();
+                if check(&last) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never had the expected text; last seen: {last:?}");
+    }
+
+    pub async fn is_present(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let field = self.wait_for(css).await;
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|error| panic!("cannot clear {css}: {error}"));
+        field
+            .send_keys(value)
+            .await
+            .unwrap_or_else(|error| panic!("cannot type into {css}: {error}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("cannot click {css}: {error}"));
+    }
+
+    pub async fn value_of(&self, css: &str) -> String {
+        self.wait_for(css)
+            .await
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Signs in through the login form as a user would.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#sign-in").await;
+    }
+
+    /// Saves a screenshot of the whole virtual display under `tests/artifacts/` and returns its
+    /// path. Taken at the X level (ImageMagick's `import`), so it shows what a person would see;
+    /// WebKitWebDriver's own screenshot command hangs under Xvfb.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let path = paths::artifacts_dir().join(format!("{name}.png"));
+        let status = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(&path)
+            .env("DISPLAY", &self.display)
+            .status()
+            .await
+            .unwrap_or_else(|error| panic!("cannot run import (ImageMagick): {error}"));
+        assert!(status.success(), "import failed to capture {}", path.display());
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Everything the app and its driver wrote to their logs so far.
+    pub fn logs(&self) -> String {
+        let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.push_str(&std::fs::read_to_string(self.log.with_extension("stderr.log")).unwrap_or_default());
+        text
+    }
+
+    /// Ends the WebDriver session, which closes the app.
+    pub async fn quit(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// tauri-driver can accept connections before WebKitWebDriver is ready, so session creation
+/// is retried until it works or the deadline passes.
+async fn connect(driver: &mut ChildGuard, port: u16) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": paths::binary("consult") }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        driver.assert_running();
+        let attempt = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await;
+        match attempt {
+            Ok(client) => return client,
+            Err(error) if Instant::now() > deadline => {
+                panic!("no WebDriver session with the app: {error}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Child processes that die with the test, and reading the line a process announces itself with.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Kills (and reaps) the child when dropped, so a failing test leaves nothing running.
+pub struct ChildGuard {
+    name: String,
+    child: Child,
+}
+
+impl ChildGuard {
+    pub fn spawn(name: &str, command: &mut Command) -> ChildGuard {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
+        ChildGuard {
+            name: name.to_owned(),
+            child,
+        }
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn take_stdout(&mut self) -> ChildStdout {
+        self.child
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("{}: stdout was not piped", self.name))
+    }
+
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    /// Fails the test if the process has already exited.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited early with {status}", self.name);
+        }
+    }
+
+    /// Stops the process now (SIGTERM, then SIGKILL after a grace period).
+    pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reads lines from `stdout` until one satisfies `pick`, within `timeout`. The rest of the
+/// output keeps being drained in the background so the process never blocks on a full pipe.
+pub fn wait_for_line<T: Send + 'static>(
+    what: &str,
+    stdout: ChildStdout,
+    timeout: Duration,
+    pick: impl Fn(&str) -> Option<T> + Send + 'static,
+) -> T {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut found = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !found {
+                if let Some(value) = pick(&line) {
+                    found = true;
+                    let _ = sender.send(value);
+                }
+            }
+        }
+    });
+    receiver
+        .recv_timeout(timeout)
+        .unwrap_or_else(|_| panic!("{what} did not announce itself within {timeout:?}"))
+}
+
+/// A log file for a child's output under the artifacts directory.
+pub fn log_file(path: &Path) -> Stdio {
+    match std::fs::File::create(path) {
+        Ok(file) => Stdio::from(file),
+        Err(error) => panic!("cannot create log {}: {error}", path.display()),
+    }
+}
+
+/// A free TCP port on loopback (bound and released; good enough for tests run here).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or_else(|error| panic!("no free port: {error}"))
+}

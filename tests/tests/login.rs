@@ -1,0 +1,116 @@
+//! A doctor signs in from the desktop app against the clinic server: the walking skeleton,
+//! real all the way through (app binary, WebKitGTK, IPC, core, keychain, HTTP, server, SQLite).
+
+use consult_e2e::{
+    App, AppLaunch, ClinicServer, IsolatedSession, DEMO_DOCTOR_EMAIL, DEMO_DOCTOR_NAME,
+    DEMO_PASSWORD,
+};
+
+const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
+
+async fn launch(session: &IsolatedSession, server_url: &str, label: &str) -> App {
+    App::launch(AppLaunch {
+        session,
+        server_url: server_url.to_owned(),
+        label: label.to_owned(),
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
+    let session = IsolatedSession::start();
+    let server = ClinicServer::start_demo("sign-in");
+    let app = launch(&session, server.url(), "sign-in").await;
+
+    app.wait_for_text("#server-url", |text| text == server.url())
+        .await;
+    app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+    let name = app
+        .wait_for_text("#signed-in-name", |text| !text.is_empty())
+        .await;
+    assert_eq!(name, DEMO_DOCTOR_NAME);
+    assert!(
+        !app.is_present("#not-remembered").await,
+        "the keychain is available, so the sign-in must be remembered"
+    );
+    app.screenshot("signed-in").await;
+
+    // The refresh token is in the OS keychain, keyed by the server's origin...
+    let refresh_token = session
+        .keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())])
+        .expect("the refresh token should be in the keychain");
+    assert!(refresh_token.len() >= 32, "implausible refresh token");
+    // ...and nowhere on disk in the clear, nor in any log.
+    assert_eq!(session.files_containing(&refresh_token), Vec::<std::path::PathBuf>::new());
+    assert!(!app.logs().contains(&refresh_token), "refresh token in the app's log");
+    assert!(!server.log().contains(&refresh_token), "refresh token in the server's log");
+    assert!(!app.logs().contains(DEMO_PASSWORD), "password in the app's log");
+    app.quit().await;
+
+    // A new start signs in silently with the keychain's refresh token, which rotates.
+    let app = launch(&session, server.url(), "sign-in-restart").await;
+    let name = app
+        .wait_for_text("#signed-in-name", |text| !text.is_empty())
+        .await;
+    assert_eq!(name, DEMO_DOCTOR_NAME);
+    let rotated = session
+        .keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())])
+        .expect("the rotated refresh token should be in the keychain");
+    assert_ne!(rotated, refresh_token, "refresh tokens rotate on use");
+
+    // Signing out forgets the keychain entry and returns to the login screen.
+    app.click("#sign-out").await;
+    app.wait_for("#email").await;
+    assert_eq!(
+        session.keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())]),
+        None
+    );
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_password_is_explained_and_the_form_stays_usable() {
+    let session = IsolatedSession::start();
+    let server = ClinicServer::start_demo("wrong-password");
+    let app = launch(&session, server.url(), "wrong-password").await;
+
+    app.sign_in(DEMO_DOCTOR_EMAIL, "not-the-password").await;
+    let error = app
+        .wait_for_text("#login-error", |text| !text.is_empty())
+        .await;
+    assert!(error.contains("email or password is not correct"), "{error}");
+    assert!(!app.is_present("#signed-in-name").await);
+    // What was typed is kept, and the corrected password signs in.
+    assert_eq!(app.value_of("#email").await, DEMO_DOCTOR_EMAIL);
+    app.screenshot("wrong-password").await;
+
+    app.fill("#password", DEMO_PASSWORD).await;
+    app.click("#sign-in").await;
+    let name = app
+        .wait_for_text("#signed-in-name", |text| !text.is_empty())
+        .await;
+    assert_eq!(name, DEMO_DOCTOR_NAME);
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_is_named_and_the_form_stays_usable() {
+    let session = IsolatedSession::start();
+    // A free port with nothing listening on it.
+    let port = consult_e2e::process::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let app = launch(&session, &url, "unreachable").await;
+
+    app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+    let error = app
+        .wait_for_text("#login-error", |text| !text.is_empty())
+        .await;
+    assert!(error.contains("Cannot reach the clinic server"), "{error}");
+    assert!(error.contains(&url), "the message should name the server: {error}");
+    assert_eq!(app.value_of("#email").await, DEMO_DOCTOR_EMAIL);
+    let button = app.wait_for("#sign-in").await;
+    assert!(button.is_enabled().await.unwrap_or(false), "the form must stay usable");
+    app.screenshot("unreachable").await;
+    app.quit().await;
+}

@@ -1,0 +1,57 @@
+//! Typed calls into the desktop core. Every command's reply and error are `consult-types`, so
+//! a failed command arrives as the same [`AppError`] the core raised.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use consult_types::{commands, AppError, LoginArgs, SessionView, StartupState};
+
+#[wasm_bindgen]
+extern "C" {
+    // Tauri injects this bridge into the app's own top-level page only.
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI_INTERNALS__"], js_name = invoke, catch)]
+    async fn tauri_invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+pub async fn startup() -> Result<StartupState, AppError> {
+    invoke(commands::STARTUP, &()).await
+}
+
+pub async fn login(email: String, password: String) -> Result<SessionView, AppError> {
+    #[derive(Serialize)]
+    struct Args {
+        args: LoginArgs,
+    }
+    invoke(
+        commands::LOGIN,
+        &Args {
+            args: LoginArgs { email, password },
+        },
+    )
+    .await
+}
+
+pub async fn logout() -> Result<(), AppError> {
+    invoke(commands::LOGOUT, &()).await
+}
+
+async fn invoke<A: Serialize, R: DeserializeOwned>(command: &str, args: &A) -> Result<R, AppError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let args = args.serialize(&serializer).map_err(|error| AppError::Internal {
+        detail: format!("cannot encode the arguments of {command}: {error}"),
+    })?;
+    match tauri_invoke(command, args).await {
+        Ok(reply) => serde_wasm_bindgen::from_value(reply).map_err(|error| AppError::Internal {
+            detail: format!("cannot read the reply of {command}: {error}"),
+        }),
+        Err(rejection) => Err(serde_wasm_bindgen::from_value(rejection.clone()).unwrap_or_else(
+            // Not an AppError: Tauri itself refused (e.g. a permission), with a plain message.
+            |_| AppError::Internal {
+                detail: rejection
+                    .as_string()
+                    .unwrap_or_else(|| format!("{command} failed")),
+            },
+        )),
+    }
+}

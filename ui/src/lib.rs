@@ -1,0 +1,8 @@
+//! The UI. It holds no secret and no business logic: it shows what the core says and sends what
+//! the user does back as IPC commands (see [`ipc`]).
+
+mod app;
+pub mod ipc;
+pub mod pages;
+
+pub use app::App;

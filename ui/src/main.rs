@@ -1,0 +1,3 @@
+fn main() {
+    yew::Renderer::<consult_ui::App>::new().render();
+}

@@ -1,0 +1,98 @@
+//! Component tests through Yew's server-side renderer: the same components the webview runs,
+//! rendered to HTML without a browser.
+
+use consult_types::{Role, SessionView, User};
+use consult_ui::pages::home::{HomeView, HomeViewProps};
+use consult_ui::pages::login::{LoginForm, LoginFormProps};
+use yew::{Callback, LocalServerRenderer};
+
+fn login_props(error: Option<&str>, notice: Option<&str>, busy: bool) -> LoginFormProps {
+    LoginFormProps {
+        server_url: "https://clinic.example".into(),
+        notice: notice.map(Into::into),
+        error: error.map(Into::into),
+        busy,
+        email: "ada@demo.clinic".into(),
+        password: "secret-typed".into(),
+        on_email: Callback::noop(),
+        on_password: Callback::noop(),
+        on_submit: Callback::noop(),
+    }
+}
+
+fn session(remember_problem: Option<&str>) -> SessionView {
+    SessionView {
+        user: User {
+            id: "usr_1".into(),
+            email: "doctor@demo.clinic".into(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            role: Role::Doctor,
+        },
+        display_name: "Ada Lovelace".into(),
+        remembered: remember_problem.is_none(),
+        remember_problem: remember_problem.map(Into::into),
+    }
+}
+
+async fn render_login(props: LoginFormProps) -> String {
+    LocalServerRenderer::<LoginForm>::with_props(props).render().await
+}
+
+#[tokio::test]
+async fn login_form_shows_the_server_and_keeps_what_was_typed() {
+    let html = render_login(login_props(None, None, false)).await;
+    assert!(html.contains("https://clinic.example"), "{html}");
+    assert!(html.contains(r#"value="ada@demo.clinic""#), "{html}");
+    assert!(!html.contains("login-error"), "no error expected: {html}");
+    assert!(html.contains(">Sign in<"), "{html}");
+}
+
+#[tokio::test]
+async fn login_form_shows_errors_as_alerts() {
+    let html = render_login(login_props(
+        Some("The email or password is not correct."),
+        None,
+        false,
+    ))
+    .await;
+    assert!(html.contains(r#"role="alert""#), "{html}");
+    assert!(html.contains("The email or password is not correct."), "{html}");
+    // A failed attempt loses nothing the user typed.
+    assert!(html.contains(r#"value="ada@demo.clinic""#), "{html}");
+}
+
+#[tokio::test]
+async fn login_form_disables_input_while_signing_in_and_shows_notices() {
+    let html = render_login(login_props(None, Some("Your saved sign-in expired."), true)).await;
+    assert!(html.contains("Signing in…"), "{html}");
+    assert!(html.contains("disabled"), "{html}");
+    assert!(html.contains("Your saved sign-in expired."), "{html}");
+}
+
+#[tokio::test]
+async fn home_shows_who_is_signed_in() {
+    let props = HomeViewProps {
+        server_url: "https://clinic.example".into(),
+        session: session(None),
+        busy: false,
+        on_sign_out: Callback::noop(),
+    };
+    let html = LocalServerRenderer::<HomeView>::with_props(props).render().await;
+    assert!(html.contains("Ada Lovelace"), "{html}");
+    assert!(html.contains("doctor"), "{html}");
+    assert!(!html.contains("not-remembered"), "{html}");
+}
+
+#[tokio::test]
+async fn home_warns_when_the_sign_in_is_not_remembered() {
+    let props = HomeViewProps {
+        server_url: "https://clinic.example".into(),
+        session: session(Some("no usable keychain")),
+        busy: false,
+        on_sign_out: Callback::noop(),
+    };
+    let html = LocalServerRenderer::<HomeView>::with_props(props).render().await;
+    assert!(html.contains("not-remembered"), "{html}");
+    assert!(html.contains("no usable keychain"), "{html}");
+}
