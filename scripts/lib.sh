@@ -76,15 +76,16 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# Versions are pinned exactly in tools/package.json; the stamp records what was installed.
 ensure_npm_tools() {
-  local stamp="$ROOT/tools/node_modules/.installed-lock"
-  if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/tools/package-lock.json"; then
+  local stamp="$ROOT/tools/node_modules/.installed-from"
+  if [ -f "$stamp" ] && cmp -s "$stamp" "$ROOT/tools/package.json"; then
     note "npm tools (wasm-opt, tauri CLI): present"
     return
   fi
-  step "Installing npm tools from tools/package-lock.json"
-  (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$ROOT/tools/package-lock.json" "$stamp"
+  step "Installing npm tools pinned in tools/package.json"
+  (cd "$ROOT/tools" && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
+  cp "$ROOT/tools/package.json" "$stamp"
 }
 
 ensure_tools() {

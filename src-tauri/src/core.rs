@@ -13,13 +13,13 @@ use consult_types::AppError;
 /// The keychain service name: the app's bundle identifier.
 const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
 
-pub enum Core {
-    Ready {
-        config: AppConfig,
-        session: SessionManager,
-    },
-    /// The app still starts, so the user sees what is wrong instead of nothing.
-    Misconfigured(AppError),
+/// Either a working core, or the configuration error that prevents one. The app still starts
+/// when misconfigured, so the user sees what is wrong instead of nothing.
+pub struct Core(Result<Ready, AppError>);
+
+pub struct Ready {
+    config: AppConfig,
+    session: SessionManager,
 }
 
 impl Core {
@@ -31,22 +31,21 @@ impl Core {
             let session = SessionManager::new(client, Arc::new(store));
             Ok((config, session))
         });
-        match loaded {
-            Ok((config, session)) => {
-                tracing::info!(server = %config.server_origin(), config_file = %file.display(), "configured");
-                Core::Ready { config, session }
+        match &loaded {
+            Ok((config, _)) => {
+                tracing::info!(server = %config.server_origin(), config_file = %file.display(), "configured")
             }
             Err(error) => {
-                tracing::error!(%error, config_file = %file.display(), "configuration is not usable");
-                Core::Misconfigured(error)
+                tracing::error!(%error, config_file = %file.display(), "configuration is not usable")
             }
         }
+        Core(loaded.map(|(config, session)| Ready { config, session }))
     }
 
     pub fn ready(&self) -> Result<(&AppConfig, &SessionManager), AppError> {
-        match self {
-            Core::Ready { config, session } => Ok((config, session)),
-            Core::Misconfigured(error) => Err(error.clone()),
+        match &self.0 {
+            Ok(ready) => Ok((&ready.config, &ready.session)),
+            Err(error) => Err(error.clone()),
         }
     }
 }

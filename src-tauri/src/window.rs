@@ -24,11 +24,10 @@ pub fn create_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 /// The app's own pages: `tauri://localhost` (Linux, macOS) or `http(s)://tauri.localhost`
 /// (Windows). Anything else would give a remote page the app's window and IPC.
 fn is_app_page(url: &Url) -> bool {
-    match (url.scheme(), url.host_str()) {
-        ("tauri", Some("localhost")) => true,
-        ("http" | "https", Some("tauri.localhost")) => true,
-        _ => false,
-    }
+    matches!(
+        (url.scheme(), url.host_str()),
+        ("tauri", Some("localhost")) | ("http" | "https", Some("tauri.localhost"))
+    )
 }
 
 #[cfg(test)]

@@ -45,7 +45,12 @@ impl App {
         let mut driver = ChildGuard::spawn(
             "tauri-driver",
             Command::new("tauri-driver")
-                .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())
                 .envs(env)
@@ -156,7 +161,11 @@ impl App {
             .status()
             .await
             .unwrap_or_else(|error| panic!("cannot run import (ImageMagick): {error}"));
-        assert!(status.success(), "import failed to capture {}", path.display());
+        assert!(
+            status.success(),
+            "import failed to capture {}",
+            path.display()
+        );
         println!("screenshot: {}", path.display());
         path
     }
@@ -164,7 +173,9 @@ impl App {
     /// Everything the app and its driver wrote to their logs so far.
     pub fn logs(&self) -> String {
         let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.push_str(&std::fs::read_to_string(self.log.with_extension("stderr.log")).unwrap_or_default());
+        text.push_str(
+            &std::fs::read_to_string(self.log.with_extension("stderr.log")).unwrap_or_default(),
+        );
         text
     }
 

@@ -136,7 +136,15 @@ fn start_display() -> (ChildGuard, String) {
     let mut guard = ChildGuard::spawn(
         "Xvfb",
         Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
@@ -191,7 +199,6 @@ fn start_keyring(home: &Path, bus_address: &str) -> ChildGuard {
     wait_for_bus_name(bus_address, "org.freedesktop.secrets", &mut guard);
     guard
 }
-
 
 fn wait_for_bus_name(bus_address: &str, name: &str, owner: &mut ChildGuard) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -42,10 +42,22 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
         .expect("the refresh token should be in the keychain");
     assert!(refresh_token.len() >= 32, "implausible refresh token");
     // ...and nowhere on disk in the clear, nor in any log.
-    assert_eq!(session.files_containing(&refresh_token), Vec::<std::path::PathBuf>::new());
-    assert!(!app.logs().contains(&refresh_token), "refresh token in the app's log");
-    assert!(!server.log().contains(&refresh_token), "refresh token in the server's log");
-    assert!(!app.logs().contains(DEMO_PASSWORD), "password in the app's log");
+    assert_eq!(
+        session.files_containing(&refresh_token),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(
+        !app.logs().contains(&refresh_token),
+        "refresh token in the app's log"
+    );
+    assert!(
+        !server.log().contains(&refresh_token),
+        "refresh token in the server's log"
+    );
+    assert!(
+        !app.logs().contains(DEMO_PASSWORD),
+        "password in the app's log"
+    );
     app.quit().await;
 
     // A new start signs in silently with the keychain's refresh token, which rotates.
@@ -79,7 +91,10 @@ async fn wrong_password_is_explained_and_the_form_stays_usable() {
     let error = app
         .wait_for_text("#login-error", |text| !text.is_empty())
         .await;
-    assert!(error.contains("email or password is not correct"), "{error}");
+    assert!(
+        error.contains("email or password is not correct"),
+        "{error}"
+    );
     assert!(!app.is_present("#signed-in-name").await);
     // What was typed is kept, and the corrected password signs in.
     assert_eq!(app.value_of("#email").await, DEMO_DOCTOR_EMAIL);
@@ -107,10 +122,64 @@ async fn an_unreachable_server_is_named_and_the_form_stays_usable() {
         .wait_for_text("#login-error", |text| !text.is_empty())
         .await;
     assert!(error.contains("Cannot reach the clinic server"), "{error}");
-    assert!(error.contains(&url), "the message should name the server: {error}");
+    assert!(
+        error.contains(&url),
+        "the message should name the server: {error}"
+    );
     assert_eq!(app.value_of("#email").await, DEMO_DOCTOR_EMAIL);
     let button = app.wait_for("#sign-in").await;
-    assert!(button.is_enabled().await.unwrap_or(false), "the form must stay usable");
+    assert!(
+        button.is_enabled().await.unwrap_or(false),
+        "the form must stay usable"
+    );
     app.screenshot("unreachable").await;
+    app.quit().await;
+}
+
+/// A stand-in for a broken or wrong server: raw HTTP over TCP, answering each request with the
+/// next canned response in turn.
+async fn serve_canned(responses: Vec<&'static str>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for response in responses.into_iter().cycle() {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = vec![0u8; 16 * 1024];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_or_foreign_server_is_explained_and_the_form_stays_usable() {
+    let session = IsolatedSession::start();
+    let url = serve_canned(vec![
+        "HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\ncontent-length: 4\r\n\r\noops",
+        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: text/html\r\ncontent-length: 29\r\n\r\n<html>Welcome to nginx</html>",
+    ])
+    .await;
+    let app = launch(&session, &url, "broken-server").await;
+
+    app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+    let error = app
+        .wait_for_text("#login-error", |text| text.contains("HTTP 500"))
+        .await;
+    assert!(error.contains("internal problem"), "{error}");
+
+    // Trying again reaches the next answer: a page that is not the clinic API.
+    app.click("#sign-in").await;
+    let error = app
+        .wait_for_text("#login-error", |text| text.contains("does not understand"))
+        .await;
+    assert!(error.contains("server URL"), "{error}");
+    assert_eq!(app.value_of("#email").await, DEMO_DOCTOR_EMAIL);
+    assert!(!app.is_present("#signed-in-name").await);
+    app.screenshot("foreign-server").await;
     app.quit().await;
 }

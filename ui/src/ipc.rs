@@ -38,20 +38,24 @@ pub async fn logout() -> Result<(), AppError> {
 
 async fn invoke<A: Serialize, R: DeserializeOwned>(command: &str, args: &A) -> Result<R, AppError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let args = args.serialize(&serializer).map_err(|error| AppError::Internal {
-        detail: format!("cannot encode the arguments of {command}: {error}"),
-    })?;
+    let args = args
+        .serialize(&serializer)
+        .map_err(|error| AppError::Internal {
+            detail: format!("cannot encode the arguments of {command}: {error}"),
+        })?;
     match tauri_invoke(command, args).await {
         Ok(reply) => serde_wasm_bindgen::from_value(reply).map_err(|error| AppError::Internal {
             detail: format!("cannot read the reply of {command}: {error}"),
         }),
-        Err(rejection) => Err(serde_wasm_bindgen::from_value(rejection.clone()).unwrap_or_else(
-            // Not an AppError: Tauri itself refused (e.g. a permission), with a plain message.
-            |_| AppError::Internal {
-                detail: rejection
-                    .as_string()
-                    .unwrap_or_else(|| format!("{command} failed")),
-            },
-        )),
+        Err(rejection) => Err(
+            serde_wasm_bindgen::from_value(rejection.clone()).unwrap_or_else(
+                // Not an AppError: Tauri itself refused (e.g. a permission), with a plain message.
+                |_| AppError::Internal {
+                    detail: rejection
+                        .as_string()
+                        .unwrap_or_else(|| format!("{command} failed")),
+                },
+            ),
+        ),
     }
 }

@@ -36,7 +36,9 @@ fn session(remember_problem: Option<&str>) -> SessionView {
 }
 
 async fn render_login(props: LoginFormProps) -> String {
-    LocalServerRenderer::<LoginForm>::with_props(props).render().await
+    LocalServerRenderer::<LoginForm>::with_props(props)
+        .render()
+        .await
 }
 
 #[tokio::test]
@@ -57,7 +59,10 @@ async fn login_form_shows_errors_as_alerts() {
     ))
     .await;
     assert!(html.contains(r#"role="alert""#), "{html}");
-    assert!(html.contains("The email or password is not correct."), "{html}");
+    assert!(
+        html.contains("The email or password is not correct."),
+        "{html}"
+    );
     // A failed attempt loses nothing the user typed.
     assert!(html.contains(r#"value="ada@demo.clinic""#), "{html}");
 }
@@ -78,7 +83,9 @@ async fn home_shows_who_is_signed_in() {
         busy: false,
         on_sign_out: Callback::noop(),
     };
-    let html = LocalServerRenderer::<HomeView>::with_props(props).render().await;
+    let html = LocalServerRenderer::<HomeView>::with_props(props)
+        .render()
+        .await;
     assert!(html.contains("Ada Lovelace"), "{html}");
     assert!(html.contains("doctor"), "{html}");
     assert!(!html.contains("not-remembered"), "{html}");
@@ -92,7 +99,9 @@ async fn home_warns_when_the_sign_in_is_not_remembered() {
         busy: false,
         on_sign_out: Callback::noop(),
     };
-    let html = LocalServerRenderer::<HomeView>::with_props(props).render().await;
+    let html = LocalServerRenderer::<HomeView>::with_props(props)
+        .render()
+        .await;
     assert!(html.contains("not-remembered"), "{html}");
     assert!(html.contains("no usable keychain"), "{html}");
 }

@@ -60,11 +60,8 @@ impl ClinicClient {
     }
 
     pub async fn me(&self, access_token: &str) -> Result<User, AppError> {
-        self.send(
-            self.request(Method::GET, "me")?
-                .bearer_auth(access_token),
-        )
-        .await
+        self.send(self.request(Method::GET, "me")?.bearer_auth(access_token))
+            .await
     }
 
     pub async fn logout(&self, access_token: &str) -> Result<(), AppError> {
@@ -139,7 +136,10 @@ fn decode<T: DeserializeOwned>(
     if status.is_success() {
         let envelope: Envelope<T> =
             serde_json::from_slice(body).map_err(|error| AppError::UnexpectedResponse {
-                detail: format!("HTTP {}, body is not the expected JSON: {error}", status.as_u16()),
+                detail: format!(
+                    "HTTP {}, body is not the expected JSON: {error}",
+                    status.as_u16()
+                ),
             })?;
         return match (envelope.success, envelope.data) {
             (true, Some(data)) => Ok(data),
@@ -203,7 +203,8 @@ mod tests {
 
     #[test]
     fn a_500_is_a_server_failure_whatever_the_body() {
-        let error = decode::<User>(StatusCode::INTERNAL_SERVER_ERROR, None, b"<html>oops").unwrap_err();
+        let error =
+            decode::<User>(StatusCode::INTERNAL_SERVER_ERROR, None, b"<html>oops").unwrap_err();
         assert_eq!(error, AppError::ServerFailed { status: 500 });
         let error = decode::<User>(StatusCode::BAD_GATEWAY, None, b"").unwrap_err();
         assert_eq!(error, AppError::ServerFailed { status: 502 });
@@ -244,7 +245,8 @@ mod tests {
                 retry_after_secs: 12
             }
         );
-        let conflict = br#"{"success":false,"error":{"code":"conflict","message":"Already decided"}}"#;
+        let conflict =
+            br#"{"success":false,"error":{"code":"conflict","message":"Already decided"}}"#;
         assert_eq!(
             decode::<User>(StatusCode::CONFLICT, None, conflict).unwrap_err(),
             AppError::Rejected {

@@ -175,9 +175,16 @@ mod tests {
     fn plain_http_is_refused_except_on_this_machine() {
         Jail::expect_with(|jail| {
             let file = jail.directory().join("config.toml");
-            for allowed in ["http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:2"] {
+            for allowed in [
+                "http://127.0.0.1:9000",
+                "http://localhost:1",
+                "http://[::1]:2",
+            ] {
                 jail.set_env("CONSULT_SERVER_URL", allowed);
-                assert!(AppConfig::load(&file).is_ok(), "{allowed} should be allowed");
+                assert!(
+                    AppConfig::load(&file).is_ok(),
+                    "{allowed} should be allowed"
+                );
             }
             for refused in ["http://clinic.example", "ftp://clinic.example", "not a url"] {
                 jail.set_env("CONSULT_SERVER_URL", refused);

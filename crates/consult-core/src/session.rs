@@ -161,8 +161,7 @@ impl SessionManager {
     async fn start(&self, auth: AuthResponse) -> Active {
         let refresh_token = auth.tokens.refresh_token;
         let to_save = refresh_token.clone();
-        let remember_problem = match self.blocking_store(move |store| store.save(&to_save)).await
-        {
+        let remember_problem = match self.blocking_store(move |store| store.save(&to_save)).await {
             Ok(()) => None,
             Err(error) => {
                 tracing::warn!(%error, "the sign-in cannot be remembered");

@@ -62,7 +62,8 @@ fn process_tree_memory(root: u32) -> Vec<(String, u64, u64)> {
         if name.is_empty() || name == "tauri-driver" || name.starts_with("WebKitWebDriver") {
             continue;
         }
-        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let rollup =
+            std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         result.push((name, field_kib(&rollup, "Pss:"), field_kib(&rollup, "Rss:")));
     }
     result

@@ -25,9 +25,10 @@ pub fn home_page(props: &HomePageProps) -> Html {
             let on_signed_out = on_signed_out.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 // The core wipes the session locally even when this reports a problem.
-                let notice = ipc::logout().await.err().map(|error| {
-                    format!("You are signed out on this computer, but: {error}")
-                });
+                let notice = ipc::logout()
+                    .await
+                    .err()
+                    .map(|error| format!("You are signed out on this computer, but: {error}"));
                 on_signed_out.emit(notice);
             });
         })

@@ -38,8 +38,12 @@ pub fn login_page(props: &LoginPageProps) -> Html {
             }
             busy.set(true);
             error.set(None);
-            let (email, password, busy, error) =
-                ((*email).clone(), (*password).clone(), busy.clone(), error.clone());
+            let (email, password, busy, error) = (
+                (*email).clone(),
+                (*password).clone(),
+                busy.clone(),
+                error.clone(),
+            );
             let on_signed_in = on_signed_in.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let result = ipc::login(email, password).await;
