@@ -16,6 +16,12 @@ pub async fn startup(core: State<'_, Core>) -> Result<StartupState, AppError> {
     let (session, notice) = match session.restore().await {
         Restored::SignedIn(view) => (Some(view), None),
         Restored::NothingSaved => (None, None),
+        Restored::KeychainUnavailable(error) => (
+            None,
+            Some(format!(
+                "Your sign-in will not be remembered on this computer. {error}"
+            )),
+        ),
         Restored::Failed(error) => (
             None,
             Some(format!("Your saved sign-in could not be used. {error}")),

@@ -49,6 +49,8 @@ pub enum Restored {
     SignedIn(SessionView),
     /// Nothing saved: show the login screen.
     NothingSaved,
+    /// The keychain cannot be read, so nothing can be restored (or remembered) on this computer.
+    KeychainUnavailable(AppError),
     /// A saved sign-in could not be used; the reason is worth showing on the login screen.
     Failed(AppError),
 }
@@ -76,7 +78,7 @@ impl SessionManager {
         let saved = match self.blocking_store(|store| store.load()).await {
             Ok(Some(token)) => token,
             Ok(None) => return Restored::NothingSaved,
-            Err(error) => return Restored::Failed(error),
+            Err(error) => return Restored::KeychainUnavailable(error),
         };
         match self.client.refresh(&saved).await {
             Ok(auth) => {

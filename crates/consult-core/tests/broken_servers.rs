@@ -18,8 +18,13 @@ async fn serve(router: Router) -> Url {
     Url::parse(&format!("http://{address}/")).unwrap()
 }
 
-fn client(base: Url, timeout: Duration) -> ClinicClient {
-    ClinicClient::new(base, timeout).unwrap()
+/// Signs in against `base` and returns the error it must fail with.
+async fn login_error(base: Url, timeout: Duration) -> AppError {
+    ClinicClient::new(base, timeout)
+        .unwrap()
+        .login("a@b.c", "pw")
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]
@@ -29,10 +34,7 @@ async fn an_internal_server_error_is_reported_with_its_status() {
         post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "Traceback: boom") }),
     ))
     .await;
-    let error = client(base, Duration::from_secs(5))
-        .login("a@b.c", "pw")
-        .await
-        .unwrap_err();
+    let error = login_error(base, Duration::from_secs(5)).await;
     assert_eq!(error, AppError::ServerFailed { status: 500 });
 }
 
@@ -43,10 +45,7 @@ async fn a_server_answering_garbage_is_not_mistaken_for_a_clinic_server() {
         post(|| async { "<html><body>Welcome to nginx!</body></html>" }),
     ))
     .await;
-    let error = client(base, Duration::from_secs(5))
-        .login("a@b.c", "pw")
-        .await
-        .unwrap_err();
+    let error = login_error(base, Duration::from_secs(5)).await;
     assert!(
         matches!(error, AppError::UnexpectedResponse { .. }),
         "{error:?}"
@@ -65,10 +64,7 @@ async fn a_server_that_never_answers_times_out_with_a_clear_error() {
     ))
     .await;
     let started = std::time::Instant::now();
-    let error = client(base.clone(), Duration::from_secs(1))
-        .login("a@b.c", "pw")
-        .await
-        .unwrap_err();
+    let error = login_error(base.clone(), Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(
         error,
@@ -88,10 +84,7 @@ async fn a_closed_port_is_an_unreachable_server() {
         .unwrap()
         .port();
     let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let error = client(base, Duration::from_secs(5))
-        .login("a@b.c", "pw")
-        .await
-        .unwrap_err();
+    let error = login_error(base, Duration::from_secs(5)).await;
     assert_eq!(
         error,
         AppError::ServerUnreachable {
@@ -112,10 +105,7 @@ async fn a_redirect_is_not_followed_so_credentials_stay_with_the_server() {
         }),
     ))
     .await;
-    let error = client(base, Duration::from_secs(5))
-        .login("a@b.c", "pw")
-        .await
-        .unwrap_err();
+    let error = login_error(base, Duration::from_secs(5)).await;
     assert!(
         matches!(error, AppError::UnexpectedResponse { .. }),
         "{error:?}"

@@ -214,3 +214,29 @@ async fn a_wrong_password_is_invalid_credentials_and_changes_nothing() {
     assert_eq!(store.get(), None);
     assert!(session.current().await.is_none());
 }
+
+#[tokio::test]
+async fn an_unreadable_keychain_at_start_is_not_mistaken_for_a_refused_sign_in() {
+    struct Unreadable;
+    impl SecretStore for Unreadable {
+        fn load(&self) -> Result<Option<String>, AppError> {
+            Err(AppError::Keychain {
+                detail: "no usable keychain (test)".into(),
+            })
+        }
+        fn save(&self, _: &str) -> Result<(), AppError> {
+            self.load().map(drop)
+        }
+        fn delete(&self) -> Result<(), AppError> {
+            self.load().map(drop)
+        }
+    }
+    let world = World::start(900).await;
+    let session = SessionManager::new(world.client(), Arc::new(Unreadable));
+    match session.restore().await {
+        Restored::KeychainUnavailable(AppError::Keychain { .. }) => {}
+        other => panic!("expected an unavailable keychain, got {other:?}"),
+    }
+    // Signing in still works; it is just not remembered.
+    assert!(!session.login(DOCTOR, PASSWORD).await.unwrap().remembered);
+}
