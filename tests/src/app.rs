@@ -29,7 +29,7 @@ pub struct AppLaunch<'a> {
 pub struct App {
     client: Client,
     display: OsString,
-    _driver: ChildGuard,
+    driver: ChildGuard,
     log: PathBuf,
 }
 
@@ -61,14 +61,14 @@ impl App {
         App {
             client,
             display,
-            _driver: driver,
+            driver,
             log,
         }
     }
 
     /// The process id of `tauri-driver`; the app and its WebKit processes descend from it.
     pub fn driver_pid(&self) -> u32 {
-        self._driver.id()
+        self.driver.id()
     }
 
     pub fn client(&self) -> &Client {
