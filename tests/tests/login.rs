@@ -6,7 +6,14 @@ use consult_e2e::{
     DEMO_PASSWORD,
 };
 
-const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
+/// The refresh token the app saved for `server`, read as any Secret Service client would:
+/// service is the app's bundle identifier, username the server's origin.
+fn saved_refresh_token(session: &IsolatedSession, server: &ClinicServer) -> Option<String> {
+    session.keychain_lookup(&[
+        ("service", "app.consult.desktop"),
+        ("username", server.url()),
+    ])
+}
 
 async fn launch(session: &IsolatedSession, server_url: &str, label: &str) -> App {
     App::launch(AppLaunch {
@@ -37,8 +44,7 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
     app.screenshot("signed-in").await;
 
     // The refresh token is in the OS keychain, keyed by the server's origin...
-    let refresh_token = session
-        .keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())])
+    let refresh_token = saved_refresh_token(&session, &server)
         .expect("the refresh token should be in the keychain");
     assert!(refresh_token.len() >= 32, "implausible refresh token");
     // ...and nowhere on disk in the clear, nor in any log.
@@ -66,18 +72,14 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
         .wait_for_text("#signed-in-name", |text| !text.is_empty())
         .await;
     assert_eq!(name, DEMO_DOCTOR_NAME);
-    let rotated = session
-        .keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())])
+    let rotated = saved_refresh_token(&session, &server)
         .expect("the rotated refresh token should be in the keychain");
     assert_ne!(rotated, refresh_token, "refresh tokens rotate on use");
 
     // Signing out forgets the keychain entry and returns to the login screen.
     app.click("#sign-out").await;
     app.wait_for("#email").await;
-    assert_eq!(
-        session.keychain_lookup(&[("service", KEYCHAIN_SERVICE), ("username", server.url())]),
-        None
-    );
+    assert_eq!(saved_refresh_token(&session, &server), None);
     app.quit().await;
 }
 
