@@ -50,17 +50,19 @@ pub enum StoreError {
 /// (version, description, SQL); the files stay plain so `sqlx migrate` can run them too.
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "clinic", include_str!("../migrations/sqlite/0002_clinic.sql")),
+];
 
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        "clinic",
+        include_str!("../migrations/postgres/0002_clinic.sql"),
+    ),
+];
 
 // SQLite serializes writers; a few connections let readers proceed during a write.
 const SQLITE_MAX_CONNECTIONS: u32 = 5;

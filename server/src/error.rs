@@ -46,9 +46,6 @@ pub enum ServerError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Not in `consult_types::api::codes`: no client reacts to it, but it still gets an envelope.
-pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-
 /// One failed request. The Display text is the message the client sees.
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -64,8 +61,20 @@ pub enum ApiError {
     TokenExpired,
     #[error("The refresh token was already used; the session has been ended")]
     RefreshTokenReused,
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("The doctor has to admit you to this call first")]
+    ApprovalRequired,
     #[error("Not found")]
     NotFound,
+    /// The object's state does not allow this (a decided request, a cancelled appointment).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("This server has no Jitsi deployment configured; ask the clinic's administrator")]
+    JitsiNotConfigured,
     #[error("Method not allowed")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -118,8 +127,13 @@ impl ApiError {
             | ApiError::InvalidToken
             | ApiError::TokenExpired
             | ApiError::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            ApiError::AccountDisabled => StatusCode::FORBIDDEN,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) | ApiError::ApprovalRequired => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::JitsiNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -132,13 +146,17 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
-            ApiError::AccountDisabled => codes::FORBIDDEN,
+            ApiError::AccountDisabled | ApiError::Forbidden(_) => codes::FORBIDDEN,
+            ApiError::ApprovalRequired => codes::APPROVAL_REQUIRED,
+            ApiError::Conflict(_) => codes::CONFLICT,
+            ApiError::RateLimited { .. } => codes::RATE_LIMITED,
+            ApiError::JitsiNotConfigured => codes::JITSI_NOT_CONFIGURED,
             ApiError::Unauthenticated => codes::UNAUTHENTICATED,
             ApiError::InvalidToken => codes::INVALID_TOKEN,
             ApiError::TokenExpired => codes::TOKEN_EXPIRED,
             ApiError::RefreshTokenReused => codes::REFRESH_TOKEN_REUSED,
             ApiError::NotFound => codes::NOT_FOUND,
-            ApiError::MethodNotAllowed => METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::Malformed(_) | ApiError::UnsupportedMediaType => codes::MALFORMED_REQUEST,
             ApiError::InvalidValue(_) => codes::INVALID_VALUE,
             ApiError::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
@@ -155,6 +173,11 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response =
             (status, Json(Envelope::err(self.code(), self.to_string()))).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         // RFC 6750 §3: tell bearer clients how to authenticate.
         if matches!(
             self,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user is allowed to do; doctors and admins join calls as Jitsi moderators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Doctor,
@@ -47,6 +48,7 @@ impl Role {
 
 /// An account as the API shows it. Never carries credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,
@@ -74,6 +76,7 @@ impl User {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -81,6 +84,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
@@ -88,6 +92,7 @@ pub struct RefreshRequest {
 
 /// A token pair. `expires_in` is the access token's lifetime in seconds.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub access_token: String,
@@ -107,6 +112,7 @@ impl std::fmt::Debug for Tokens {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     pub user: User,
@@ -115,6 +121,7 @@ pub struct AuthResponse {
 
 /// The failure half of the contract's envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -122,6 +129,7 @@ pub struct ErrorBody {
 
 /// `{"success": true, "data": …}` or `{"success": false, "error": {…}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope<T> {
     pub success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,6 +175,11 @@ pub mod codes {
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const CONFLICT: &str = "conflict";
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// An agency user (or a patient while the waiting room is on) must be admitted first.
+    pub const APPROVAL_REQUIRED: &str = "approval_required";
+    /// The server has no Jitsi deployment configured, so it cannot issue meeting tokens.
+    pub const JITSI_NOT_CONFIGURED: &str = "jitsi_not_configured";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const INTERNAL: &str = "internal_error";
 }
 

@@ -5,7 +5,9 @@
 //! This crate must stay free of I/O and platform crates: it also compiles to wasm for the UI.
 
 pub mod api;
+pub mod clinic;
 pub mod ipc;
 
 pub use api::*;
+pub use clinic::*;
 pub use ipc::*;

@@ -1,0 +1,425 @@
+//! The clinic API's bodies beyond auth: appointments, calls, join requests, notifications and
+//! push events (`shared/spec/clinic-api.md`). Times are RFC 3339 UTC on the wire.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CallType {
+    Video,
+    Audio,
+}
+
+impl CallType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallType::Video => "video",
+            CallType::Audio => "audio",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CallType> {
+        match text {
+            "video" => Some(CallType::Video),
+            "audio" => Some(CallType::Audio),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentStatus {
+    Scheduled,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl AppointmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentStatus::Scheduled => "scheduled",
+            AppointmentStatus::InProgress => "in_progress",
+            AppointmentStatus::Completed => "completed",
+            AppointmentStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AppointmentStatus> {
+        match text {
+            "scheduled" => Some(AppointmentStatus::Scheduled),
+            "in_progress" => Some(AppointmentStatus::InProgress),
+            "completed" => Some(AppointmentStatus::Completed),
+            "cancelled" => Some(AppointmentStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    Created,
+    Started,
+    Ended,
+}
+
+impl MeetingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingStatus::Created => "created",
+            MeetingStatus::Started => "started",
+            MeetingStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MeetingStatus> {
+        match text {
+            "created" => Some(MeetingStatus::Created),
+            "started" => Some(MeetingStatus::Started),
+            "ended" => Some(MeetingStatus::Ended),
+            _ => None,
+        }
+    }
+}
+
+/// An appointment. `id` is for CRUD, `sessionId` for joining the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    pub id: String,
+    pub appointment_code: String,
+    pub session_id: String,
+    pub doctor_id: String,
+    pub patient_id: String,
+    pub agency_id: Option<String>,
+    /// The exam-room kiosk the patient joins from, if any (an extension of the seeds' model).
+    pub kiosk_id: Option<String>,
+    pub room_name: String,
+    pub call_type: CallType,
+    pub status: AppointmentStatus,
+    pub meeting_status: MeetingStatus,
+    /// Patients must also be admitted by the doctor while this is on.
+    pub waiting_room: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end_time: OffsetDateTime,
+    /// Display names of the people on the appointment, so a schedule needs no extra lookups.
+    pub doctor_name: String,
+    pub patient_name: String,
+    pub agency_name: Option<String>,
+}
+
+/// `POST /appointments`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewAppointment {
+    pub doctor_id: String,
+    pub patient_id: String,
+    #[serde(default)]
+    pub agency_id: Option<String>,
+    #[serde(default)]
+    pub kiosk_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end_time: OffsetDateTime,
+    pub call_type: CallType,
+    #[serde(default)]
+    pub waiting_room: bool,
+}
+
+/// `PATCH /appointments/{id}`: only the fields present change. `agencyId: null` removes the
+/// agency.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppointmentPatch {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start_time: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub end_time: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub call_type: Option<CallType>,
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+    /// Absent: unchanged; `null`: removed; a string: set.
+    #[serde(default, deserialize_with = "present_or_null")]
+    pub agency_id: Option<Option<String>>,
+}
+
+/// Tells an absent field (outer `None`, via `default`) from an explicit `null` (`Some(None)`).
+fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `GET /sessions/{sessionId}/jwt`: what the client needs to join the conference.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JitsiSession {
+    pub jitsi_token: String,
+    /// The deployment's base URL, e.g. `https://meet.example.org`.
+    pub server_url: String,
+    /// The room to pass to `JitsiMeetExternalAPI` (with the tenant prefix on JaaS).
+    pub room_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub moderator: bool,
+    pub display_name: String,
+    pub call_type: CallType,
+}
+
+// The Jitsi token must never reach a log line.
+impl std::fmt::Debug for JitsiSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitsiSession")
+            .field("jitsi_token", &"<redacted>")
+            .field("server_url", &self.server_url)
+            .field("room_name", &self.room_name)
+            .field("expires_at", &self.expires_at)
+            .field("moderator", &self.moderator)
+            .field("display_name", &self.display_name)
+            .field("call_type", &self.call_type)
+            .finish()
+    }
+}
+
+/// `GET /meetings/{appointmentId}/link`: a personalized browser link for people without the app.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingLink {
+    /// Carries the caller's Jitsi token: treat it like a password.
+    pub meeting_url: String,
+    pub display_name: String,
+    pub is_moderator: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scheduled_at: OffsetDateTime,
+    /// Minutes.
+    pub duration: i64,
+    pub status: AppointmentStatus,
+}
+
+impl std::fmt::Debug for MeetingLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeetingLink")
+            .field("meeting_url", &"<redacted>")
+            .field("display_name", &self.display_name)
+            .field("is_moderator", &self.is_moderator)
+            .field("scheduled_at", &self.scheduled_at)
+            .field("duration", &self.duration)
+            .field("status", &self.status)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JoinRequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl JoinRequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinRequestStatus::Pending => "pending",
+            JoinRequestStatus::Approved => "approved",
+            JoinRequestStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<JoinRequestStatus> {
+        match text {
+            "pending" => Some(JoinRequestStatus::Pending),
+            "approved" => Some(JoinRequestStatus::Approved),
+            "rejected" => Some(JoinRequestStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A request to be let into an appointment's call (the lobby).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub id: String,
+    pub appointment_id: String,
+    pub session_id: String,
+    pub requester_id: String,
+    pub requester_name: String,
+    pub requester_role: crate::api::Role,
+    pub status: JoinRequestStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    AppointmentCreated,
+    /// The doctor started the meeting: the call can be joined now.
+    VideoCallReady,
+    /// The appointment's start time has come.
+    VideoCallStarting,
+    /// 24 hours and 5 minutes before the start.
+    VideoCallReminder,
+    JoinRequestCreated,
+    JoinRequestDecided,
+    MeetingEnded,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::AppointmentCreated => "appointment_created",
+            NotificationKind::VideoCallReady => "video_call_ready",
+            NotificationKind::VideoCallStarting => "video_call_starting",
+            NotificationKind::VideoCallReminder => "video_call_reminder",
+            NotificationKind::JoinRequestCreated => "join_request_created",
+            NotificationKind::JoinRequestDecided => "join_request_decided",
+            NotificationKind::MeetingEnded => "meeting_ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<NotificationKind> {
+        [
+            NotificationKind::AppointmentCreated,
+            NotificationKind::VideoCallReady,
+            NotificationKind::VideoCallStarting,
+            NotificationKind::VideoCallReminder,
+            NotificationKind::JoinRequestCreated,
+            NotificationKind::JoinRequestDecided,
+            NotificationKind::MeetingEnded,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub id: String,
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    pub appointment_id: String,
+    pub session_id: Option<String>,
+    /// For `join_request_*` kinds: the request, so a client can act on it directly.
+    #[serde(default)]
+    pub join_request_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub read_at: Option<OffsetDateTime>,
+}
+
+/// One message of `GET /events`. The SSE `event:` field is the variant's name (`notification`,
+/// `appointment`, `join_request`); `data:` is the JSON of its payload; `id:` is the per-user
+/// sequence number to resume from with `Last-Event-ID`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum PushEvent {
+    Notification(Notification),
+    Appointment(Appointment),
+    JoinRequest(JoinRequest),
+}
+
+impl PushEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            PushEvent::Notification(_) => "notification",
+            PushEvent::Appointment(_) => "appointment",
+            PushEvent::JoinRequest(_) => "join_request",
+        }
+    }
+}
+
+/// `POST /auth/device-login`.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceLoginRequest {
+    pub device_id: String,
+    pub device_secret: String,
+}
+
+impl std::fmt::Debug for DeviceLoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceLoginRequest")
+            .field("device_id", &self.device_id)
+            .field("device_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /auth/register-or-login` (demo mode only).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterOrLoginRequest {
+    pub user_id: String,
+    pub email: String,
+    pub role: crate::api::Role,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_tells_absent_from_null() {
+        let absent: AppointmentPatch = serde_json::from_str("{}").expect("absent");
+        assert_eq!(absent.agency_id, None);
+        let null: AppointmentPatch = serde_json::from_str(r#"{"agencyId":null}"#).expect("null");
+        assert_eq!(null.agency_id, Some(None));
+        let set: AppointmentPatch = serde_json::from_str(r#"{"agencyId":"usr_1"}"#).expect("set");
+        assert_eq!(set.agency_id, Some(Some("usr_1".into())));
+    }
+
+    #[test]
+    fn push_events_are_tagged_by_type() {
+        assert_eq!(
+            NotificationKind::parse("video_call_reminder"),
+            Some(NotificationKind::VideoCallReminder)
+        );
+        for kind in ["appointment_created", "meeting_ended", "join_request_decided"] {
+            assert_eq!(NotificationKind::parse(kind).map(|k| k.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn new_appointments_refuse_unknown_fields_and_bad_times() {
+        let good = r#"{"doctorId":"d","patientId":"p","startTime":"2026-11-22T10:00:00Z",
+            "endTime":"2026-11-22T10:30:00Z","callType":"audio"}"#;
+        let parsed: NewAppointment = serde_json::from_str(good).expect("good");
+        assert_eq!(parsed.call_type, CallType::Audio);
+        assert!(!parsed.waiting_room);
+        let unknown = good.replace("\"callType\"", "\"moderator\":true,\"callType\"");
+        assert!(serde_json::from_str::<NewAppointment>(&unknown).is_err());
+        let bad_time = good.replace("2026-11-22T10:00:00Z", "tomorrow");
+        assert!(serde_json::from_str::<NewAppointment>(&bad_time).is_err());
+    }
+}
