@@ -6,18 +6,21 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
-STARTED_AT=$(date +%s)
+# Shared with scripts these scripts run (scripts/with-postgres), so step times stay cumulative.
+STARTED_AT="${CONSULT_STARTED_AT:-$(date +%s)}"
+export CONSULT_STARTED_AT="$STARTED_AT"
 
 # Versions of tools built from source, chosen for rustc 1.95 (see ../shared/platform.md).
 TRUNK_VERSION="0.21.14"
 
 # Debian packages: Tauri's build deps, the headless test desktop (Xvfb, D-Bus, WebKitWebDriver,
-# GNOME Keyring as the Secret Service, secret-tool), screenshots and PostgreSQL for the server.
+# GNOME Keyring as the Secret Service, secret-tool), screenshots, and PostgreSQL, whose server
+# binaries scripts/with-postgres runs for the server's test pass on PostgreSQL.
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-tools
-  imagemagick xdotool
+  imagemagick xdotool postgresql
 )
 
 step() {

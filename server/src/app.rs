@@ -1,7 +1,9 @@
 //! The HTTP application: shared state, the route table, and what every response gets.
 
 use std::sync::Arc;
+
 use std::time::Instant;
+use tokio::sync::{watch, Notify};
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::CACHE_CONTROL;
@@ -18,7 +20,10 @@ use crate::auth::password::Passwords;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
-use crate::{account, auth};
+use crate::jitsi::JitsiTokens;
+use crate::push::EventHub;
+use crate::rate_limit::RateLimits;
+use crate::{account, admin, appointments, auth, calls, join_requests, notifications, push};
 
 /// What handlers share; cheap to clone.
 #[derive(Clone)]
@@ -27,6 +32,19 @@ pub struct AppState {
     pub passwords: Passwords,
     pub access_tokens: Arc<AccessTokens>,
     pub refresh_ttl_secs: i64,
+    /// Demo mode: enables `POST /auth/register-or-login`.
+    pub demo: bool,
+    /// Login attempt limits per IP and account (per instance, in memory).
+    pub rate_limits: Arc<RateLimits>,
+    /// Wakes open event streams when their users have new events.
+    pub hub: Arc<EventHub>,
+    /// Mints meeting tokens; `None` when no Jitsi deployment is configured.
+    pub jitsi: Option<Arc<JitsiTokens>>,
+    /// Wakes the reminder scheduler when an appointment is booked or moved.
+    pub reminders: Arc<Notify>,
+    pub sse_heartbeat_secs: u64,
+    /// Turns true when the server shuts down, so long-lived responses end.
+    pub stopping: watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -34,6 +52,12 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(auth::routes::router())
         .merge(account::router())
+        .merge(admin::router())
+        .merge(appointments::routes::router())
+        .merge(join_requests::routes::router())
+        .merge(calls::router())
+        .merge(notifications::routes::router())
+        .merge(push::stream::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -11,12 +11,14 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::jitsi::config::{self as jitsi_config, JitsiConfig, JitsiConfigError};
+
 /// Every environment variable of the server starts with this.
 pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 8] = [
+const ENV_FIELDS: [&str; 12] = [
     "bind",
     "data_dir",
     "database_url",
@@ -25,11 +27,22 @@ const ENV_FIELDS: [&str; 8] = [
     "refresh_token_ttl_secs",
     "jwt_signing_key",
     "log",
+    "sse_heartbeat_secs",
+    "reminder_poll_secs",
+    "login_attempts_per_minute_per_ip",
+    "login_attempts_per_minute_per_account",
 ];
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_ACCESS_TTL_SECS: u64 = 15 * 60;
 const DEFAULT_REFRESH_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+/// Below common proxy idle timeouts (often 30-60 s), so idle event streams stay open.
+const DEFAULT_SSE_HEARTBEAT_SECS: u64 = 15;
+const DEFAULT_REMINDER_POLL_SECS: u64 = 30;
+/// Heartbeat and scheduler intervals above an hour defeat their purpose.
+const MAX_INTERVAL_SECS: u64 = 60 * 60;
+const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP: u32 = 30;
+const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT: u32 = 10;
 /// Longer lifetimes buy nothing and would overflow the unix-second arithmetic of the store.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 /// HS256 keys shorter than the hash output weaken the MAC (RFC 7518 §3.2).
@@ -59,8 +72,22 @@ pub struct ServerConfig {
         deserialize_with = "string_or_number"
     )]
     pub jwt_signing_key: Option<String>,
+    /// The `[jitsi]` table: the deployment meeting tokens are minted for; none without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitsi: Option<JitsiConfig>,
     /// `tracing` filter directives, e.g. `info` or `consult_server=debug,sqlx=warn`.
     pub log: String,
+    /// Seconds between heartbeat comments on idle `GET /events` streams.
+    pub sse_heartbeat_secs: u64,
+    /// Seconds between the reminder scheduler's passes (it also runs when an appointment is
+    /// booked or moved); a reminder goes out at most this late.
+    pub reminder_poll_secs: u64,
+    /// Login attempts (password, device, register-or-login) per client IP per minute, and
+    /// refreshes per IP per minute in a bucket of their own; 0 turns the limit off (benchmarks).
+    /// Counted in this instance's memory: limits are per server instance.
+    pub login_attempts_per_minute_per_ip: u32,
+    /// Login attempts per account (normalized email or device id) per minute; 0 turns it off.
+    pub login_attempts_per_minute_per_account: u32,
 }
 
 // The signing key and a database URL's password must never reach a log line.
@@ -80,7 +107,19 @@ impl fmt::Debug for ServerConfig {
                 "jwt_signing_key",
                 &self.jwt_signing_key.as_ref().map(|_| "<redacted>"),
             )
+            // JitsiConfig's own Debug redacts the app secret.
+            .field("jitsi", &self.jitsi)
             .field("log", &self.log)
+            .field("sse_heartbeat_secs", &self.sse_heartbeat_secs)
+            .field("reminder_poll_secs", &self.reminder_poll_secs)
+            .field(
+                "login_attempts_per_minute_per_ip",
+                &self.login_attempts_per_minute_per_ip,
+            )
+            .field(
+                "login_attempts_per_minute_per_account",
+                &self.login_attempts_per_minute_per_account,
+            )
             .finish()
     }
 }
@@ -99,6 +138,10 @@ pub enum ConfigError {
     Ttl { field: &'static str },
     #[error("jwt_signing_key must be at least {MIN_SIGNING_KEY_BYTES} bytes")]
     SigningKeyTooShort,
+    #[error("{field} must be between 1 and {MAX_INTERVAL_SECS} seconds")]
+    Interval { field: &'static str },
+    #[error(transparent)]
+    Jitsi(#[from] JitsiConfigError),
 }
 
 impl From<figment::Error> for ConfigError {
@@ -118,7 +161,12 @@ impl ServerConfig {
             access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             refresh_token_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
             jwt_signing_key: None,
+            jitsi: None,
             log: "info".to_owned(),
+            sse_heartbeat_secs: DEFAULT_SSE_HEARTBEAT_SECS,
+            reminder_poll_secs: DEFAULT_REMINDER_POLL_SECS,
+            login_attempts_per_minute_per_ip: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP,
+            login_attempts_per_minute_per_account: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT,
         }
     }
 
@@ -136,6 +184,12 @@ impl ServerConfig {
         }
         figment = figment
             .merge(Env::prefixed(ENV_PREFIX).only(&ENV_FIELDS))
+            // `CONSULT_SERVER_JITSI__APP_SECRET` and friends fill the `[jitsi]` table.
+            .merge(
+                Env::prefixed(jitsi_config::ENV_PREFIX)
+                    .only(&jitsi_config::ENV_FIELDS)
+                    .map(|field| format!("jitsi.{field}").into()),
+            )
             .merge(Serialized::defaults(CliOverrides::from(cli)));
         // Lossy so that environment values like `demo=1` or `demo=yes` work.
         let config: ServerConfig = figment.extract_lossy()?;
@@ -160,6 +214,17 @@ impl ServerConfig {
             if key.len() < MIN_SIGNING_KEY_BYTES {
                 return Err(ConfigError::SigningKeyTooShort);
             }
+        }
+        for (field, value) in [
+            ("sse_heartbeat_secs", self.sse_heartbeat_secs),
+            ("reminder_poll_secs", self.reminder_poll_secs),
+        ] {
+            if !(1..=MAX_INTERVAL_SECS).contains(&value) {
+                return Err(ConfigError::Interval { field });
+            }
+        }
+        if let Some(jitsi) = &self.jitsi {
+            jitsi.validate()?;
         }
         Ok(())
     }
@@ -192,7 +257,9 @@ fn default_data_dir() -> Option<PathBuf> {
     after_help = "Precedence: built-in defaults < config file < CONSULT_SERVER_* variables < flags.\n\
                   The access-token signing key is set only in the config file (jwt_signing_key)\n\
                   or CONSULT_SERVER_JWT_SIGNING_KEY, never as a flag: command lines are visible\n\
-                  to every local user. Without one, a key is generated into the data directory."
+                  to every local user. Without one, a key is generated into the data directory.\n\
+                  Jitsi meeting tokens are configured the same way: a [jitsi] table in the file or\n\
+                  CONSULT_SERVER_JITSI__<KEY> variables (e.g. CONSULT_SERVER_JITSI__APP_SECRET)."
 )]
 pub struct Cli {
     /// TOML file with any of the settings below (snake_case keys).
@@ -356,6 +423,8 @@ mod tests {
             assert_eq!(config.database_url, None);
             assert_eq!(config.jwt_signing_key, None);
             assert_eq!(config.log, "info");
+            assert_eq!(config.login_attempts_per_minute_per_ip, 30);
+            assert_eq!(config.login_attempts_per_minute_per_account, 10);
             Ok(())
         });
     }
@@ -463,6 +532,22 @@ mod tests {
     }
 
     #[test]
+    fn login_rate_limits_come_from_file_and_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "limits.toml",
+                "data_dir = \"/d\"\nlogin_attempts_per_minute_per_ip = 5\n",
+            )?;
+            jail.set_env("CONSULT_SERVER_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT", "0");
+            let config = load(&["--config", "limits.toml"]).map_err(as_figment)?;
+            assert_eq!(config.login_attempts_per_minute_per_ip, 5);
+            assert_eq!(config.login_attempts_per_minute_per_account, 0);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn signing_key_comes_from_the_environment_even_when_all_digits() {
         Jail::expect_with(|jail| {
             jail.clear_env();
@@ -510,5 +595,136 @@ mod tests {
         config.database_url = Some("postgres://user:hunter2@db/consult".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret") && !shown.contains("hunter2"));
+    }
+
+    const JITSI_SECRET: &str = "jitsi-app-secret-with-32-or-more-bytes";
+
+    #[test]
+    fn jitsi_is_off_by_default_and_read_from_a_table() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            assert_eq!(load(&["--data-dir", "/d"]).map_err(as_figment)?.jitsi, None);
+            jail.create_file(
+                "jitsi.toml",
+                &format!(
+                    "data_dir = \"/d\"\n\
+                     [jitsi]\n\
+                     server_url = \"https://meet.example.com\"\n\
+                     app_id = \"consult\"\n\
+                     app_secret = \"{JITSI_SECRET}\"\n\
+                     grace_secs = 600\n"
+                ),
+            )?;
+            let jitsi = load(&["--config", "jitsi.toml"])
+                .map_err(as_figment)?
+                .jitsi
+                .expect("a [jitsi] table");
+            assert_eq!(
+                jitsi,
+                JitsiConfig {
+                    grace_secs: 600,
+                    ..JitsiConfig::hs256("https://meet.example.com", "consult", JITSI_SECRET)
+                }
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn jitsi_settings_come_from_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            // The environment alone can configure it, and all-digit values stay strings.
+            jail.set_env("CONSULT_SERVER_JITSI__SERVER_URL", "https://8x8.vc");
+            jail.set_env("CONSULT_SERVER_JITSI__FLAVOR", "jaas");
+            jail.set_env("CONSULT_SERVER_JITSI__ALGORITHM", "rs256");
+            jail.set_env("CONSULT_SERVER_JITSI__APP_ID", "123456");
+            jail.set_env("CONSULT_SERVER_JITSI__PRIVATE_KEY_FILE", "/keys/jaas.pem");
+            jail.set_env("CONSULT_SERVER_JITSI__KEY_ID", "789");
+            jail.set_env("CONSULT_SERVER_JITSI__NBF_BACKDATE_SECS", "10");
+            let jitsi = load(&["--data-dir", "/d"])
+                .map_err(as_figment)?
+                .jitsi
+                .expect("configured from the environment");
+            assert_eq!(
+                jitsi,
+                JitsiConfig {
+                    nbf_backdate_secs: 10,
+                    ..JitsiConfig::jaas("123456", "/keys/jaas.pem", "789")
+                }
+            );
+
+            // A variable beats the file, key by key.
+            jail.clear_env();
+            jail.create_file(
+                "jitsi.toml",
+                "data_dir = \"/d\"\n[jitsi]\nserver_url = \"https://meet.example.com\"\n\
+                 app_id = \"consult\"\napp_secret = \"from-the-file-but-long-enough-000000\"\n",
+            )?;
+            let digits = "1234567890".repeat(4);
+            jail.set_env("CONSULT_SERVER_JITSI__APP_SECRET", &digits);
+            let jitsi = load(&["--config", "jitsi.toml"])
+                .map_err(as_figment)?
+                .jitsi
+                .expect("a [jitsi] table");
+            assert_eq!(jitsi.app_secret.as_deref(), Some(digits.as_str()));
+            assert_eq!(jitsi.app_id, "consult");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_jitsi_settings_are_rejected() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "typo.toml",
+                "data_dir = \"/d\"\n[jitsi]\nserver_url = \"https://meet.example.com\"\n\
+                 app_id = \"consult\"\napp_secert = \"x\"\n",
+            )?;
+            assert!(matches!(
+                load(&["--config", "typo.toml"]),
+                Err(ConfigError::Figment(_))
+            ));
+            jail.create_file(
+                "http.toml",
+                &format!(
+                    "data_dir = \"/d\"\n[jitsi]\nserver_url = \"http://meet.example.com\"\n\
+                     app_id = \"consult\"\napp_secret = \"{JITSI_SECRET}\"\n"
+                ),
+            )?;
+            let error = load(&["--config", "http.toml"]).expect_err("http is refused");
+            assert!(matches!(
+                error,
+                ConfigError::Jitsi(JitsiConfigError::ServerUrl(_))
+            ));
+            assert_eq!(error.to_string(), "jitsi.server_url must use https");
+            jail.set_env(
+                "CONSULT_SERVER_JITSI__SERVER_URL",
+                "https://meet.example.com",
+            );
+            jail.set_env("CONSULT_SERVER_JITSI__GRACE_SECS", "86400");
+            assert!(matches!(
+                load(&["--config", "http.toml"]),
+                Err(ConfigError::Jitsi(JitsiConfigError::TooLong {
+                    field: "grace_secs",
+                    ..
+                }))
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_redacts_the_jitsi_secret() {
+        let mut config = ServerConfig::with_data_dir("/d");
+        config.jitsi = Some(JitsiConfig::hs256(
+            "https://meet.example.com",
+            "consult",
+            JITSI_SECRET,
+        ));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(JITSI_SECRET), "{shown}");
+        assert!(shown.contains("meet.example.com"), "{shown}");
     }
 }

@@ -51,12 +51,24 @@ pub enum StoreError {
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
 const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
-    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, "clinic", include_str!("../migrations/sqlite/0002_clinic.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "clinic",
+        include_str!("../migrations/sqlite/0002_clinic.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
-    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
     (
         2,
         "clinic",
@@ -105,6 +117,17 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes then waits for other
+    /// writers (busy timeout) instead of failing with `SQLITE_BUSY` when it upgrades.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
     }
 
     /// Waits for checked-out connections, so SQLite checkpoints its WAL before exit.

@@ -1,15 +1,23 @@
-//! Demo mode: well-known accounts for trying the app. Seeded only when the server runs with
-//! `--demo`, and only where missing, so restarts and edited accounts are left alone.
+//! Demo mode: well-known accounts and a kiosk device for trying the app. Seeded only when the
+//! server runs with `--demo`, and only where missing, so restarts and edited accounts are left
+//! alone. Demo mode also turns on the password-less `POST /auth/register-or-login`.
 
 use consult_types::api::Role;
 use thiserror::Error;
 
+use crate::auth::device::{self, DeviceSecret};
 use crate::auth::password::{PasswordError, Passwords};
+use crate::clock;
 use crate::db::{Db, StoreError};
 use crate::users::{self, NewUser};
 
 /// Published in the docs on purpose: these accounts are for demos, never for real patients.
 pub const DEMO_PASSWORD: &str = "consult-demo";
+/// The demo kiosk's credential, published like the password.
+pub const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
+pub const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
+const DEMO_KIOSK_EMAIL: &str = "kiosk@demo.clinic";
+const DEMO_KIOSK_LOCATION: &str = "Demo clinic lobby";
 
 #[derive(Debug, Error)]
 pub enum DemoError {
@@ -75,9 +83,58 @@ pub async fn seed(db: &Db, passwords: &Passwords) -> Result<usize, DemoError> {
         .await?;
         created += usize::from(inserted);
     }
+    created += seed_kiosk(db).await?;
+    // The credentials are public by design (README); the log names none of them.
     tracing::warn!(
         created,
-        "demo mode: well-known demo accounts are active; never use this server for real patients"
+        device_id = DEMO_DEVICE_ID,
+        "demo mode: well-known demo accounts and a kiosk device with published credentials are \
+         active, and anyone may register through /auth/register-or-login; never use this server \
+         for real patients"
     );
     Ok(created)
+}
+
+/// The demo kiosk account and its device; returns how many of the two were created.
+async fn seed_kiosk(db: &Db) -> Result<usize, StoreError> {
+    if device::find_credential(db, DEMO_DEVICE_ID).await?.is_some() {
+        return Ok(0);
+    }
+    let existing = users::find_by_email(db, DEMO_KIOSK_EMAIL).await?;
+    if let Some(record) = existing.as_ref().filter(|r| r.user.role != Role::Kiosk) {
+        tracing::warn!(user_id = %record.user.id, "{DEMO_KIOSK_EMAIL} is not a kiosk account; demo kiosk not seeded");
+        return Ok(0);
+    }
+    let now = clock::now_unix();
+    let mut tx = db.pool().begin().await?;
+    let mut created = 0;
+    let user_id = match existing {
+        Some(record) => record.user.id,
+        None => {
+            let new = NewUser {
+                email: DEMO_KIOSK_EMAIL,
+                password_hash: None,
+                first_name: Some("Kiosk"),
+                last_name: Some(DEMO_KIOSK_LOCATION),
+                role: Role::Kiosk,
+            };
+            let user = users::insert(&mut tx, new, now).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("{DEMO_KIOSK_EMAIL} appeared while seeding"))
+            })?;
+            created += 1;
+            user.id
+        }
+    };
+    let secret = DeviceSecret::from_known(DEMO_DEVICE_SECRET);
+    let inserted = device::insert(
+        &mut tx,
+        DEMO_DEVICE_ID,
+        &user_id,
+        &secret,
+        DEMO_KIOSK_LOCATION,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created + usize::from(inserted))
 }

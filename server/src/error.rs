@@ -35,6 +35,8 @@ pub enum ServerError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Demo(#[from] DemoError),
+    #[error("cannot set up Jitsi meeting tokens: {0}")]
+    Jitsi(#[from] crate::jitsi::JitsiError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

@@ -5,9 +5,12 @@
 //! the tests both use.
 
 pub mod account;
+pub mod admin;
 pub mod app;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -15,14 +18,22 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod jitsi;
+pub mod join_requests;
+pub mod notifications;
+pub mod push;
+pub mod rate_limit;
+pub mod reminders;
 pub mod users;
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 pub use config::{Cli, ServerConfig};
@@ -32,7 +43,10 @@ use crate::app::AppState;
 use crate::auth::access_token::AccessTokens;
 use crate::auth::password::Passwords;
 use crate::auth::signing_key;
-use crate::db::Db;
+use crate::db::{Backend, Db};
+use crate::jitsi::JitsiTokens;
+use crate::push::EventHub;
+use crate::rate_limit::RateLimits;
 
 /// A started server.
 pub struct RunningServer {
@@ -92,13 +106,46 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if config.demo {
         demo::seed(&db, &passwords).await?;
     }
+    let jitsi = match &config.jitsi {
+        Some(jitsi) => Some(Arc::new(JitsiTokens::from_config(jitsi)?)),
+        None => {
+            tracing::warn!("no [jitsi] configuration: meeting tokens cannot be issued");
+            None
+        }
+    };
+    let hub = Arc::new(EventHub::default());
+    let reminders_poke = Arc::new(Notify::new());
+    let (stopping_tx, stopping) = watch::channel(false);
+    let rate_limits = Arc::new(RateLimits::per_minute(
+        config.login_attempts_per_minute_per_ip,
+        config.login_attempts_per_minute_per_account,
+    ));
+    RateLimits::spawn_sweeper(&rate_limits);
     let state = AppState {
         db: db.clone(),
         passwords,
         access_tokens: Arc::new(AccessTokens::new(&key, config.access_token_ttl_secs)),
         // Validated to at most ten years, so it fits.
         refresh_ttl_secs: i64::try_from(config.refresh_token_ttl_secs).unwrap_or(i64::MAX),
+        demo: config.demo,
+        rate_limits,
+        hub: hub.clone(),
+        jitsi,
+        reminders: reminders_poke.clone(),
+        sse_heartbeat_secs: config.sse_heartbeat_secs,
+        stopping,
     };
+    let mut background = vec![reminders::spawn(
+        db.clone(),
+        hub.clone(),
+        reminders_poke,
+        Duration::from_secs(config.reminder_poll_secs),
+    )];
+    if db.backend() == Backend::Postgres {
+        if let Some(url) = &config.database_url {
+            background.push(push::listener::spawn(url.clone(), hub));
+        }
+    }
 
     let listener = TcpListener::bind(config.bind)
         .await
@@ -115,8 +162,15 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { signal.notified().await })
+            .with_graceful_shutdown(async move {
+                signal.notified().await;
+                // Event streams never end by themselves; tell them to, so shutdown can finish.
+                let _ = stopping_tx.send(true);
+            })
             .await;
+        for task in background {
+            task.abort();
+        }
         db.close().await;
         tracing::info!("server stopped");
         served.map_err(ServerError::Serve)

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    // The seeds' older names are accepted on input too, as in `Role::parse`.
+    #[serde(alias = "therapist")]
     Doctor,
+    #[serde(alias = "client")]
     Patient,
     Agency,
     Admin,
@@ -61,17 +64,26 @@ pub struct User {
 impl User {
     /// "First Last" when a name is known, else the email (the contract's display-name rule).
     pub fn display_name(&self) -> String {
-        let parts: Vec<&str> = [self.first_name.as_deref(), self.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-            .collect();
-        if parts.is_empty() {
-            self.email.clone()
-        } else {
-            parts.join(" ")
-        }
+        display_name(
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            &self.email,
+        )
+    }
+}
+
+/// The contract's display-name rule: "First Last" when a name is known, else the email.
+pub fn display_name(first_name: Option<&str>, last_name: Option<&str>, email: &str) -> String {
+    let parts: Vec<&str> = [first_name, last_name]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect();
+    if parts.is_empty() {
+        email.to_owned()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -229,6 +241,10 @@ mod tests {
         assert_eq!(Role::parse("therapist"), Some(Role::Doctor));
         assert_eq!(Role::parse("client"), Some(Role::Patient));
         assert_eq!(Role::parse("root"), None);
+        let doctor: Role = serde_json::from_str("\"therapist\"").unwrap();
+        let patient: Role = serde_json::from_str("\"client\"").unwrap();
+        assert_eq!((doctor, patient), (Role::Doctor, Role::Patient));
+        assert_eq!(serde_json::to_string(&Role::Doctor).unwrap(), "\"doctor\"");
     }
 
     #[test]

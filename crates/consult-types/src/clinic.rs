@@ -405,8 +405,15 @@ mod tests {
             NotificationKind::parse("video_call_reminder"),
             Some(NotificationKind::VideoCallReminder)
         );
-        for kind in ["appointment_created", "meeting_ended", "join_request_decided"] {
-            assert_eq!(NotificationKind::parse(kind).map(|k| k.as_str()), Some(kind));
+        for kind in [
+            "appointment_created",
+            "meeting_ended",
+            "join_request_decided",
+        ] {
+            assert_eq!(
+                NotificationKind::parse(kind).map(|k| k.as_str()),
+                Some(kind)
+            );
         }
     }
 

@@ -61,21 +61,30 @@ CREATE UNIQUE INDEX join_requests_one_pending
 CREATE INDEX join_requests_appointment ON join_requests (appointment_id, status);
 
 CREATE TABLE notifications (
-    id             TEXT PRIMARY KEY NOT NULL,
+    -- Creation order, for listing newest first (several share a second).
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT NOT NULL UNIQUE,
     user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kind           TEXT NOT NULL,
     title          TEXT NOT NULL,
     body           TEXT NOT NULL,
     appointment_id TEXT NOT NULL,
     session_id     TEXT,
+    join_request_id TEXT,
     created_at     INTEGER NOT NULL,
     read_at        INTEGER
 );
-CREATE INDEX notifications_user ON notifications (user_id, created_at);
+CREATE INDEX notifications_user ON notifications (user_id, seq);
 
--- What GET /events streams: per user, a gapless sequence (seq 1, 2, 3, ...) assigned as
--- MAX + 1 under the primary key, so seq n+1 can only commit after seq n and a client resuming
--- with Last-Event-ID = n misses nothing.
+-- Each user's last event number. Appending bumps it with an upsert, which on PostgreSQL
+-- row-locks it until commit: a user's events are numbered 1, 2, 3, ... in commit order with no
+-- gaps, so a client resuming with Last-Event-ID = n misses nothing. (SQLite has one writer.)
+CREATE TABLE event_counters (
+    user_id  TEXT PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    last_seq INTEGER NOT NULL
+);
+
+-- What GET /events streams.
 CREATE TABLE events (
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     seq        INTEGER NOT NULL,

@@ -2,6 +2,7 @@
 //! bearer-token extractor that guards authenticated routes.
 
 pub mod access_token;
+pub mod device;
 pub mod password;
 pub mod refresh_token;
 pub mod routes;

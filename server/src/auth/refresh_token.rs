@@ -54,6 +54,8 @@ pub struct StoredToken {
 pub enum RevokeReason {
     Logout,
     Reuse,
+    /// An administrator disabled the account.
+    Disabled,
 }
 
 impl RevokeReason {
@@ -61,6 +63,7 @@ impl RevokeReason {
         match self {
             RevokeReason::Logout => "logout",
             RevokeReason::Reuse => "reuse",
+            RevokeReason::Disabled => "disabled",
         }
     }
 }
@@ -180,6 +183,25 @@ pub async fn revoke_family(
     .execute(db.pool())
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Ends every live session of a user inside the caller's transaction; returns how many.
+pub async fn revoke_all_for_user(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    reason: RevokeReason,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE refresh_token_families SET revoked_at = $1, revoked_reason = $2 \
+         WHERE user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
 }
 
 /// Checked on every authenticated request, so logout and reuse detection end access tokens too.

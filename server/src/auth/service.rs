@@ -1,16 +1,54 @@
-//! The auth flows — login, refresh, logout — combining passwords, tokens, accounts and audit.
+//! The auth flows — password login, device login, register-or-login, refresh, logout —
+//! combining rate limits, passwords, tokens, accounts and audit.
 
 use std::net::IpAddr;
 
-use consult_types::api::{AuthResponse, LoginRequest, Tokens, User};
+use consult_types::api::{AuthResponse, LoginRequest, Role, Tokens, User};
+use consult_types::clinic::{DeviceLoginRequest, RegisterOrLoginRequest};
 
+use super::device;
 use super::refresh_token::{self, RefreshSecret, RevokeReason, Rotation, StoredToken};
 use super::session::AuthSession;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, Grant, LoginFailure};
 use crate::clock;
+use crate::db::StoreError;
 use crate::error::ApiError;
-use crate::users::{self, UserRecord};
+use crate::rate_limit::{Account, Endpoint};
+use crate::users::{self, NewUser};
+
+/// The seeds' `userId` is kept in the audit trail only; longer ones are refused.
+const MAX_EXTERNAL_USER_ID_CHARS: usize = 256;
+
+/// Counts the attempt against the rate limits; a refused one is audited and answered 429
+/// before anything expensive (no account lookup, no password hashing).
+pub async fn enforce_rate_limit(
+    state: &AppState,
+    endpoint: Endpoint,
+    ip: Option<IpAddr>,
+    account: Option<Account<'_>>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let Err(limited) = state.rate_limits.check(endpoint, ip, account) else {
+        return Ok(());
+    };
+    tracing::warn!(
+        endpoint = endpoint.as_str(),
+        scope = limited.scope.as_str(),
+        ?ip,
+        retry_after_secs = limited.retry_after_secs,
+        "auth attempt rate limited"
+    );
+    let event = AuditEvent::RateLimited {
+        endpoint,
+        scope: limited.scope,
+        account,
+    };
+    audit::record(&state.db, event, ip, now).await?;
+    Err(ApiError::RateLimited {
+        retry_after_secs: limited.retry_after_secs,
+    })
+}
 
 /// Checks the password and starts a new session (refresh-token family).
 pub async fn login(
@@ -19,6 +57,8 @@ pub async fn login(
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
     let email = users::normalize_email(&request.email);
+    let account = Account::Email(&email);
+    enforce_rate_limit(state, Endpoint::Login, ip, Some(account), clock::now_unix()).await?;
     let record = users::find_by_email(&state.db, &email).await?;
     let stored_hash = record.as_ref().and_then(|r| r.password_hash.clone());
     // Runs the full hash even for unknown accounts, so timing does not reveal which exist.
@@ -27,17 +67,135 @@ pub async fn login(
         .verify(request.password, stored_hash)
         .await?;
     let now = clock::now_unix();
-    match record {
+    let reason = match &record {
         Some(record) if matches && !record.disabled => {
-            start_session(state, record.user, ip, now).await
+            return start_session(state, record.user.clone(), Grant::Password, ip, now).await;
         }
-        other => Err(login_failed(state, &email, other.as_ref(), matches, ip, now).await?),
-    }
+        None => LoginFailure::UnknownEmail,
+        Some(r) if r.password_hash.is_none() => LoginFailure::NoPassword,
+        Some(_) if !matches => LoginFailure::WrongPassword,
+        Some(_) => LoginFailure::Disabled,
+    };
+    let user_id = record.as_ref().map(|r| r.user.id.as_str());
+    Err(refuse(state, account, user_id, reason, Grant::Password, ip, now).await?)
 }
 
-async fn start_session(
+/// A kiosk signs in with its device id and secret.
+pub async fn device_login(
+    state: &AppState,
+    request: DeviceLoginRequest,
+    ip: Option<IpAddr>,
+) -> Result<AuthResponse, ApiError> {
+    let account = Account::Device(&request.device_id);
+    let now = clock::now_unix();
+    enforce_rate_limit(state, Endpoint::DeviceLogin, ip, Some(account), now).await?;
+    let credential = device::find_credential(&state.db, &request.device_id).await?;
+    let Some(credential) = credential else {
+        let reason = LoginFailure::UnknownDevice;
+        return Err(refuse(state, account, None, reason, Grant::Device, ip, now).await?);
+    };
+    let matches = credential.secret_matches(&request.device_secret);
+    let kiosk = credential.device.account;
+    let reason = if !matches {
+        LoginFailure::WrongSecret
+    } else if kiosk.disabled {
+        LoginFailure::Disabled
+    } else if kiosk.user.role != Role::Kiosk {
+        // Devices are only ever bound to kiosk accounts; anything else is a broken store.
+        tracing::error!(device_id = %credential.device.id, user_id = %kiosk.user.id,
+            role = kiosk.user.role.as_str(), "device bound to a non-kiosk account; refused");
+        LoginFailure::RoleMismatch
+    } else {
+        return start_session(state, kiosk.user, Grant::Device, ip, now).await;
+    };
+    let user_id = Some(kiosk.user.id.as_str());
+    let error = refuse(state, account, user_id, reason, Grant::Device, ip, now).await?;
+    Err(match error {
+        ApiError::Conflict(_) => ApiError::InvalidCredentials,
+        other => other,
+    })
+}
+
+/// The seeds' password-less flow (demo mode only; the caller checks): finds the account by
+/// email, or creates it without a password, and starts a session.
+pub async fn register_or_login(
+    state: &AppState,
+    request: RegisterOrLoginRequest,
+    ip: Option<IpAddr>,
+) -> Result<AuthResponse, ApiError> {
+    let email = users::normalize_email(&request.email);
+    let account = Account::Email(&email);
+    let now = clock::now_unix();
+    enforce_rate_limit(state, Endpoint::RegisterOrLogin, ip, Some(account), now).await?;
+    users::validate_email(&email).map_err(|problem| ApiError::InvalidValue(problem.to_owned()))?;
+    if matches!(request.role, Role::Admin | Role::Kiosk) {
+        return Err(ApiError::InvalidValue(format!(
+            "The {} role cannot be registered this way",
+            request.role.as_str()
+        )));
+    }
+    let external_id_chars = request.user_id.chars().count();
+    if external_id_chars == 0 || external_id_chars > MAX_EXTERNAL_USER_ID_CHARS {
+        return Err(ApiError::InvalidValue(format!(
+            "userId must be 1 to {MAX_EXTERNAL_USER_ID_CHARS} characters"
+        )));
+    }
+
+    let mut record = users::find_by_email(&state.db, &email).await?;
+    if record.is_none() {
+        let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
+        let new = NewUser {
+            email: &email,
+            password_hash: None,
+            first_name: None,
+            last_name: None,
+            role: request.role,
+        };
+        if let Some(user) = users::insert(&mut tx, new, now).await? {
+            let event = AuditEvent::UserRegistered {
+                user_id: &user.id,
+                role: user.role,
+                external_user_id: &request.user_id,
+            };
+            audit::record_in(&mut tx, event, ip, now).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            tracing::info!(user_id = %user.id, role = user.role.as_str(), "demo account registered");
+            return start_session(state, user, Grant::RegisterOrLogin, ip, now).await;
+        }
+        // Someone registered the same email a moment ago; use theirs.
+        tx.rollback().await.map_err(StoreError::from)?;
+        record = users::find_by_email(&state.db, &email).await?;
+    }
+    let Some(record) = record else {
+        return Err(ApiError::Conflict(
+            "The account changed during sign-in; try again".to_owned(),
+        ));
+    };
+    let reason = if record.user.role != request.role {
+        LoginFailure::RoleMismatch
+    } else if record.disabled {
+        LoginFailure::Disabled
+    } else {
+        return start_session(state, record.user, Grant::RegisterOrLogin, ip, now).await;
+    };
+    let user_id = Some(record.user.id.as_str());
+    Err(refuse(
+        state,
+        account,
+        user_id,
+        reason,
+        Grant::RegisterOrLogin,
+        ip,
+        now,
+    )
+    .await?)
+}
+
+/// Starts a session (refresh-token family) for an authenticated user and issues its tokens.
+pub async fn start_session(
     state: &AppState,
     user: User,
+    grant: Grant,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Result<AuthResponse, ApiError> {
@@ -48,39 +206,42 @@ async fn start_session(
     let event = AuditEvent::LoginSucceeded {
         user_id: &user.id,
         family_id: &family_id,
+        grant,
     };
     audit::record(&state.db, event, ip, now).await?;
-    tracing::info!(user_id = %user.id, family_id = %family_id, "login succeeded");
-    issue(state, user, &family_id, secret, Grant::Password, ip, now).await
+    tracing::info!(user_id = %user.id, family_id = %family_id, grant = ?grant, "login succeeded");
+    issue(state, user, &family_id, secret, grant, ip, now).await
 }
 
-/// Records a failed login and returns the error to answer with.
-async fn login_failed(
+/// Records a refused login and returns the error to answer with.
+async fn refuse(
     state: &AppState,
-    email: &str,
-    record: Option<&UserRecord>,
-    password_matched: bool,
+    account: Account<'_>,
+    user_id: Option<&str>,
+    reason: LoginFailure,
+    grant: Grant,
     ip: Option<IpAddr>,
     now: i64,
 ) -> Result<ApiError, ApiError> {
-    let reason = match record {
-        None => LoginFailure::UnknownEmail,
-        Some(r) if r.password_hash.is_none() => LoginFailure::NoPassword,
-        Some(_) if !password_matched => LoginFailure::WrongPassword,
-        Some(_) => LoginFailure::Disabled,
-    };
-    let user_id = record.map(|r| r.user.id.as_str());
-    tracing::info!(?reason, user_id, "login failed");
+    tracing::info!(?reason, user_id, grant = ?grant, "login failed");
     let event = AuditEvent::LoginFailed {
-        email,
+        account,
         user_id,
         reason,
+        grant,
     };
     audit::record(&state.db, event, ip, now).await?;
-    // Only someone who knows the password learns that the account is disabled.
+    // Only someone who holds the credential learns that the account is disabled.
     Ok(match reason {
         LoginFailure::Disabled => ApiError::AccountDisabled,
-        _ => ApiError::InvalidCredentials,
+        LoginFailure::RoleMismatch => {
+            ApiError::Conflict("An account with this email exists with another role".to_owned())
+        }
+        LoginFailure::UnknownEmail
+        | LoginFailure::WrongPassword
+        | LoginFailure::NoPassword
+        | LoginFailure::UnknownDevice
+        | LoginFailure::WrongSecret => ApiError::InvalidCredentials,
     })
 }
 
@@ -91,6 +252,7 @@ pub async fn refresh(
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
     let now = clock::now_unix();
+    enforce_rate_limit(state, Endpoint::Refresh, ip, None, now).await?;
     let stored = refresh_token::find_by_digest(&state.db, &refresh_token::digest(presented))
         .await?
         .ok_or(ApiError::InvalidToken)?;

@@ -18,6 +18,8 @@ pub struct AuthSession {
     pub role: Role,
     /// The refresh-token family this access token belongs to.
     pub family_id: String,
+    /// When the access token expires (unix seconds); long-lived responses end by then.
+    pub expires_at: i64,
 }
 
 impl FromRequestParts<AppState> for AuthSession {
@@ -41,6 +43,7 @@ impl FromRequestParts<AppState> for AuthSession {
                 user_id: claims.sub,
                 role: claims.role,
                 family_id: claims.sid,
+                expires_at: i64::try_from(claims.exp).unwrap_or(i64::MAX),
             }),
             SessionState::Ended => Err(ApiError::InvalidToken),
         }

@@ -95,7 +95,7 @@ async fn disabled_accounts_cannot_log_in_and_their_sessions_end() {
     server.me(&access).await.data();
 
     let db = server.database().await;
-    sqlx::query("UPDATE users SET disabled_at = 1 WHERE email = ?")
+    sqlx::query("UPDATE users SET disabled_at = 1 WHERE email = $1")
         .bind(PATIENT)
         .execute(&db)
         .await

@@ -1,9 +1,21 @@
 //! The API over real HTTP: an in-process server on 127.0.0.1:0 with SQLite in a temporary
 //! directory, driven with reqwest.
 
+mod accounts;
+mod admin;
+mod appointments;
+mod clinic;
 mod common;
+mod devices;
+mod events;
+mod jitsi_tokens;
+mod join_requests;
 mod login;
 mod postgres;
+mod prosody;
+mod rate_limit;
+mod register_or_login;
 mod requests;
+mod sse;
 mod storage;
 mod tokens;

@@ -1,14 +1,13 @@
-//! What the server keeps: demo seeding, restarts, the audit trail, and no secrets at rest.
-
-use std::path::Path;
+//! What the server keeps: demo seeding, restarts, instances sharing a database, the audit
+//! trail, and no secrets at rest. On either backend, except the `sqlite` module.
 
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::common::{self, TestServer, DEMO_PASSWORD, DOCTOR, PATIENT};
+use crate::common::{self, Reply, TestServer, DEMO_PASSWORD, DOCTOR, PATIENT};
 
 async fn count_users(server: &TestServer) -> i64 {
-    let db = server.database().await;
+    let db = server.db().await;
     let count = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&db)
         .await
@@ -28,12 +27,13 @@ async fn demo_accounts_exist_only_in_demo_mode() {
     assert_eq!(count_users(&server).await, 0);
     server.stop().await;
 
-    // The same directory in demo mode gets the four accounts, once, however often it starts.
+    // The same directory in demo mode gets the four accounts and the demo kiosk's account, once,
+    // however often it starts.
     for _ in 0..2 {
         let mut config = common::config(dir.path());
         config.demo = true;
         let server = TestServer::start(config).await;
-        assert_eq!(count_users(&server).await, 4);
+        assert_eq!(count_users(&server).await, 5);
         server.login(DOCTOR, DEMO_PASSWORD).await.data();
         server.stop().await;
     }
@@ -55,6 +55,14 @@ async fn a_restart_keeps_accounts_sessions_and_the_generated_key() {
     let first = TestServer::start(config(true)).await;
     let login = first.login(PATIENT, DEMO_PASSWORD).await;
     first.stop().await;
+    // The database of a stopped server can be opened too.
+    let db = common::database(&data_dir).await;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    db.close().await;
+    assert_eq!(users, 4);
 
     let key_path = data_dir.join("jwt-signing-key");
     let key_before = std::fs::read(&key_path).expect("key file");
@@ -97,7 +105,7 @@ async fn logins_are_audited_without_secrets() {
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
 
-    let db = server.database().await;
+    let db = server.db().await;
     let rows: Vec<(String, Option<String>, String, Option<String>)> =
         sqlx::query_as("SELECT action, actor_user_id, detail, ip FROM audit_events ORDER BY id")
             .fetch_all(&db)
@@ -140,8 +148,79 @@ async fn logins_are_audited_without_secrets() {
 }
 
 #[tokio::test]
-async fn no_token_or_password_is_stored_in_plain_text() {
-    let server = TestServer::demo().await;
+async fn two_instances_on_one_database_behave_as_one() {
+    let a = TestServer::demo().await;
+    let b = TestServer::start_sharing_db(&a).await;
+    assert_ne!(a.url, b.url);
+
+    // A session begun on one instance is the same session on the other.
+    let login = a.login(DOCTOR, DEMO_PASSWORD).await;
+    assert_eq!(b.me(&login.access_token()).await.data()["email"], DOCTOR);
+    let rotated = b.refresh(&login.refresh_token()).await;
+    a.me(&rotated.access_token()).await.data();
+
+    // Reuse is detected whichever instance saw the first use, and ends the session on both.
+    a.refresh(&login.refresh_token())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    for server in [&a, &b] {
+        server
+            .me(&rotated.access_token())
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+
+    // One token refreshed on both at once: exactly one refresh wins.
+    let token = a.login(PATIENT, DEMO_PASSWORD).await.refresh_token();
+    let replies: Vec<Reply> = futures_util::future::join_all((0..8).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        server.refresh(&token)
+    }))
+    .await;
+    let winners = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+
+    // Logout on one instance ends the session on the other.
+    let session = b.login(PATIENT, DEMO_PASSWORD).await;
+    a.logout(&session.access_token()).await.data();
+    b.me(&session.access_token())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(count_users(&b).await, 5, "seeded once, not per instance");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_server_keeps_its_database_and_configuration() {
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.access_token_ttl_secs = 120;
+    })
+    .await;
+    let login = server.login(PATIENT, DEMO_PASSWORD).await;
+    let server = server.restart().await;
+    server.me(&login.access_token()).await.data();
+    let rotated = server.refresh(&login.refresh_token()).await;
+    assert_eq!(rotated.data()["tokens"]["expiresIn"], 120);
+
+    let server = server.restart_with(|config| config.demo = false).await;
+    assert_eq!(count_users(&server).await, 5);
+    server.me(&rotated.access_token()).await.data();
+    server.stop().await;
+}
+
+/// Logs in, fails a login, rotates, reuses and logs out; returns every password and token
+/// involved, and the first login.
+async fn exercise_secrets(server: &TestServer) -> (Vec<String>, Reply) {
     let mut secrets = vec![DEMO_PASSWORD.to_owned(), "Typo-Password-789".to_owned()];
     let login = server.login(DOCTOR, DEMO_PASSWORD).await;
     server
@@ -159,46 +238,95 @@ async fn no_token_or_password_is_stored_in_plain_text() {
         secrets.push(reply.access_token());
         secrets.push(reply.refresh_token());
     }
+    (secrets, login)
+}
+
+#[tokio::test]
+async fn no_token_or_password_is_stored_in_plain_text() {
+    let server = TestServer::demo().await;
+    let (secrets, login) = exercise_secrets(&server).await;
 
     // What is stored instead of the refresh token is its SHA-256.
-    let db = server.database().await;
+    let db = server.db().await;
     let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
         .fetch_all(&db)
         .await
         .expect("hashes");
-    db.close().await;
     assert_eq!(hashes.len(), 3);
     let expected = hex(&Sha256::digest(login.refresh_token().as_bytes()));
     assert!(hashes.contains(&expected));
 
-    let data_dir = server.data_dir.clone();
-    let _kept = server.stop().await;
-    assert_no_secret_in_files(&data_dir, &secrets);
+    // Every value of every column of every table, read as text.
+    let stored = common::stored_values(&db).await;
+    db.close().await;
+    assert!(stored
+        .iter()
+        .any(|(column, _)| column == "users.password_hash"));
+    for (column, value) in &stored {
+        for secret in &secrets {
+            assert!(!value.contains(secret.as_str()), "{column} holds a secret");
+        }
+    }
+    server.stop().await;
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every file the server wrote (database, WAL) except the signing key, byte by byte.
-fn assert_no_secret_in_files(data_dir: &Path, secrets: &[String]) {
-    let mut scanned = 0;
-    for entry in std::fs::read_dir(data_dir).expect("list") {
-        let path = entry.expect("entry").path();
-        if path.file_name().is_some_and(|n| n == "jwt-signing-key") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).expect("read");
-        for secret in secrets {
-            assert!(
-                !bytes
-                    .windows(secret.len())
-                    .any(|window| window == secret.as_bytes()),
-                "{} contains a secret in plain text",
-                path.display()
-            );
-        }
-        scanned += 1;
+/// What only SQLite has: a database file in the data directory.
+mod sqlite {
+    use std::path::Path;
+
+    use crate::common::{require_sqlite, TestServer};
+
+    #[tokio::test]
+    async fn the_database_is_a_wal_file_in_the_data_dir() {
+        require_sqlite();
+        let server = TestServer::demo().await;
+        assert_eq!(server.config().database_url, None);
+        let db = server.db().await;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&db)
+            .await
+            .expect("journal mode");
+        db.close().await;
+        assert_eq!(mode, "wal");
+        assert!(server.data_dir.join("consult.db").is_file());
+        server.stop().await;
     }
-    assert!(scanned >= 1, "the database file was scanned");
+
+    #[tokio::test]
+    async fn no_secret_is_in_the_database_files() {
+        require_sqlite();
+        let server = TestServer::demo().await;
+        let (secrets, _) = super::exercise_secrets(&server).await;
+        let data_dir = server.data_dir.clone();
+        let _kept = server.stop().await;
+        assert_no_secret_in_files(&data_dir, &secrets);
+    }
+
+    /// Every file the server wrote (database, WAL) except the signing key, byte by byte: freed
+    /// pages and the WAL must not keep what the tables do not.
+    fn assert_no_secret_in_files(data_dir: &Path, secrets: &[String]) {
+        let mut scanned = 0;
+        for entry in std::fs::read_dir(data_dir).expect("list") {
+            let path = entry.expect("entry").path();
+            if path.file_name().is_some_and(|n| n == "jwt-signing-key") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read");
+            for secret in secrets {
+                assert!(
+                    !bytes
+                        .windows(secret.len())
+                        .any(|window| window == secret.as_bytes()),
+                    "{} contains a secret in plain text",
+                    path.display()
+                );
+            }
+            scanned += 1;
+        }
+        assert!(scanned >= 1, "the database file was scanned");
+    }
 }

@@ -1,0 +1,506 @@
+//! Administration: accounts (`/users`), kiosk devices (`/devices`) and the audit trail
+//! (`/audit`). Administrators only, except that doctors may list patient and agency accounts,
+//! whose ids they need to book appointments.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use consult_types::api::{Envelope, Role, User};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, AuditEvent, AuditQuery};
+use crate::auth::device::{self, DeviceRecord, DeviceSecret};
+use crate::auth::refresh_token::{self, RevokeReason};
+use crate::auth::AuthSession;
+use crate::clock;
+use crate::db::StoreError;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientIp};
+use crate::users::{self, NewUser, UserFilter, UserRecord};
+
+/// Shortest password an administrator may set (NIST SP 800-63B asks for at least 8; the
+/// clinic's accounts guard health data).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest accepted password; Argon2 would take more, but nobody types more.
+const MAX_PASSWORD_CHARS: usize = 1024;
+const MAX_NAME_CHARS: usize = 100;
+const MAX_LOCATION_CHARS: usize = 200;
+const DEFAULT_AUDIT_LIMIT: u32 = 100;
+const MAX_AUDIT_LIMIT: u32 = 1000;
+/// Kiosk accounts get an address under the reserved `.invalid` TLD: unique, never deliverable.
+const KIOSK_EMAIL_DOMAIN: &str = "kiosk.invalid";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(create_user).get(list_users))
+        .route("/users/{id}/disable", post(disable_user))
+        .route("/users/{id}/enable", post(enable_user))
+        .route("/devices", post(create_device).get(list_devices))
+        .route("/audit", get(list_audit))
+}
+
+/// The caller, known to be an administrator: 401 without a live session, 403 for any other
+/// role, before a body is read.
+pub struct AdminSession(pub AuthSession);
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        if session.role != Role::Admin {
+            return Err(ApiError::Forbidden("Only administrators may do this"));
+        }
+        Ok(AdminSession(session))
+    }
+}
+
+/// An account as administrators see it: the API's `User` plus whether it is disabled.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    #[serde(flatten)]
+    pub user: User,
+    pub disabled: bool,
+}
+
+impl From<UserRecord> for AccountView {
+    fn from(record: UserRecord) -> Self {
+        AccountView {
+            user: record.user,
+            disabled: record.disabled,
+        }
+    }
+}
+
+/// `POST /users`. Debug is not derived: the password must never reach a log line.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub email: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    pub role: Role,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AdminSession(admin): AdminSession,
+    ApiJson(request): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<Envelope<AccountView>>), ApiError> {
+    let email = users::normalize_email(&request.email);
+    users::validate_email(&email).map_err(|problem| ApiError::InvalidValue(problem.to_owned()))?;
+    if request.role == Role::Kiosk {
+        return Err(ApiError::InvalidValue(
+            "Kiosk accounts are created with their device: POST /devices".to_owned(),
+        ));
+    }
+    let first_name = optional_text("firstName", request.first_name, MAX_NAME_CHARS)?;
+    let last_name = optional_text("lastName", request.last_name, MAX_NAME_CHARS)?;
+    if let Some(password) = &request.password {
+        let chars = password.chars().count();
+        if chars < MIN_PASSWORD_CHARS {
+            return Err(ApiError::InvalidValue(format!(
+                "The password must be at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(ApiError::InvalidValue(format!(
+                "The password must be at most {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+    }
+    // Checked before hashing, which is slow; the insert below settles races.
+    if users::find_by_email(&state.db, &email).await?.is_some() {
+        return Err(email_taken());
+    }
+    let password_hash = match request.password {
+        Some(password) => Some(state.passwords.hash(password).await?),
+        None => None,
+    };
+
+    let now = clock::now_unix();
+    let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
+    let new = NewUser {
+        email: &email,
+        password_hash: password_hash.as_deref(),
+        first_name: first_name.as_deref(),
+        last_name: last_name.as_deref(),
+        role: request.role,
+    };
+    let Some(user) = users::insert(&mut tx, new, now).await? else {
+        return Err(email_taken());
+    };
+    let event = AuditEvent::UserCreated {
+        admin_id: &admin.user_id,
+        user_id: &user.id,
+        role: user.role,
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(admin_id = %admin.user_id, user_id = %user.id, role = user.role.as_str(), "account created");
+    let view = AccountView {
+        user,
+        disabled: false,
+    };
+    Ok((StatusCode::CREATED, Json(Envelope::ok(view))))
+}
+
+fn email_taken() -> ApiError {
+    ApiError::Conflict("An account with this email already exists".to_owned())
+}
+
+/// Trimmed; empty means absent; too long is refused.
+fn optional_text(
+    field: &str,
+    value: Option<String>,
+    max_chars: usize,
+) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max_chars {
+        return Err(ApiError::InvalidValue(format!(
+            "{field} must be at most {max_chars} characters"
+        )));
+    }
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListUsersQuery {
+    role: Option<Role>,
+    email: Option<String>,
+}
+
+/// Administrators see every account; doctors see the enabled patient and agency accounts.
+async fn list_users(
+    State(state): State<AppState>,
+    session: AuthSession,
+    query: Result<Query<ListUsersQuery>, QueryRejection>,
+) -> Result<Json<Envelope<Vec<AccountView>>>, ApiError> {
+    let (visible, include_disabled): (&[Role], bool) = match session.role {
+        Role::Admin => (&Role::ALL, true),
+        Role::Doctor => (&[Role::Patient, Role::Agency], false),
+        Role::Patient | Role::Agency | Role::Kiosk => {
+            return Err(ApiError::Forbidden(
+                "Only administrators and doctors may list accounts",
+            ))
+        }
+    };
+    let Query(query) = query.map_err(invalid_query)?;
+    let roles: Vec<Role> = visible
+        .iter()
+        .copied()
+        .filter(|role| query.role.is_none_or(|wanted| wanted == *role))
+        .collect();
+    let filter = UserFilter {
+        roles: &roles,
+        email: query.email.as_deref(),
+        include_disabled,
+    };
+    let accounts = users::list(&state.db, filter).await?;
+    Ok(Json(Envelope::ok(
+        accounts.into_iter().map(AccountView::from).collect(),
+    )))
+}
+
+fn invalid_query(rejection: QueryRejection) -> ApiError {
+    ApiError::InvalidValue(format!("Invalid query: {}", rejection.body_text()))
+}
+
+fn invalid_path(rejection: PathRejection) -> ApiError {
+    ApiError::Malformed(format!("Invalid path: {}", rejection.body_text()))
+}
+
+/// Disables the account and ends all its sessions at once: refresh tokens stop rotating and
+/// every access token is refused on its next request.
+async fn disable_user(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AdminSession(admin): AdminSession,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Envelope<AccountView>>, ApiError> {
+    let Path(user_id) = path.map_err(invalid_path)?;
+    if user_id == admin.user_id {
+        return Err(ApiError::Conflict(
+            "Administrators cannot disable their own account".to_owned(),
+        ));
+    }
+    let record = users::find_by_id(&state.db, &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let now = clock::now_unix();
+    let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
+    users::set_disabled(&mut tx, &user_id, true, now).await?;
+    let revoked_sessions =
+        refresh_token::revoke_all_for_user(&mut tx, &user_id, RevokeReason::Disabled, now).await?;
+    let event = AuditEvent::UserDisabled {
+        admin_id: &admin.user_id,
+        user_id: &user_id,
+        revoked_sessions,
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(admin_id = %admin.user_id, %user_id, revoked_sessions, "account disabled");
+    Ok(Json(Envelope::ok(AccountView {
+        user: record.user,
+        disabled: true,
+    })))
+}
+
+/// Lets the account sign in again; sessions ended by the disabling stay ended.
+async fn enable_user(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AdminSession(admin): AdminSession,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Envelope<AccountView>>, ApiError> {
+    let Path(user_id) = path.map_err(invalid_path)?;
+    let record = users::find_by_id(&state.db, &user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let now = clock::now_unix();
+    let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
+    users::set_disabled(&mut tx, &user_id, false, now).await?;
+    let event = AuditEvent::UserEnabled {
+        admin_id: &admin.user_id,
+        user_id: &user_id,
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(admin_id = %admin.user_id, %user_id, "account enabled");
+    Ok(Json(Envelope::ok(AccountView {
+        user: record.user,
+        disabled: false,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateDeviceRequest {
+    location: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The answer to `POST /devices`: the only time the secret is shown. No Debug, so it cannot
+/// reach a log line.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedDevice {
+    pub device_id: String,
+    pub device_secret: String,
+    pub location: String,
+    pub user: AccountView,
+}
+
+/// A device as `GET /devices` lists it: never its secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub device_id: String,
+    pub location: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub user: AccountView,
+}
+
+impl TryFrom<DeviceRecord> for DeviceView {
+    type Error = StoreError;
+
+    fn try_from(device: DeviceRecord) -> Result<Self, StoreError> {
+        Ok(DeviceView {
+            device_id: device.id,
+            location: device.location,
+            created_at: clock::to_datetime(device.created_at)?,
+            user: device.account.into(),
+        })
+    }
+}
+
+/// Creates a kiosk account and its device. The kiosk is named `<name or "Kiosk"> <location>`
+/// (first and last name), which is how calls show it.
+async fn create_device(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AdminSession(admin): AdminSession,
+    ApiJson(request): ApiJson<CreateDeviceRequest>,
+) -> Result<(StatusCode, Json<Envelope<CreatedDevice>>), ApiError> {
+    let location = optional_text("location", Some(request.location), MAX_LOCATION_CHARS)?
+        .ok_or_else(|| ApiError::InvalidValue("location must not be empty".to_owned()))?;
+    let name = optional_text("name", request.name, MAX_NAME_CHARS)?;
+    let device_id = device::new_id();
+    let secret = DeviceSecret::generate();
+    let email = format!("{device_id}@{KIOSK_EMAIL_DOMAIN}");
+    let now = clock::now_unix();
+
+    let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
+    let new = NewUser {
+        email: &email,
+        password_hash: None,
+        first_name: Some(name.as_deref().unwrap_or("Kiosk")),
+        last_name: Some(&location),
+        role: Role::Kiosk,
+    };
+    // 128 random bits in the address: a collision means a broken random source.
+    let user = users::insert(&mut tx, new, now)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("kiosk address {email} is already taken")))?;
+    if !device::insert(&mut tx, &device_id, &user.id, &secret, &location, now).await? {
+        return Err(StoreError::Corrupt(format!("device id {device_id} is already taken")).into());
+    }
+    let event = AuditEvent::DeviceCreated {
+        admin_id: &admin.user_id,
+        device_id: &device_id,
+        user_id: &user.id,
+        location: &location,
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(admin_id = %admin.user_id, %device_id, user_id = %user.id, "kiosk device created");
+    let created = CreatedDevice {
+        device_id,
+        device_secret: secret.into_string(),
+        location,
+        user: AccountView {
+            user,
+            disabled: false,
+        },
+    };
+    Ok((StatusCode::CREATED, Json(Envelope::ok(created))))
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    AdminSession(_admin): AdminSession,
+) -> Result<Json<Envelope<Vec<DeviceView>>>, ApiError> {
+    let devices = device::list(&state.db)
+        .await?
+        .into_iter()
+        .map(DeviceView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(Envelope::ok(devices)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    from: Option<String>,
+    to: Option<String>,
+    action: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Events with `from <= at < to`, of one action if given, newest first, at most `limit`.
+async fn list_audit(
+    State(state): State<AppState>,
+    AdminSession(_admin): AdminSession,
+    query: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Envelope<Vec<AuditEntry>>>, ApiError> {
+    let Query(params) = query.map_err(invalid_query)?;
+    let from = params
+        .from
+        .as_deref()
+        .map(|t| parse_time("from", t))
+        .transpose()?;
+    let to = params
+        .to
+        .as_deref()
+        .map(|t| parse_time("to", t))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(ApiError::InvalidValue(
+                "from must not be after to".to_owned(),
+            ));
+        }
+    }
+    let limit = params.limit.unwrap_or(DEFAULT_AUDIT_LIMIT);
+    if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
+        return Err(ApiError::InvalidValue(format!(
+            "limit must be between 1 and {MAX_AUDIT_LIMIT}"
+        )));
+    }
+    let query = AuditQuery {
+        from,
+        to,
+        action: params.action.as_deref().filter(|a| !a.is_empty()),
+        limit,
+    };
+    Ok(Json(Envelope::ok(audit::list(&state.db, &query).await?)))
+}
+
+/// An RFC 3339 time as unix seconds. A `+` offset that arrived unencoded in a query string
+/// reads as a space; it is taken back.
+fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&text.replace(' ', "+"), &Rfc3339))
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|_| {
+            ApiError::InvalidValue(format!(
+                "{field} must be an RFC 3339 time such as 2026-01-31T09:00:00Z"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_with_zulu_offsets_and_unencoded_plus() {
+        assert_eq!(parse_time("from", "1970-01-01T00:01:00Z").ok(), Some(60));
+        assert_eq!(
+            parse_time("from", "1970-01-01T01:01:00 01:00").ok(),
+            Some(60)
+        );
+        assert!(parse_time("from", "yesterday").is_err());
+    }
+
+    #[test]
+    fn optional_text_trims_drops_empty_and_bounds_length() {
+        assert_eq!(
+            optional_text("n", Some("  Ada ".into()), 5).ok(),
+            Some(Some("Ada".into()))
+        );
+        assert_eq!(optional_text("n", Some("   ".into()), 5).ok(), Some(None));
+        assert_eq!(optional_text("n", None, 5).ok(), Some(None));
+        assert!(optional_text("n", Some("toolong".into()), 5).is_err());
+    }
+
+    #[test]
+    fn account_views_flatten_the_user() {
+        let view = AccountView {
+            user: User {
+                id: "usr_1".into(),
+                email: "a@b.co".into(),
+                first_name: None,
+                last_name: None,
+                role: Role::Patient,
+            },
+            disabled: true,
+        };
+        assert_eq!(
+            serde_json::to_value(view).expect("json"),
+            serde_json::json!({"id": "usr_1", "email": "a@b.co", "firstName": null,
+                "lastName": null, "role": "patient", "disabled": true})
+        );
+    }
+}

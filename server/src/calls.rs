@@ -1,0 +1,152 @@
+//! Joining a call: `GET /sessions/{sessionId}/jwt` for the apps and
+//! `GET /meetings/{appointmentId}/link` for people without one.
+//!
+//! Who may join, and as what, is decided here from the caller's part in the appointment; the
+//! request carries nothing that could ask for more (no moderator flag, no room).
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use consult_types::api::Envelope;
+use consult_types::clinic::{JitsiSession, MeetingLink};
+
+use crate::app::AppState;
+use crate::appointments::{access, store as appointments, AppointmentRecord, Party};
+use crate::audit::{self, AuditEvent};
+use crate::auth::AuthSession;
+use crate::clock;
+use crate::db::StoreError;
+use crate::error::ApiError;
+use crate::extract::ClientIp;
+use crate::jitsi::{MintedToken, TokenGrant};
+use crate::join_requests::store as join_requests;
+use crate::users;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/{session_id}/jwt", get(session_token))
+        .route("/meetings/{appointment_id}/link", get(meeting_link))
+}
+
+async fn session_token(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    Path(session_id): Path<String>,
+) -> Result<Json<Envelope<JitsiSession>>, ApiError> {
+    let appointment = appointments::find_by_session(&state.db, &session_id)
+        .await?
+        // The contract answers 403 here: a session id is only ever handed to participants.
+        .ok_or(ApiError::Forbidden("You are not on this appointment"))?;
+    let party = access::party(&session, &appointment)
+        .ok_or(ApiError::Forbidden("You are not on this appointment"))?;
+    let issued = issue(&state, &session, ip, &appointment, party).await?;
+    Ok(Json(Envelope::ok(JitsiSession {
+        jitsi_token: issued.minted.token,
+        server_url: issued.server_url,
+        room_name: issued.minted.room_name,
+        expires_at: clock::to_datetime(issued.minted.expires_at)?,
+        moderator: issued.moderator,
+        display_name: issued.display_name,
+        call_type: appointment.call_type,
+    })))
+}
+
+async fn meeting_link(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    Path(appointment_id): Path<String>,
+) -> Result<Json<Envelope<MeetingLink>>, ApiError> {
+    let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
+    let appointment = appointments::find_by_id(&mut conn, &appointment_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    drop(conn);
+    let party = access::require_party(&session, &appointment)?;
+    let issued = issue(&state, &session, ip, &appointment, party).await?;
+    let jitsi = state.jitsi.as_ref().ok_or(ApiError::JitsiNotConfigured)?;
+    Ok(Json(Envelope::ok(MeetingLink {
+        meeting_url: jitsi.meeting_url(
+            &issued.minted.room_name,
+            &issued.minted.token,
+            &issued.display_name,
+        ),
+        display_name: issued.display_name,
+        is_moderator: issued.moderator,
+        scheduled_at: clock::to_datetime(appointment.start_time)?,
+        duration: (appointment.end_time - appointment.start_time) / 60,
+        status: appointment.status,
+    })))
+}
+
+struct Issued {
+    minted: MintedToken,
+    server_url: String,
+    moderator: bool,
+    display_name: String,
+}
+
+/// Checks that `party` may join now, mints their token and records the issue.
+async fn issue(
+    state: &AppState,
+    session: &AuthSession,
+    ip: Option<IpAddr>,
+    appointment: &AppointmentRecord,
+    party: Party,
+) -> Result<Issued, ApiError> {
+    if appointment.is_closed() {
+        return Err(ApiError::Conflict(format!(
+            "The appointment is {}; there is no call to join",
+            appointment.status.as_str()
+        )));
+    }
+    let must_be_admitted = match party {
+        Party::Agency => true,
+        Party::Patient | Party::Kiosk => appointment.waiting_room,
+        Party::Doctor | Party::Admin => false,
+    };
+    if must_be_admitted
+        && !join_requests::is_approved(&state.db, &appointment.id, &session.user_id).await?
+    {
+        return Err(ApiError::ApprovalRequired);
+    }
+    let jitsi = state.jitsi.as_ref().ok_or(ApiError::JitsiNotConfigured)?;
+    let user = users::find_by_id(&state.db, &session.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?
+        .user;
+    let display_name = user.display_name();
+    let moderator = party.is_moderator();
+    let now = clock::now_unix();
+    let minted = jitsi
+        .mint(&TokenGrant {
+            room: &appointment.room_name,
+            user_id: &user.id,
+            display_name: &display_name,
+            email: &user.email,
+            moderator,
+            appointment_end: appointment.end_time,
+            now,
+        })
+        .map_err(|error| {
+            // The only refusal a valid appointment can meet: its end (plus grace) has passed.
+            tracing::info!(error = %error, appointment_id = %appointment.id, "no Jitsi token issued");
+            ApiError::Conflict("The appointment's time is over; there is no call to join".to_owned())
+        })?;
+    let event = AuditEvent::JitsiTokenIssued {
+        user_id: &user.id,
+        appointment_id: &appointment.id,
+        moderator,
+    };
+    audit::record(&state.db, event, ip, now).await?;
+    tracing::info!(appointment_id = %appointment.id, user_id = %user.id, moderator, "Jitsi token issued");
+    Ok(Issued {
+        minted,
+        server_url: jitsi.server_url().to_owned(),
+        moderator,
+        display_name,
+    })
+}

@@ -1,0 +1,225 @@
+//! `/appointments/{id}/join-requests` and `/join-requests/{id}`.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use consult_types::api::Envelope;
+use consult_types::clinic::{JoinRequest, JoinRequestStatus, PushEvent};
+use serde::Deserialize;
+
+use super::store::{self, JoinRequestRecord};
+use crate::app::AppState;
+use crate::appointments::{access, store as appointments, Party};
+use crate::audit::{self, AuditEvent};
+use crate::auth::AuthSession;
+use crate::clock;
+use crate::db::StoreError;
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, ClientIp};
+use crate::notifications::{self, texts};
+use crate::push::Outbox;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/appointments/{id}/join-requests", get(list).post(create))
+        .route("/join-requests/{id}", get(fetch))
+        .route("/join-requests/{id}/approve", post(approve))
+        .route("/join-requests/{id}/reject", post(reject))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    session: AuthSession,
+    Path(appointment_id): Path<String>,
+) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
+    let now = clock::now_unix();
+    let mut tx = state.db.begin_write().await?;
+    let appointment = appointments::find_for_update(&mut tx, state.db.backend(), &appointment_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    match access::require_party(&session, &appointment)? {
+        Party::Agency => {}
+        Party::Patient | Party::Kiosk if appointment.waiting_room => {}
+        Party::Patient | Party::Kiosk => {
+            return Err(ApiError::Conflict(
+                "The waiting room is off: join the call directly".to_owned(),
+            ))
+        }
+        Party::Doctor | Party::Admin => {
+            return Err(ApiError::Forbidden(
+                "The doctor and administrators join without asking",
+            ))
+        }
+    }
+    if appointment.is_closed() {
+        return Err(ApiError::Conflict(format!(
+            "The appointment is {}",
+            appointment.status.as_str()
+        )));
+    }
+    // Asking again returns the pending request, or the approval already given.
+    if let Some(existing) = store::find_approved(&mut tx, &appointment.id, &session.user_id).await?
+    {
+        return Ok(Json(Envelope::ok(existing.to_api()?)));
+    }
+    let Some(id) = store::insert_pending(&mut tx, &appointment.id, &session.user_id, now).await?
+    else {
+        let pending = store::find_pending(&mut tx, &appointment.id, &session.user_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a pending request vanished".to_owned()))?;
+        return Ok(Json(Envelope::ok(pending.to_api()?)));
+    };
+    let request = store::find(&mut tx, &id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a new request vanished".to_owned()))?;
+    let mut outbox = Outbox::default();
+    let draft = texts::join_request_created(&appointment, &request.id, &request.requester_name);
+    notifications::notify(&mut tx, &mut outbox, &[&appointment.doctor_id], &draft, now).await?;
+    let api = request.to_api()?;
+    outbox.push_to(
+        [
+            appointment.doctor_id.as_str(),
+            request.requester_id.as_str(),
+        ],
+        &PushEvent::JoinRequest(api.clone()),
+    );
+    outbox.commit(tx, &state.db, &state.hub, now).await?;
+    tracing::info!(join_request_id = %api.id, appointment_id = %api.appointment_id, "join request created");
+    Ok(Json(Envelope::ok(api)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    status: Option<JoinRequestStatus>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    session: AuthSession,
+    Path(appointment_id): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Envelope<Vec<JoinRequest>>>, ApiError> {
+    let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
+    let appointment = appointments::find_by_id(&mut conn, &appointment_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    drop(conn);
+    access::require_runner(&session, &appointment)?;
+    let requests = store::list(&state.db, &appointment.id, query.status).await?;
+    let requests = requests
+        .iter()
+        .map(JoinRequestRecord::to_api)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(Envelope::ok(requests)))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    session: AuthSession,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
+    let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
+    let request = store::find(&mut conn, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if request.requester_id != session.user_id {
+        let appointment = appointments::find_by_id(&mut conn, &request.appointment_id)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        // Other guests on the appointment do not see each other's requests.
+        if !access::party(&session, &appointment).is_some_and(Party::runs_it) {
+            return Err(ApiError::NotFound);
+        }
+    }
+    Ok(Json(Envelope::ok(request.to_api()?)))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
+    let request = decide(&state, &session, ip, &id, JoinRequestStatus::Approved).await?;
+    Ok(Json(Envelope::ok(request)))
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
+    let request = decide(&state, &session, ip, &id, JoinRequestStatus::Rejected).await?;
+    Ok(Json(Envelope::ok(request)))
+}
+
+async fn decide(
+    state: &AppState,
+    session: &AuthSession,
+    ip: Option<IpAddr>,
+    id: &str,
+    decision: JoinRequestStatus,
+) -> Result<JoinRequest, ApiError> {
+    let now = clock::now_unix();
+    let mut tx = state.db.begin_write().await?;
+    let request = store::find(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let appointment = appointments::find_by_id(&mut tx, &request.appointment_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    match access::party(session, &appointment) {
+        Some(party) if party.runs_it() => {}
+        Some(_) => {
+            return Err(ApiError::Forbidden(
+                "Only the appointment's doctor or an administrator decides join requests",
+            ))
+        }
+        None if request.requester_id == session.user_id => {
+            return Err(ApiError::Forbidden(
+                "Only the appointment's doctor or an administrator decides join requests",
+            ))
+        }
+        None => return Err(ApiError::NotFound),
+    }
+    if !store::decide(&mut tx, id, decision, &session.user_id, now).await? {
+        // Decided before (by a repeat of this call or by a racing one): re-read the outcome.
+        let current = store::find(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+        return if current.status == decision {
+            Ok(current.to_api()?)
+        } else {
+            Err(ApiError::Conflict(format!(
+                "The request was already {}",
+                current.status.as_str()
+            )))
+        };
+    }
+    let decided = store::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a decided request vanished".to_owned()))?;
+    let event = AuditEvent::JoinRequestDecided {
+        user_id: &session.user_id,
+        join_request_id: id,
+        appointment_id: &appointment.id,
+        requester_id: &decided.requester_id,
+        decision: decision.as_str(),
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    let mut outbox = Outbox::default();
+    let draft = texts::join_request_decided(&appointment, id, decision);
+    notifications::notify(&mut tx, &mut outbox, &[&decided.requester_id], &draft, now).await?;
+    let api = decided.to_api()?;
+    outbox.push_to(
+        [
+            appointment.doctor_id.as_str(),
+            decided.requester_id.as_str(),
+        ],
+        &PushEvent::JoinRequest(api.clone()),
+    );
+    outbox.commit(tx, &state.db, &state.hub, now).await?;
+    tracing::info!(join_request_id = %id, decision = decision.as_str(), "join request decided");
+    Ok(api)
+}

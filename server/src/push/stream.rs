@@ -1,0 +1,218 @@
+//! `GET /events`: the caller's events as Server-Sent Events, resumable with `Last-Event-ID`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use axum::Router;
+use futures_util::Stream;
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::log::{self, LoggedEvent};
+use crate::app::AppState;
+use crate::auth::refresh_token::{self, SessionState};
+use crate::auth::AuthSession;
+use crate::clock;
+use crate::error::{error_chain, ApiError};
+
+/// Events read from the log per query.
+const BATCH: i64 = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/events", get(events))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    session: AuthSession,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let resume_from = last_event_id(&headers)?;
+    // Subscribed before reading the counter, so an event committed in between still wakes us.
+    let wake = state.hub.subscribe(&session.user_id);
+    let latest = log::last_seq(&state.db, &session.user_id).await?;
+    let (start, resync) = match resume_from {
+        None => (latest, false),
+        // The client knows numbers this log never reached (the server's data was replaced):
+        // its state is unreliable, so it must reload rather than wait for events that never come.
+        Some(seen) if seen > latest => (latest, true),
+        Some(seen) => (seen, false),
+    };
+    let seconds_left = session.expires_at.saturating_sub(clock::now_unix());
+    // Each heartbeat interval the stream also checks that its session was not ended (logout,
+    // a disabled account), so an ended session's stream closes within one interval.
+    let heartbeat = Duration::from_secs(state.sse_heartbeat_secs);
+    let cursor = Cursor {
+        ready: Some(
+            Event::default()
+                .event("ready")
+                .id(start.to_string())
+                .data(json!({ "lastEventId": start, "resync": resync }).to_string()),
+        ),
+        state: state.clone(),
+        session,
+        last: start,
+        pending: VecDeque::new(),
+        wake,
+        expires: Instant::now() + Duration::from_secs(u64::try_from(seconds_left).unwrap_or(0)),
+        next_session_check: Instant::now() + heartbeat,
+        session_check: heartbeat,
+        stopping: state.stopping.clone(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(cursor, |mut cursor| async move {
+        cursor.next().await.map(|event| (Ok(event), cursor))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat")))
+}
+
+/// `Last-Event-ID`: absent, or the number of the last event the client received.
+fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<i64>() {
+        Ok(seq) if seq >= 0 => Ok(Some(seq)),
+        _ => Err(ApiError::Malformed(
+            "Last-Event-ID must be the id of an event this server sent".to_owned(),
+        )),
+    }
+}
+
+/// Why a waiting stream woke up.
+enum Woke {
+    NewEvents,
+    Expired,
+    Stopping,
+    SessionCheck,
+}
+
+/// One open stream's position and what it waits on.
+struct Cursor {
+    ready: Option<Event>,
+    state: AppState,
+    session: AuthSession,
+    /// The number of the last event sent (or the resume point).
+    last: i64,
+    pending: VecDeque<LoggedEvent>,
+    wake: watch::Receiver<u64>,
+    /// When the access token that opened the stream expires.
+    expires: Instant,
+    next_session_check: Instant,
+    session_check: Duration,
+    /// Turns true when the server shuts down.
+    stopping: watch::Receiver<bool>,
+    done: bool,
+}
+
+impl Cursor {
+    /// The next message, or `None` to close the stream.
+    async fn next(&mut self) -> Option<Event> {
+        if self.done {
+            return None;
+        }
+        if let Some(ready) = self.ready.take() {
+            return Some(ready);
+        }
+        loop {
+            if let Some(logged) = self.pending.pop_front() {
+                self.last = logged.seq;
+                return Some(
+                    Event::default()
+                        .id(logged.seq.to_string())
+                        .event(logged.event_type)
+                        .data(logged.data),
+                );
+            }
+            // Seen before reading, so a wake-up that arrives during the read is not lost.
+            self.wake.borrow_and_update();
+            match log::read_after(&self.state.db, &self.session.user_id, self.last, BATCH).await {
+                Ok(events) if !events.is_empty() => {
+                    self.pending.extend(events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = %error_chain(&error), "event stream cannot read the log");
+                    return Some(self.end("server_error"));
+                }
+            }
+            let woke = tokio::select! {
+                changed = self.wake.changed() => {
+                    if changed.is_err() { Woke::Stopping } else { Woke::NewEvents }
+                }
+                () = tokio::time::sleep_until(self.expires) => Woke::Expired,
+                _ = self.stopping.wait_for(|stopping| *stopping) => Woke::Stopping,
+                () = tokio::time::sleep_until(self.next_session_check) => Woke::SessionCheck,
+            };
+            match woke {
+                Woke::NewEvents => {}
+                Woke::Expired => return Some(self.end("token_expired")),
+                Woke::Stopping => return Some(self.end("server_stopping")),
+                Woke::SessionCheck => {
+                    self.next_session_check = Instant::now() + self.session_check;
+                    if !self.session_is_active().await {
+                        return Some(self.end("session_ended"));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session_is_active(&self) -> bool {
+        matches!(
+            refresh_token::session_state(
+                &self.state.db,
+                &self.session.family_id,
+                &self.session.user_id
+            )
+            .await,
+            Ok(SessionState::Active)
+        )
+    }
+
+    /// The last message: why the stream ends. The client reconnects (with a fresh token when the
+    /// reason is `token_expired`) and resumes from the last id it received.
+    fn end(&mut self, reason: &str) -> Event {
+        self.done = true;
+        tracing::debug!(user_id = %self.session.user_id, reason, "event stream ends");
+        Event::default()
+            .event("end")
+            .data(json!({ "reason": reason }).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_id(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "last-event-id",
+            HeaderValue::from_str(value).expect("header"),
+        );
+        headers
+    }
+
+    #[test]
+    fn last_event_id_is_a_non_negative_number_or_absent() {
+        assert_eq!(last_event_id(&HeaderMap::new()).ok(), Some(None));
+        assert_eq!(last_event_id(&with_id("")).ok(), Some(None));
+        assert_eq!(last_event_id(&with_id(" 42 ")).ok(), Some(Some(42)));
+        assert!(last_event_id(&with_id("-1")).is_err());
+        assert!(last_event_id(&with_id("abc")).is_err());
+        assert!(last_event_id(&with_id("99999999999999999999999")).is_err());
+    }
+}
