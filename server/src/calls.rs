@@ -20,7 +20,7 @@ use crate::clock;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
-use crate::jitsi::{MintedToken, TokenGrant};
+use crate::jitsi::{JitsiError, MintedToken, TokenGrant};
 use crate::join_requests::store as join_requests;
 use crate::users;
 
@@ -131,10 +131,11 @@ async fn issue(
             appointment_end: appointment.end_time,
             now,
         })
-        .map_err(|error| {
-            // The only refusal a valid appointment can meet: its end (plus grace) has passed.
-            tracing::info!(error = %error, appointment_id = %appointment.id, "no Jitsi token issued");
-            ApiError::Conflict("The appointment's time is over; there is no call to join".to_owned())
+        .map_err(|error| match error {
+            JitsiError::AlreadyExpired { .. } => ApiError::Conflict(
+                "The appointment's time is over; there is no call to join".to_owned(),
+            ),
+            other => ApiError::Internal(other.into()),
         })?;
     let event = AuditEvent::JitsiTokenIssued {
         user_id: &user.id,

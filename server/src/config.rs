@@ -18,11 +18,12 @@ pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 12] = [
+const ENV_FIELDS: [&str; 13] = [
     "bind",
     "data_dir",
     "database_url",
     "demo",
+    "demo_appointments",
     "access_token_ttl_secs",
     "refresh_token_ttl_secs",
     "jwt_signing_key",
@@ -61,6 +62,9 @@ pub struct ServerConfig {
     pub database_url: Option<String>,
     /// Seeds the well-known demo accounts.
     pub demo: bool,
+    /// With `demo`: also books a few appointments for the demo doctor whenever none are upcoming,
+    /// so a schedule has something to show.
+    pub demo_appointments: bool,
     /// Lifetime of access tokens.
     pub access_token_ttl_secs: u64,
     /// Lifetime of each refresh token.
@@ -101,6 +105,7 @@ impl fmt::Debug for ServerConfig {
                 &self.database_url.as_ref().map(|_| "<redacted>"),
             )
             .field("demo", &self.demo)
+            .field("demo_appointments", &self.demo_appointments)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
             .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
             .field(
@@ -158,6 +163,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             database_url: None,
             demo: false,
+            demo_appointments: true,
             access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             refresh_token_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
             jwt_signing_key: None,

@@ -3,8 +3,10 @@
 //! alone. Demo mode also turns on the password-less `POST /auth/register-or-login`.
 
 use consult_types::api::Role;
+use consult_types::clinic::CallType;
 use thiserror::Error;
 
+use crate::appointments::store as appointments;
 use crate::auth::device::{self, DeviceSecret};
 use crate::auth::password::{PasswordError, Passwords};
 use crate::clock;
@@ -137,4 +139,56 @@ async fn seed_kiosk(db: &Db) -> Result<usize, StoreError> {
     .await?;
     tx.commit().await?;
     Ok(created + usize::from(inserted))
+}
+
+/// Demo appointments relative to now: (minutes from now, minutes long, call type, agency on it,
+/// waiting room).
+const DEMO_SCHEDULE: [(i64, i64, CallType, bool, bool); 4] = [
+    (10, 30, CallType::Video, true, false),
+    (3 * 60, 20, CallType::Audio, false, false),
+    (24 * 60, 30, CallType::Video, true, true),
+    (3 * 24 * 60, 45, CallType::Video, false, false),
+];
+
+/// Books the demo schedule for the demo doctor unless they have an upcoming appointment;
+/// returns how many were booked.
+pub async fn seed_appointments(db: &Db, now: i64) -> Result<usize, DemoError> {
+    let find = |email: &'static str| async move {
+        users::find_by_email(db, email)
+            .await?
+            .map(|record| record.user.id)
+            .ok_or_else(|| StoreError::Corrupt(format!("demo account {email} is missing")))
+    };
+    let doctor = find("doctor@demo.clinic").await?;
+    let patient = find("patient@demo.clinic").await?;
+    let agency = find("agency@demo.clinic").await?;
+    let upcoming = appointments::list(
+        db,
+        appointments::Scope::Participant(&doctor),
+        Some(now),
+        None,
+        1,
+    )
+    .await?;
+    if !upcoming.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin_write().await?;
+    for (starts_in, minutes, call_type, with_agency, waiting_room) in DEMO_SCHEDULE {
+        let start_time = now + starts_in * 60;
+        let record = appointments::NewRecord {
+            doctor_id: &doctor,
+            patient_id: &patient,
+            agency_id: with_agency.then_some(agency.as_str()),
+            kiosk_id: None,
+            call_type,
+            waiting_room,
+            start_time,
+            end_time: start_time + minutes * 60,
+        };
+        appointments::insert(&mut tx, &record, now).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    tracing::info!(count = DEMO_SCHEDULE.len(), "demo appointments booked");
+    Ok(DEMO_SCHEDULE.len())
 }

@@ -35,7 +35,7 @@ pub enum ServerError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Demo(#[from] DemoError),
-    #[error("cannot set up Jitsi meeting tokens: {0}")]
+    #[error(transparent)]
     Jitsi(#[from] crate::jitsi::JitsiError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -101,6 +101,8 @@ pub enum InternalError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     AccessToken(#[from] AccessTokenError),
+    #[error(transparent)]
+    Jitsi(#[from] crate::jitsi::JitsiError),
 }
 
 impl From<StoreError> for ApiError {

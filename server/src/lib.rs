@@ -105,6 +105,9 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let passwords = Passwords::new().await?;
     if config.demo {
         demo::seed(&db, &passwords).await?;
+        if config.demo_appointments {
+            demo::seed_appointments(&db, clock::now_unix()).await?;
+        }
     }
     let jitsi = match &config.jitsi {
         Some(jitsi) => Some(Arc::new(JitsiTokens::from_config(jitsi)?)),

@@ -17,7 +17,7 @@ use crate::clock;
 use crate::db::{Db, StoreError};
 use crate::error::error_chain;
 use crate::notifications::{self, texts};
-use crate::push::{EventHub, Outbox};
+use crate::push::{log, EventHub, Outbox};
 
 /// One kind of time-driven notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,13 +58,29 @@ impl Due {
     }
 }
 
+/// How long the event log keeps events for clients to resume from.
+const EVENT_RETENTION_SECS: i64 = 7 * 24 * 60 * 60;
+/// How often old events are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
 /// Runs passes every `interval` and whenever `poke` is notified (an appointment was booked or
-/// moved), until aborted.
+/// moved), until aborted. Also prunes the event log now and then.
 pub fn spawn(db: Db, hub: Arc<EventHub>, poke: Arc<Notify>, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut next_prune = tokio::time::Instant::now();
         loop {
-            if let Err(error) = run_pass(&db, &hub, clock::now_unix()).await {
+            let now = clock::now_unix();
+            if let Err(error) = run_pass(&db, &hub, now).await {
                 tracing::warn!(error = %error_chain(&error), "reminder pass failed; will retry");
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += PRUNE_EVERY;
+                match log::prune(&db, now - EVENT_RETENTION_SECS).await {
+                    Ok(pruned) => tracing::debug!(pruned, "old events pruned"),
+                    Err(error) => {
+                        tracing::warn!(error = %error_chain(&error), "pruning events failed")
+                    }
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}

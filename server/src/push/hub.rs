@@ -61,7 +61,7 @@ mod tests {
     async fn wakes_only_the_named_user() {
         let hub = EventHub::default();
         let mut ada = hub.subscribe("ada");
-        let mut bob = hub.subscribe("bob");
+        let bob = hub.subscribe("bob");
         hub.wake("ada");
         assert!(ada.has_changed().expect("open"));
         assert!(!bob.has_changed().expect("open"));

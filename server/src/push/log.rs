@@ -90,3 +90,22 @@ pub async fn last_seq(db: &Db, user_id: &str) -> Result<i64, StoreError> {
             .await?;
     Ok(seq.unwrap_or(0))
 }
+
+/// The number of `user_id`'s oldest kept event, if any are kept.
+pub async fn first_seq(db: &Db, user_id: &str) -> Result<Option<i64>, StoreError> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM events WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(seq)
+}
+
+/// Forgets events older than `before` (unix seconds). The counters stay, so numbering goes on;
+/// a client resuming from before the oldest kept event is told to resync.
+pub async fn prune(db: &Db, before: i64) -> Result<u64, StoreError> {
+    let result = sqlx::query("DELETE FROM events WHERE created_at < $1")
+        .bind(before)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected())
+}

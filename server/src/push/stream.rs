@@ -42,7 +42,12 @@ async fn events(
         // The client knows numbers this log never reached (the server's data was replaced):
         // its state is unreliable, so it must reload rather than wait for events that never come.
         Some(seen) if seen > latest => (latest, true),
-        Some(seen) => (seen, false),
+        Some(seen) => {
+            // Events after `seen` were pruned: the gap cannot be replayed, so resync.
+            let oldest_kept = log::first_seq(&state.db, &session.user_id).await?;
+            let pruned = seen < latest && oldest_kept.is_none_or(|first| first > seen + 1);
+            (seen, pruned)
+        }
     };
     let seconds_left = session.expires_at.saturating_sub(clock::now_unix());
     // Each heartbeat interval the stream also checks that its session was not ended (logout,

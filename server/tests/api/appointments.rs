@@ -312,3 +312,22 @@ async fn notifications_are_marked_read_by_their_owner_only() {
     let all = clinic.get("/notifications", &clinic.patient).await;
     assert_eq!(all.data().as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn demo_mode_books_a_schedule_once() {
+    let server = crate::common::TestServer::demo().await;
+    let doctor = crate::clinic::sign_in(&server, crate::common::DOCTOR).await;
+    let listed = server.get("/appointments", Some(&doctor.token)).await;
+    let appointments = listed.data().as_array().expect("list").clone();
+    assert_eq!(appointments.len(), 4);
+    let types: Vec<_> = appointments.iter().map(|a| a["callType"].clone()).collect();
+    assert!(types.contains(&json!("audio")) && types.contains(&json!("video")));
+    let server = server.restart().await;
+    let doctor = crate::clinic::sign_in(&server, crate::common::DOCTOR).await;
+    let listed = server.get("/appointments", Some(&doctor.token)).await;
+    assert_eq!(
+        listed.data().as_array().map(Vec::len),
+        Some(4),
+        "not booked twice"
+    );
+}

@@ -37,6 +37,8 @@ pub struct Clinic {
 /// What the clinic's tests configure on top of the demo server.
 pub fn configure(config: &mut ServerConfig) {
     config.demo = true;
+    // Tests book what they need; the demo schedule would only add noise.
+    config.demo_appointments = false;
     config.jitsi = Some(JitsiConfig::hs256(JITSI_URL, JITSI_APP_ID, JITSI_SECRET));
     // The tests log in more often than a person would.
     config.login_attempts_per_minute_per_ip = 0;

@@ -87,13 +87,24 @@ async fn admins_create_devices_and_see_the_secret_only_once() {
     // The list shows both devices and no secret.
     let listed = server.get("/devices", Some(&admin)).await;
     let devices = listed.data().as_array().expect("array");
-    let ids: Vec<&Value> = devices.iter().map(|d| &d["deviceId"]).collect();
-    assert_eq!(ids, [&json!(DEMO_DEVICE_ID), &json!(device_id)]);
+    let mut ids: Vec<&str> = devices
+        .iter()
+        .map(|d| d["deviceId"].as_str().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    let mut expected = [DEMO_DEVICE_ID, device_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
     assert!(devices.iter().all(|d| d.get("deviceSecret").is_none()));
-    assert!(devices[1]["createdAt"]
+    let listed_new = devices
+        .iter()
+        .find(|d| d["deviceId"] == device_id)
+        .expect("listed");
+    assert!(listed_new["createdAt"]
         .as_str()
         .is_some_and(|t| t.ends_with('Z')));
-    assert_eq!(devices[1]["user"], *user);
+    assert_eq!(listed_new["location"], "Exam room 3");
+    assert_eq!(listed_new["user"], *user);
     let text = listed.body.to_string();
     assert!(!text.contains(&secret) && !text.contains(DEMO_DEVICE_SECRET));
 

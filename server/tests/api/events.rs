@@ -205,3 +205,31 @@ async fn postgres_two_instances_behave_as_one() {
     assert_eq!(seq(&id), start + 2);
     second.stop().await;
 }
+
+#[tokio::test]
+async fn resuming_past_pruned_events_asks_the_client_to_resync() {
+    let clinic = Clinic::start().await;
+    clinic.book(HOUR, json!({})).await;
+    clinic.book(HOUR, json!({})).await;
+    // Still kept: resuming from 1 replays 2..4.
+    let mut kept = EventStream::open(&clinic.server.url, &clinic.doctor.token, Some("1")).await;
+    assert_eq!(ready(&mut kept).await["resync"], false);
+    drop(kept);
+    let db = consult_server::db::Db::open(clinic.server.config())
+        .await
+        .expect("db");
+    let pruned = consult_server::push::log::prune(&db, i64::MAX)
+        .await
+        .expect("prune");
+    assert!(pruned >= 4, "{pruned}");
+    db.close().await;
+    let mut gone = EventStream::open(&clinic.server.url, &clinic.doctor.token, Some("1")).await;
+    assert_eq!(
+        ready(&mut gone).await,
+        json!({"lastEventId": 1, "resync": true})
+    );
+    // Numbering goes on after pruning.
+    clinic.book(HOUR, json!({})).await;
+    let (id, ..) = gone.next_event(SOON).await.expect("event");
+    assert_eq!(seq(&id), 5);
+}

@@ -15,6 +15,7 @@ mod postgres;
 mod prosody;
 mod rate_limit;
 mod register_or_login;
+mod reminders;
 mod requests;
 mod sse;
 mod storage;

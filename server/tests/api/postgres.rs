@@ -6,7 +6,9 @@
 use reqwest::StatusCode;
 use sqlx::AnyPool;
 
-use crate::common::{self, require_postgres, TestServer, DEMO_PASSWORD, DOCTOR, PATIENT};
+use crate::common::{
+    self, require_postgres, TestServer, DEMO_PASSWORD, DEMO_USERS, DOCTOR, PATIENT,
+};
 
 async fn scalar_i64(db: &AnyPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
@@ -50,7 +52,10 @@ async fn the_postgres_pass_runs_on_a_database_of_its_own() {
         .expect("database name");
     assert!(name.starts_with("consult_test_"), "{name}");
     // The four demo accounts and the demo kiosk's.
-    assert_eq!(scalar_i64(&db, "SELECT COUNT(*) FROM users").await, 5);
+    assert_eq!(
+        scalar_i64(&db, "SELECT COUNT(*) FROM users").await,
+        DEMO_USERS
+    );
     db.close().await;
 
     // Another server gets another database.
@@ -93,7 +98,10 @@ async fn migrations_apply_once_and_a_restart_changes_nothing() {
     let db = server.db().await;
     assert_eq!(migration_versions(&db).await, versions);
     // The four demo accounts and the demo kiosk's.
-    assert_eq!(scalar_i64(&db, "SELECT COUNT(*) FROM users").await, 5);
+    assert_eq!(
+        scalar_i64(&db, "SELECT COUNT(*) FROM users").await,
+        DEMO_USERS
+    );
     db.close().await;
     server.stop().await;
 }
@@ -138,7 +146,7 @@ async fn a_schema_named_in_the_url_holds_everything() {
 
     assert_eq!(
         scalar_i64(&admin, "SELECT COUNT(*) FROM clinic.users").await,
-        4
+        DEMO_USERS
     );
     assert_eq!(
         scalar_i64(

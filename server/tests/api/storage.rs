@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::common::{self, Reply, TestServer, DEMO_PASSWORD, DOCTOR, PATIENT};
+use crate::common::{self, Reply, TestServer, DEMO_PASSWORD, DEMO_USERS, DOCTOR, PATIENT};
 
 async fn count_users(server: &TestServer) -> i64 {
     let db = server.db().await;
@@ -33,7 +33,7 @@ async fn demo_accounts_exist_only_in_demo_mode() {
         let mut config = common::config(dir.path());
         config.demo = true;
         let server = TestServer::start(config).await;
-        assert_eq!(count_users(&server).await, 5);
+        assert_eq!(count_users(&server).await, DEMO_USERS);
         server.login(DOCTOR, DEMO_PASSWORD).await.data();
         server.stop().await;
     }
@@ -62,7 +62,7 @@ async fn a_restart_keeps_accounts_sessions_and_the_generated_key() {
         .await
         .expect("count");
     db.close().await;
-    assert_eq!(users, 4);
+    assert_eq!(users, DEMO_USERS);
 
     let key_path = data_dir.join("jwt-signing-key");
     let key_before = std::fs::read(&key_path).expect("key file");
@@ -194,7 +194,11 @@ async fn two_instances_on_one_database_behave_as_one() {
     b.me(&session.access_token())
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
-    assert_eq!(count_users(&b).await, 5, "seeded once, not per instance");
+    assert_eq!(
+        count_users(&b).await,
+        DEMO_USERS,
+        "seeded once, not per instance"
+    );
     b.stop().await;
     a.stop().await;
 }
@@ -213,7 +217,7 @@ async fn a_restarted_server_keeps_its_database_and_configuration() {
     assert_eq!(rotated.data()["tokens"]["expiresIn"], 120);
 
     let server = server.restart_with(|config| config.demo = false).await;
-    assert_eq!(count_users(&server).await, 5);
+    assert_eq!(count_users(&server).await, DEMO_USERS);
     server.me(&rotated.access_token()).await.data();
     server.stop().await;
 }
