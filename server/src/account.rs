@@ -14,6 +14,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/me", get(me))
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "getMe",
+    tag = "account",
+    summary = "The caller's account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = crate::openapi::UserEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn me(
     State(state): State<AppState>,
     session: AuthSession,

@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for AdminSession {
 }
 
 /// An account as administrators see it: the API's `User` plus whether it is disabled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     #[serde(flatten)]
@@ -83,7 +83,8 @@ impl From<UserRecord> for AccountView {
 }
 
 /// `POST /users`. Debug is not derived: the password must never reach a log line.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(description = "`POST /users`: a new account; `password` optional.")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUserRequest {
     pub email: String,
@@ -96,6 +97,30 @@ pub struct CreateUserRequest {
     pub role: Role,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "createUser",
+    tag = "admin",
+    summary = "Create an account",
+    description = "Administrators. Without a password the account cannot sign in with one. \
+        Kiosk accounts are created with their device (`POST /devices`).",
+    request_body = CreateUserRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new account", body = crate::openapi::AccountEnvelope),
+        (status = 400, response = crate::openapi::MalformedBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: an account with this email already exists", body = crate::openapi::ErrorEnvelope),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, description = "`invalid_value`: a body of the wrong shape, an invalid \
+            email, the `kiosk` role, a name over 100 characters, or a password not 12 to 1024 \
+            characters long", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn create_user(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -182,14 +207,35 @@ fn optional_text(
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListUsersQuery {
+    /// Only accounts with this role.
     role: Option<Role>,
+    /// Only the account with this email.
     email: Option<String>,
 }
 
 /// Administrators see every account; doctors see the enabled patient and agency accounts.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "listUsers",
+    tag = "admin",
+    summary = "List accounts",
+    description = "Administrators see every account; doctors see the enabled patient and agency \
+        accounts (whose ids they need to book appointments). Ordered by email.",
+    params(ListUsersQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The accounts", body = crate::openapi::AccountListEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: patients, agencies and kiosks", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "`invalid_value`: an unknown query key or role", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn list_users(
     State(state): State<AppState>,
     session: AuthSession,
@@ -231,6 +277,26 @@ fn invalid_path(rejection: PathRejection) -> ApiError {
 
 /// Disables the account and ends all its sessions at once: refresh tokens stop rotating and
 /// every access token is refused on its next request.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/disable",
+    operation_id = "disableUser",
+    tag = "admin",
+    summary = "Disable an account",
+    description = "Administrators. Ends all the account's sessions at once: its refresh tokens \
+        stop rotating and its access tokens are refused on their next request.",
+    params(("id" = String, Path, description = "The account's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account, disabled", body = crate::openapi::AccountEnvelope),
+        (status = 400, description = "`malformed_request`: the path is not valid", body = crate::openapi::ErrorEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such account", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: administrators cannot disable their own account", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn disable_user(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -266,6 +332,25 @@ async fn disable_user(
 }
 
 /// Lets the account sign in again; sessions ended by the disabling stay ended.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/enable",
+    operation_id = "enableUser",
+    tag = "admin",
+    summary = "Enable an account",
+    description = "Administrators. The account can sign in again; sessions ended by disabling it \
+        stay ended.",
+    params(("id" = String, Path, description = "The account's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account, enabled", body = crate::openapi::AccountEnvelope),
+        (status = 400, description = "`malformed_request`: the path is not valid", body = crate::openapi::ErrorEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such account", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn enable_user(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -292,7 +377,7 @@ async fn enable_user(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateDeviceRequest {
     location: String,
@@ -302,7 +387,8 @@ struct CreateDeviceRequest {
 
 /// The answer to `POST /devices`: the only time the secret is shown. No Debug, so it cannot
 /// reach a log line.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "A new kiosk device: the only time its secret is shown.")]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedDevice {
     pub device_id: String,
@@ -312,7 +398,7 @@ pub struct CreatedDevice {
 }
 
 /// A device as `GET /devices` lists it: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub device_id: String,
@@ -337,6 +423,28 @@ impl TryFrom<DeviceRecord> for DeviceView {
 
 /// Creates a kiosk account and its device. The kiosk is named `<name or "Kiosk"> <location>`
 /// (first and last name), which is how calls show it.
+#[utoipa::path(
+    post,
+    path = "/devices",
+    operation_id = "createDevice",
+    tag = "admin",
+    summary = "Create a kiosk device",
+    description = "Administrators. Creates a kiosk account named `<name or \"Kiosk\"> \
+        <location>` and its device. The answer is the only time the device secret is shown.",
+    request_body = CreateDeviceRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The device, its secret and its account", body = crate::openapi::CreatedDeviceEnvelope),
+        (status = 400, response = crate::openapi::MalformedBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, description = "`invalid_value`: a body of the wrong shape, an empty \
+            location or one over 200 characters, or a name over 100", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn create_device(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -387,6 +495,21 @@ async fn create_device(
     Ok((StatusCode::CREATED, Json(Envelope::ok(created))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/devices",
+    operation_id = "listDevices",
+    tag = "admin",
+    summary = "List kiosk devices",
+    description = "Administrators. Never shows the secrets.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The devices", body = crate::openapi::DeviceListEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn list_devices(
     State(state): State<AppState>,
     AdminSession(_admin): AdminSession,
@@ -399,16 +522,43 @@ async fn list_devices(
     Ok(Json(Envelope::ok(devices)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditParams {
+    /// Only events at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Only events before this RFC 3339 time.
+    #[param(format = DateTime)]
     to: Option<String>,
+    /// Only events of this action, e.g. `auth.login_failed`, `meeting.started`.
     action: Option<String>,
+    /// At most this many events (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
 /// Events with `from <= at < to`, of one action if given, newest first, at most `limit`.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    operation_id = "listAudit",
+    tag = "admin",
+    summary = "Read the audit trail",
+    description = "Administrators. Logins, token issues, join decisions, meeting starts and ends \
+        and account changes, newest first: who, what, when, from which IP. Never a token.",
+    params(AuditParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The events", body = crate::openapi::AuditEntryListEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "`invalid_value`: an unknown query key, a time that is not \
+            RFC 3339, `from` after `to`, or `limit` not 1 to 1000", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn list_audit(
     State(state): State<AppState>,
     AdminSession(_admin): AdminSession,

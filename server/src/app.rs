@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::router())
         .merge(notifications::routes::router())
         .merge(push::stream::router())
+        .merge(crate::openapi::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -65,11 +66,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    #[schema(example = "ok")]
     status: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "meta",
+    summary = "Liveness",
+    description = "Answers while the server runs. No authentication.",
+    responses((status = 200, description = "The server is up", body = crate::openapi::HealthEnvelope)),
+)]
 async fn health() -> Json<Envelope<Health>> {
     Json(Envelope::ok(Health { status: "ok" }))
 }

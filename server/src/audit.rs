@@ -335,7 +335,7 @@ pub async fn record_in(
 }
 
 /// One row of the trail as `GET /audit` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,

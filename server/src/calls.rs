@@ -30,6 +30,31 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{appointment_id}/link", get(meeting_link))
 }
 
+#[utoipa::path(
+    get,
+    path = "/sessions/{session_id}/jwt",
+    operation_id = "getSessionJwt",
+    tag = "calls",
+    summary = "Get a Jitsi token for a call",
+    description = "A Jitsi JWT for this caller and this appointment's room only, valid until the \
+        appointment's end plus a grace period. Moderator rights for the doctor and \
+        administrators only. Agencies (and patients and kiosks while the waiting room is on) \
+        must have an approved join request first. Every issue is audited.",
+    params(("session_id" = String, Path, description = "The appointment's `sessionId` (not its `id`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token and what the client needs to join", body = crate::openapi::JitsiSessionEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: no appointment has this session id, or the \
+            caller is not on it; `approval_required`: the caller must be admitted by the doctor \
+            first (`POST /appointments/{id}/join-requests`)", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the appointment is cancelled, completed, or its \
+            time is over", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+        (status = 503, description = "`jitsi_not_configured`: this server has no Jitsi \
+            deployment configured", body = crate::openapi::ErrorEnvelope),
+    ),
+)]
 async fn session_token(
     State(state): State<AppState>,
     session: AuthSession,
@@ -54,6 +79,31 @@ async fn session_token(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/meetings/{appointment_id}/link",
+    operation_id = "getMeetingLink",
+    tag = "calls",
+    summary = "Get a personalized meeting link",
+    description = "A browser link to the appointment's room carrying the caller's Jitsi token and \
+        display name, for people without the app. Same rules as the token. Treat the link like \
+        a password.",
+    params(("appointment_id" = String, Path, description = "The appointment's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The link", body = crate::openapi::MeetingLinkEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`approval_required`: the caller must be admitted by the \
+            doctor first", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the appointment is cancelled, completed, or its \
+            time is over", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+        (status = 503, description = "`jitsi_not_configured`: this server has no Jitsi \
+            deployment configured", body = crate::openapi::ErrorEnvelope),
+    ),
+)]
 async fn meeting_link(
     State(state): State<AppState>,
     session: AuthSession,

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod jitsi;
 pub mod join_requests;
 pub mod notifications;
+pub mod openapi;
 pub mod push;
 pub mod rate_limit;
 pub mod reminders;

@@ -40,15 +40,36 @@ pub fn router() -> Router<AppState> {
         .route("/appointments/{id}/meeting/end", post(end_meeting))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only appointments that end after this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     from: Option<OffsetDateTime>,
+    /// Only appointments that start before this time (RFC 3339); after `from`.
     #[serde(default, with = "time::serde::rfc3339::option")]
     to: Option<OffsetDateTime>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/appointments",
+    operation_id = "listAppointments",
+    tag = "appointments",
+    summary = "List appointments",
+    description = "The caller's appointments (every appointment for administrators), at most \
+        500; narrow `from`/`to` for more.",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointments", body = crate::openapi::AppointmentListEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 422, description = "`invalid_value`: an unknown query key, a time that is not \
+            RFC 3339, or `to` not after `from`", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     session: AuthSession,
@@ -76,6 +97,22 @@ async fn list(
     Ok(Json(Envelope::ok(appointments)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}",
+    operation_id = "getAppointment",
+    tag = "appointments",
+    summary = "Get an appointment",
+    params(("id" = String, Path, description = "The appointment's `id` (not its `sessionId`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointment", body = crate::openapi::AppointmentEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it and not an administrator", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn fetch(
     State(state): State<AppState>,
     session: AuthSession,
@@ -94,6 +131,30 @@ async fn fetch(
     Ok(Json(Envelope::ok(record.to_api()?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/appointments",
+    operation_id = "createAppointment",
+    tag = "appointments",
+    summary = "Book an appointment",
+    description = "Doctors book for themselves, administrators for any doctor. The room name \
+        and session id are generated. Notifies the parties (`appointment_created`).",
+    request_body = NewAppointment,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The booked appointment", body = crate::openapi::AppointmentEnvelope),
+        (status = 400, response = crate::openapi::MalformedBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the caller is neither an administrator nor \
+            the appointment's doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, description = "`invalid_value`: a body of the wrong shape, `endTime` not \
+            after `startTime`, longer than 12 hours or already over, or an id that does not name \
+            an active account of the right role", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     session: AuthSession,
@@ -165,6 +226,32 @@ async fn create(
     Ok(Json(Envelope::ok(appointment)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/appointments/{id}",
+    operation_id = "updateAppointment",
+    tag = "appointments",
+    summary = "Change an appointment",
+    description = "Only the fields present change; `agencyId: null` removes the agency. The \
+        appointment's doctor or an administrator, while it is scheduled.",
+    params(("id" = String, Path, description = "The appointment's `id` (not its `sessionId`)")),
+    request_body = AppointmentPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed appointment", body = crate::openapi::AppointmentEnvelope),
+        (status = 400, response = crate::openapi::MalformedBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: a party other than the doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the appointment is no longer scheduled", body = crate::openapi::ErrorEnvelope),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, description = "`invalid_value`: a body of the wrong shape, invalid times, \
+            or an `agencyId` that does not name an active agency account", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn change(
     State(state): State<AppState>,
     session: AuthSession,
@@ -224,6 +311,25 @@ async fn change(
     Ok(Json(Envelope::ok(appointment)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/appointments/{id}",
+    operation_id = "cancelAppointment",
+    tag = "appointments",
+    summary = "Cancel an appointment",
+    description = "The appointment's doctor or an administrator. Repeating it is harmless.",
+    params(("id" = String, Path, description = "The appointment's `id` (not its `sessionId`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled appointment (`status: cancelled`)", body = crate::openapi::AppointmentEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: a party other than the doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the meeting is running, over, or the appointment changed meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn cancel(
     State(state): State<AppState>,
     session: AuthSession,
@@ -234,6 +340,26 @@ async fn cancel(
     Ok(Json(Envelope::ok(appointment)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/meeting/start",
+    operation_id = "startMeeting",
+    tag = "appointments",
+    summary = "Start the meeting",
+    description = "The appointment's doctor or an administrator. Guests are notified (`video_call_ready`). \
+        Repeating it is harmless.",
+    params(("id" = String, Path, description = "The appointment's `id` (not its `sessionId`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointment, `in_progress` / `started`", body = crate::openapi::AppointmentEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: a party other than the doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the appointment was cancelled, is over, or changed meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn start_meeting(
     State(state): State<AppState>,
     session: AuthSession,
@@ -244,6 +370,26 @@ async fn start_meeting(
     Ok(Json(Envelope::ok(appointment)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/meeting/end",
+    operation_id = "endMeeting",
+    tag = "appointments",
+    summary = "End the meeting",
+    description = "The appointment's doctor or an administrator. The parties are notified (`meeting_ended`). \
+        Repeating it is harmless.",
+    params(("id" = String, Path, description = "The appointment's `id` (not its `sessionId`)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The appointment, `completed` / `ended`", body = crate::openapi::AppointmentEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: a party other than the doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the meeting has not started, the appointment was cancelled, or it changed meanwhile", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn end_meeting(
     State(state): State<AppState>,
     session: AuthSession,

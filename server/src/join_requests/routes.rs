@@ -29,6 +29,30 @@ pub fn router() -> Router<AppState> {
         .route("/join-requests/{id}/reject", post(reject))
 }
 
+#[utoipa::path(
+    post,
+    path = "/appointments/{id}/join-requests",
+    operation_id = "createJoinRequest",
+    tag = "join-requests",
+    summary = "Ask to join the call",
+    description = "The agency on the appointment; its patient or kiosk too while the waiting \
+        room is on. At most one pending request per user and appointment: asking again returns \
+        the pending one, or the approval already given. Notifies the doctor \
+        (`join_request_created`).",
+    params(("id" = String, Path, description = "The appointment's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pending (or already approved) request", body = crate::openapi::JoinRequestEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the doctor and administrators join without \
+            asking", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the waiting room is off (patients and kiosks \
+            join directly), or the appointment is cancelled or over", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     session: AuthSession,
@@ -90,13 +114,34 @@ async fn create(
     Ok(Json(Envelope::ok(api)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only requests with this status.
     #[serde(default)]
     status: Option<JoinRequestStatus>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/appointments/{id}/join-requests",
+    operation_id = "listJoinRequests",
+    tag = "join-requests",
+    summary = "List an appointment's join requests",
+    description = "The appointment's doctor or an administrator.",
+    params(("id" = String, Path, description = "The appointment's `id`"), ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The requests", body = crate::openapi::JoinRequestListEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: a party other than the doctor", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
+            it", body = crate::openapi::ErrorEnvelope),
+        (status = 422, description = "`invalid_value`: an unknown query key or status", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     session: AuthSession,
@@ -117,6 +162,23 @@ async fn list(
     Ok(Json(Envelope::ok(requests)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/join-requests/{id}",
+    operation_id = "getJoinRequest",
+    tag = "join-requests",
+    summary = "Get a join request",
+    description = "The requester (to see the decision), or the appointment's doctor or an \
+        administrator.",
+    params(("id" = String, Path, description = "The join request's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request and its current status", body = crate::openapi::JoinRequestEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, description = "`not_found`: no such request, or not the caller's to see", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn fetch(
     State(state): State<AppState>,
     session: AuthSession,
@@ -138,6 +200,27 @@ async fn fetch(
     Ok(Json(Envelope::ok(request.to_api()?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/join-requests/{id}/approve",
+    operation_id = "approveJoinRequest",
+    tag = "join-requests",
+    summary = "Approve a join request",
+    description = "The appointment's doctor or an administrator. The requester is notified (`join_request_decided`) and may then fetch a meeting token. Repeating the same \
+        decision is harmless.",
+    params(("id" = String, Path, description = "The join request's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request, `approved`", body = crate::openapi::JoinRequestEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the requester or another guest on the \
+            appointment", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such request, or the caller is not on its \
+            appointment", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the request was already decided the other way", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn approve(
     State(state): State<AppState>,
     session: AuthSession,
@@ -148,6 +231,27 @@ async fn approve(
     Ok(Json(Envelope::ok(request)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/join-requests/{id}/reject",
+    operation_id = "rejectJoinRequest",
+    tag = "join-requests",
+    summary = "Reject a join request",
+    description = "The appointment's doctor or an administrator. The requester is notified (`join_request_decided`). Repeating the same \
+        decision is harmless.",
+    params(("id" = String, Path, description = "The join request's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request, `rejected`", body = crate::openapi::JoinRequestEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: the requester or another guest on the \
+            appointment", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such request, or the caller is not on its \
+            appointment", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the request was already decided the other way", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn reject(
     State(state): State<AppState>,
     session: AuthSession,

@@ -28,6 +28,41 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/events", get(events))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "streamEvents",
+    tag = "events",
+    summary = "Stream the caller's events (Server-Sent Events)",
+    description = "A `text/event-stream` of the caller's notifications and state changes. Every \
+        message has an `event:` type, and all but `end` an `id:`, the per-user sequence number. \
+        A client that reconnects with `Last-Event-ID` receives everything it missed, in order, \
+        exactly once.\n\n\
+        Event types (`data:` is JSON):\n\
+        - `ready`: first message, `ReadyEvent` `{\"lastEventId\": n, \"resync\": bool}`. \
+        `resync: true` means the missed events cannot be replayed (they were pruned, or the \
+        server's data was replaced): reload state through the other endpoints.\n\
+        - `notification`: a `Notification`.\n\
+        - `appointment`: an `Appointment` that was booked, changed, cancelled, started or ended.\n\
+        - `join_request`: a `JoinRequest` that was created or decided.\n\
+        - `end`: last message, `EndEvent` `{\"reason\": …}`; the server closes the stream. \
+        `token_expired`: reconnect with a fresh access token; `session_ended`: the session was \
+        logged out or the account disabled; `server_stopping`, `server_error`: reconnect later. \
+        Resume with the last `id` received.\n\n\
+        Heartbeats: an SSE comment (`: heartbeat`) after every idle interval (15 s by default, \
+        `sse_heartbeat_secs`) keeps proxies from closing the connection; each interval the \
+        server also checks that the session is still live.",
+    params(crate::openapi::LastEventIdHeader),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream",
+            body = String, example = "event: ready\nid: 41\ndata: {\"lastEventId\":41,\"resync\":false}\n\n: heartbeat\n\nid: 42\nevent: notification\ndata: {\"id\":\"ntf_…\",\"kind\":\"video_call_ready\",…}\n\n"),
+        (status = 400, description = "`malformed_request`: `Last-Event-ID` is not the id of an \
+            event this server sent", body = crate::openapi::ErrorEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
 async fn events(
     State(state): State<AppState>,
     session: AuthSession,
@@ -64,6 +99,7 @@ async fn events(
         session,
         last: start,
         pending: VecDeque::new(),
+        needs_read: true,
         wake,
         expires: Instant::now() + Duration::from_secs(u64::try_from(seconds_left).unwrap_or(0)),
         next_session_check: Instant::now() + heartbeat,
@@ -110,6 +146,9 @@ struct Cursor {
     /// The number of the last event sent (or the resume point).
     last: i64,
     pending: VecDeque<LoggedEvent>,
+    /// Whether the log may hold events not yet read; only wake-ups set it, so an idle stream's
+    /// periodic session check costs one query, not two.
+    needs_read: bool,
     wake: watch::Receiver<u64>,
     /// When the access token that opened the stream expires.
     expires: Instant,
@@ -139,17 +178,24 @@ impl Cursor {
                         .data(logged.data),
                 );
             }
-            // Seen before reading, so a wake-up that arrives during the read is not lost.
-            self.wake.borrow_and_update();
-            match log::read_after(&self.state.db, &self.session.user_id, self.last, BATCH).await {
-                Ok(events) if !events.is_empty() => {
-                    self.pending.extend(events);
-                    continue;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(error = %error_chain(&error), "event stream cannot read the log");
-                    return Some(self.end("server_error"));
+            if self.needs_read {
+                // Seen before reading, so a wake-up that arrives during the read is not lost.
+                self.wake.borrow_and_update();
+                self.needs_read = false;
+                match log::read_after(&self.state.db, &self.session.user_id, self.last, BATCH)
+                    .await
+                {
+                    Ok(events) if !events.is_empty() => {
+                        // A full batch may have more behind it: read again once it is sent.
+                        self.needs_read = i64::try_from(events.len()).is_ok_and(|n| n >= BATCH);
+                        self.pending.extend(events);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::error!(error = %error_chain(&error), "event stream cannot read the log");
+                        return Some(self.end("server_error"));
+                    }
                 }
             }
             let woke = tokio::select! {
@@ -161,7 +207,7 @@ impl Cursor {
                 () = tokio::time::sleep_until(self.next_session_check) => Woke::SessionCheck,
             };
             match woke {
-                Woke::NewEvents => {}
+                Woke::NewEvents => self.needs_read = true,
                 Woke::Expired => return Some(self.end("token_expired")),
                 Woke::Stopping => return Some(self.end("server_stopping")),
                 Woke::SessionCheck => {

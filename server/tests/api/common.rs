@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use consult_server::{serve, RunningServer, ServerConfig};
 use reqwest::StatusCode;
@@ -45,6 +45,8 @@ pub const POSTGRES_URL_ENV: &str = "CONSULT_TEST_POSTGRES_URL";
 const DATABASE_PREFIX: &str = "consult_test_";
 /// Databases older than this are left over from runs that died; the next run drops them.
 const STALE_DATABASE_SECS: u64 = 6 * 60 * 60;
+/// An unreachable server fails the test after this, rather than at nextest's timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -427,8 +429,10 @@ pub async fn create_postgres_database() -> String {
              server; scripts/with-postgres starts one and sets it"
         )
     });
-    let mut admin = PgConnection::connect(&admin_url)
+    let mut admin = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(&admin_url))
         .await
+        .map_err(|_| format!("no answer in {CONNECT_TIMEOUT:?}"))
+        .and_then(|connected| connected.map_err(|error| error.to_string()))
         .unwrap_or_else(|error| {
             panic!(
                 "cannot connect to {POSTGRES_URL_ENV}={}: {error}",

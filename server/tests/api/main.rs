@@ -11,6 +11,7 @@ mod events;
 mod jitsi_tokens;
 mod join_requests;
 mod login;
+mod openapi;
 mod postgres;
 mod prosody;
 mod rate_limit;
