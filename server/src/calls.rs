@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use consult_types::api::Envelope;
@@ -19,7 +19,7 @@ use crate::auth::AuthSession;
 use crate::clock;
 use crate::db::StoreError;
 use crate::error::ApiError;
-use crate::extract::ClientIp;
+use crate::extract::{ApiPath, ClientIp};
 use crate::jitsi::{JitsiError, MintedToken, TokenGrant};
 use crate::join_requests::store as join_requests;
 use crate::users;
@@ -59,7 +59,7 @@ async fn session_token(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<Json<Envelope<JitsiSession>>, ApiError> {
     let appointment = appointments::find_by_session(&state.db, &session_id)
         .await?
@@ -108,7 +108,7 @@ async fn meeting_link(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(appointment_id): Path<String>,
+    ApiPath(appointment_id): ApiPath<String>,
 ) -> Result<Json<Envelope<MeetingLink>>, ApiError> {
     let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
     let appointment = appointments::find_by_id(&mut conn, &appointment_id)

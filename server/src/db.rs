@@ -47,6 +47,19 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// PostgreSQL refused text it cannot store (SQLSTATE 22021, `character_not_in_repertoire`):
+    /// a NUL character from the request, say. Bad input, not a server fault.
+    pub fn is_unstorable_text(&self) -> bool {
+        match self {
+            StoreError::Query(sqlx::Error::Database(error)) => {
+                error.code().as_deref() == Some("22021")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// (version, description, SQL); the files stay plain so `sqlx migrate` can run them too.
 type EmbeddedMigration = (i64, &'static str, &'static str);
 

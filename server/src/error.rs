@@ -107,6 +107,13 @@ pub enum InternalError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        // A statement that failed this way changed nothing, and its transaction rolls back.
+        if error.is_unstorable_text() {
+            return ApiError::InvalidValue(
+                "Text in the request contains a character that cannot be stored (such as NUL)"
+                    .to_owned(),
+            );
+        }
         ApiError::Internal(error.into())
     }
 }

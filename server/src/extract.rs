@@ -87,6 +87,28 @@ where
     }
 }
 
+/// A path parameter: one that does not decode (a percent-encoded byte sequence that is not
+/// UTF-8, say) → 400 in the envelope rather than axum's plain-text rejection.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| ApiPath(path.0))
+            .map_err(|rejection| {
+                ApiError::Malformed(format!("Invalid path: {}", rejection.body_text()))
+            })
+    }
+}
+
 /// The peer's address, for the audit trail; absent when the server runs without connect info.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use consult_types::api::{Envelope, Role};
@@ -19,7 +19,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::AuthSession;
 use crate::clock;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, ClientIp};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::notifications::{self, texts};
 use crate::push::Outbox;
 use crate::users;
@@ -116,7 +116,7 @@ async fn list(
 async fn fetch(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
     let mut conn = state
         .db
@@ -255,7 +255,7 @@ async fn create(
 async fn change(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<AppointmentPatch>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
     let now = clock::now_unix();
@@ -334,7 +334,7 @@ async fn cancel(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
     let appointment = move_status(&state, &session, ip, &id, Move::Cancel).await?;
     Ok(Json(Envelope::ok(appointment)))
@@ -364,7 +364,7 @@ async fn start_meeting(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
     let appointment = move_status(&state, &session, ip, &id, Move::Start).await?;
     Ok(Json(Envelope::ok(appointment)))
@@ -394,7 +394,7 @@ async fn end_meeting(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
     let appointment = move_status(&state, &session, ip, &id, Move::End).await?;
     Ok(Json(Envelope::ok(appointment)))

@@ -210,6 +210,10 @@ pub async fn session_state(
     family_id: &str,
     user_id: &str,
 ) -> Result<SessionState, StoreError> {
+    // No stored id contains NUL, and PostgreSQL would refuse the query rather than find nothing.
+    if family_id.contains('\0') || user_id.contains('\0') {
+        return Ok(SessionState::Ended);
+    }
     let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
         "SELECT f.revoked_at, u.disabled_at \
          FROM refresh_token_families f JOIN users u ON u.id = f.user_id \

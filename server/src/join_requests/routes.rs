@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use consult_types::api::Envelope;
@@ -17,7 +17,7 @@ use crate::auth::AuthSession;
 use crate::clock;
 use crate::db::StoreError;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, ClientIp};
+use crate::extract::{ApiPath, ApiQuery, ClientIp};
 use crate::notifications::{self, texts};
 use crate::push::Outbox;
 
@@ -56,7 +56,7 @@ pub fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(appointment_id): Path<String>,
+    ApiPath(appointment_id): ApiPath<String>,
 ) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
     let now = clock::now_unix();
     let mut tx = state.db.begin_write().await?;
@@ -145,7 +145,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(appointment_id): Path<String>,
+    ApiPath(appointment_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Envelope<Vec<JoinRequest>>>, ApiError> {
     let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
@@ -182,7 +182,7 @@ async fn list(
 async fn fetch(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
     let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
     let request = store::find(&mut conn, &id)
@@ -225,7 +225,7 @@ async fn approve(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
     let request = decide(&state, &session, ip, &id, JoinRequestStatus::Approved).await?;
     Ok(Json(Envelope::ok(request)))
@@ -256,7 +256,7 @@ async fn reject(
     State(state): State<AppState>,
     session: AuthSession,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
     let request = decide(&state, &session, ip, &id, JoinRequestStatus::Rejected).await?;
     Ok(Json(Envelope::ok(request)))

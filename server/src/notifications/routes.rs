@@ -1,6 +1,6 @@
 //! `GET /notifications`, `POST /notifications/{id}/read`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use consult_types::api::Envelope;
@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::AuthSession;
 use crate::clock;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiPath, ApiQuery};
 
 /// Polling clients get the latest this many; older ones stay stored.
 const LIST_LIMIT: i64 = 200;
@@ -78,7 +78,7 @@ async fn list(
 async fn mark_read(
     State(state): State<AppState>,
     session: AuthSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Notification>>, ApiError> {
     let notification = store::mark_read(&state.db, &session.user_id, &id, clock::now_unix())
         .await?

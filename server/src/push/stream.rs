@@ -182,8 +182,7 @@ impl Cursor {
                 // Seen before reading, so a wake-up that arrives during the read is not lost.
                 self.wake.borrow_and_update();
                 self.needs_read = false;
-                match log::read_after(&self.state.db, &self.session.user_id, self.last, BATCH)
-                    .await
+                match log::read_after(&self.state.db, &self.session.user_id, self.last, BATCH).await
                 {
                     Ok(events) if !events.is_empty() => {
                         // A full batch may have more behind it: read again once it is sent.
