@@ -1,7 +1,17 @@
 fn main() {
     // App commands are declared here so they pass through the same permission system as
     // plugin commands: a window may call only what its capability file allows.
-    let commands = &["startup", "login", "logout"];
+    let commands = &[
+        "startup",
+        "login",
+        "logout",
+        "dashboard",
+        "decide_join_request",
+        "admit_all",
+        "user_active",
+        "settings",
+        "save_settings",
+    ];
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(commands));
     if let Err(error) = tauri_build::try_build(attributes) {

@@ -1,14 +1,18 @@
-//! The core as managed Tauri state: a session manager for the configured clinic server, or the
-//! configuration error that stops the app from having one.
+//! The core as managed Tauri state: the configuration, the user's settings and a session manager
+//! for the effective clinic server, or the configuration error that stops the app from having
+//! one.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use url::Url;
 
 use consult_core::clinic::ClinicClient;
 use consult_core::config::AppConfig;
-use consult_core::secrets::KeychainStore;
+use consult_core::secrets;
 use consult_core::session::SessionManager;
-use consult_types::AppError;
+use consult_core::settings::{self, SettingsStore, UserSettings};
+use consult_types::{AppError, SettingsChange, SettingsView};
 
 /// The keychain service name: the app's bundle identifier.
 const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
@@ -19,33 +23,102 @@ pub struct Core(Result<Ready, AppError>);
 
 pub struct Ready {
     config: AppConfig,
-    session: SessionManager,
+    store: Arc<dyn SettingsStore>,
+    user: Mutex<UserSettings>,
+    /// Replaced when the user changes the server while signed out.
+    session: Mutex<Arc<SessionManager>>,
 }
 
 impl Core {
-    pub fn load(config_dir: &Path) -> Core {
+    pub fn load(config_dir: &Path, store: Arc<dyn SettingsStore>) -> Core {
         let file = AppConfig::file_location(config_dir);
         let loaded = AppConfig::load(&file).and_then(|config| {
-            let client = ClinicClient::new(config.server_url.clone(), config.request_timeout())?;
-            let store = KeychainStore::new(KEYCHAIN_SERVICE, config.server_origin());
-            let session = SessionManager::new(client, Arc::new(store));
-            Ok((config, session))
+            let user = store.load().unwrap_or_else(|error| {
+                tracing::warn!(%error, "the saved settings are ignored");
+                UserSettings::default()
+            });
+            let session = session_for(&config, &settings::effective(&config, &user))?;
+            Ok(Ready {
+                config,
+                store,
+                user: Mutex::new(user),
+                session: Mutex::new(session),
+            })
         });
         match &loaded {
-            Ok((config, _)) => {
-                tracing::info!(server = %config.server_origin(), config_file = %file.display(), "configured")
+            Ok(ready) => {
+                tracing::info!(server = %ready.settings().server_url, keychain = ?ready.config.keychain, config_file = %file.display(), "configured")
             }
             Err(error) => {
                 tracing::error!(%error, config_file = %file.display(), "configuration is not usable")
             }
         }
-        Core(loaded.map(|(config, session)| Ready { config, session }))
+        Core(loaded)
     }
 
-    pub fn ready(&self) -> Result<(&AppConfig, &SessionManager), AppError> {
-        match &self.0 {
-            Ok(ready) => Ok((&ready.config, &ready.session)),
-            Err(error) => Err(error.clone()),
-        }
+    pub fn ready(&self) -> Result<&Ready, AppError> {
+        self.0.as_ref().map_err(Clone::clone)
     }
+}
+
+impl Ready {
+    pub fn session(&self) -> Arc<SessionManager> {
+        Arc::clone(&lock(&self.session))
+    }
+
+    /// The settings in force (presets over the user's choices over defaults).
+    pub fn settings(&self) -> SettingsView {
+        settings::effective(&self.config, &lock(&self.user))
+    }
+
+    /// Applies and saves the user's change. The server can only change while signed out
+    /// (`signed_in` false); the next sign-in then goes to the new server.
+    pub fn save_settings(
+        &self,
+        change: SettingsChange,
+        signed_in: bool,
+    ) -> Result<SettingsView, AppError> {
+        let mut user = lock(&self.user);
+        let before = settings::effective(&self.config, &user);
+        let mut next = user.clone();
+        settings::apply(&self.config, &mut next, change)?;
+        let after = settings::effective(&self.config, &next);
+        let new_server = after.server_url != before.server_url;
+        if new_server && signed_in {
+            return Err(AppError::Config {
+                detail: "sign out before changing the clinic server".into(),
+            });
+        }
+        let session = if new_server {
+            Some(session_for(&self.config, &after)?)
+        } else {
+            None
+        };
+        self.store.save(&next)?;
+        *user = next;
+        if let Some(session) = session {
+            tracing::info!(server = %after.server_url, "the clinic server changed");
+            *lock(&self.session) = session;
+        }
+        Ok(after)
+    }
+}
+
+/// A session manager for the effective server, remembering sign-ins as the config says
+/// (`keychain = "none"`: the core's memory-only store).
+fn session_for(config: &AppConfig, view: &SettingsView) -> Result<Arc<SessionManager>, AppError> {
+    let server_url = Url::parse(&view.server_url).map_err(|error| AppError::Config {
+        detail: format!("server URL {}: {error}", view.server_url),
+    })?;
+    let mut effective = config.clone();
+    effective.server_url = server_url;
+    let client = ClinicClient::new(effective.server_url.clone(), effective.request_timeout())?;
+    // The keychain entry is keyed by the effective server's origin.
+    let secrets = secrets::store_for(&effective, KEYCHAIN_SERVICE);
+    Ok(Arc::new(SessionManager::new(client, secrets)))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain values; a panic elsewhere mid-assignment cannot leave them half-written.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,16 +1,31 @@
-//! The Tauri shell: it creates the window, wires IPC commands to [`consult_core`] and owns
-//! nothing else. Logic belongs in `consult-core`, where it is tested without a webview.
+//! The Tauri shell: it creates the window, wires IPC commands to [`consult_core`], runs the
+//! signed-in desk with its idle sign-out, shows native notifications, and owns nothing else.
+//! Logic belongs in `consult-core`, where it is tested without a webview.
 
 mod commands;
 mod core;
+mod deep_link;
+mod desk_events;
+mod events;
+mod idle;
+mod live;
 mod logging;
+mod notify;
+mod settings_store;
+mod single_instance;
 mod window;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use tauri::{Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 
 pub use crate::core::Core;
+use crate::events::MainWindow;
+use crate::live::Live;
+use crate::notify::Intent;
+use crate::settings_store::PluginSettingsStore;
+use crate::window::{WindowState, MAIN_LABEL, STATE_KEY};
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
@@ -30,16 +45,95 @@ pub fn run() -> ExitCode {
 
 /// All wiring, generic over the runtime so it can run on Tauri's mock runtime in tests.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    // First, so a second launch hands over its arguments before anything else starts.
+    let mut builder = builder
+        .plugin(single_instance::plugin())
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_store::Builder::new().build());
+    if let Some(notifications) = notify::plugin() {
+        builder = builder.plugin(notifications);
+    }
     builder
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::login,
             commands::logout,
+            commands::dashboard,
+            commands::decide_join_request,
+            commands::admit_all,
+            commands::user_active,
+            commands::settings,
+            commands::save_settings,
         ])
         .setup(|app| {
+            let handle = app.handle();
+            let store = Arc::new(PluginSettingsStore::open(handle)?);
             let config_dir = app.path().app_config_dir()?;
-            app.manage(Core::load(&config_dir));
-            window::create_main(app.handle())?;
+            app.manage(Core::load(&config_dir, store.clone()));
+
+            let notifier = notify::notifier(handle, intent_handler(handle));
+            app.manage(Live::new(Arc::new(MainWindow::new(handle)), notifier));
+
+            window::create_main(handle, store.get::<WindowState>(STATE_KEY))?;
+            app.manage(store);
+            single_instance::listen_for_links(handle);
             Ok(())
         })
+        .on_window_event(|window, event| {
+            if window.label() == MAIN_LABEL && matches!(event, WindowEvent::CloseRequested { .. }) {
+                save_window_state(window);
+            }
+        })
+}
+
+/// What clicks on notifications do: Admit/Decline decide in the background (the window stays
+/// as it is), Open brings the app to the front on the appointment.
+fn intent_handler<R: Runtime>(app: &AppHandle<R>) -> notify::IntentHandler {
+    let app = app.clone();
+    Arc::new(move |intent| {
+        let Some(live) = app.try_state::<Live>() else {
+            return;
+        };
+        let live = live.inner().clone();
+        tauri::async_runtime::spawn(async move {
+            live.touch();
+            match intent {
+                Intent::Decide {
+                    join_request_id,
+                    decision,
+                } => match live.decide(&join_request_id, decision).await {
+                    Ok(_) => tracing::info!(?decision, "join request decided from a notification"),
+                    Err(error) => {
+                        tracing::warn!(?decision, %error, "a decision from a notification failed")
+                    }
+                },
+                Intent::Open {
+                    appointment_id,
+                    session_id,
+                } => {
+                    live.focus(consult_types::FocusAppointment {
+                        appointment_id: Some(appointment_id),
+                        session_id,
+                    })
+                    .await
+                }
+            }
+        });
+    })
+}
+
+fn save_window_state<R: Runtime>(window: &tauri::Window<R>) {
+    let Some(store) = window.try_state::<Arc<PluginSettingsStore<R>>>() else {
+        return;
+    };
+    let saved = window::current_state(window, store.get(STATE_KEY))
+        .map_err(|error| error.to_string())
+        .and_then(|state| {
+            store
+                .put(STATE_KEY, &state)
+                .map_err(|error| error.to_string())
+        });
+    if let Err(error) = saved {
+        tracing::warn!(%error, "the window's place could not be saved");
+    }
 }

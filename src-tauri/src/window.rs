@@ -1,15 +1,40 @@
-//! The main window, locked to the app's own pages.
+//! The main window, locked to the app's own pages, and its place on screen between runs.
 
-use tauri::{AppHandle, Runtime, WebviewUrl, WebviewWindowBuilder};
+use serde::{Deserialize, Serialize};
+use tauri::{
+    AppHandle, PhysicalPosition, PhysicalSize, Runtime, WebviewUrl, WebviewWindow,
+    WebviewWindowBuilder, Window,
+};
 use url::Url;
 
 pub const MAIN_LABEL: &str = "main";
+/// Key of the window's place in `settings.json`.
+pub const STATE_KEY: &str = "window";
+const MIN_WIDTH: f64 = 720.0;
+const MIN_HEIGHT: f64 = 520.0;
 
-pub fn create_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()))
+/// Where the main window was: physical pixels, position of the outer frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowState {
+    pub width: u32,
+    pub height: u32,
+    pub x: i32,
+    pub y: i32,
+    pub maximized: bool,
+}
+
+/// A monitor's area in physical pixels: x, y, width, height.
+pub type Area = (i32, i32, u32, u32);
+
+pub fn create_main<R: Runtime>(
+    app: &AppHandle<R>,
+    saved: Option<WindowState>,
+) -> tauri::Result<WebviewWindow<R>> {
+    let window = WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()))
         .title("Consult")
         .inner_size(1100.0, 760.0)
-        .min_inner_size(720.0, 520.0)
+        .min_inner_size(MIN_WIDTH, MIN_HEIGHT)
         .on_navigation(|url| {
             let allowed = is_app_page(url);
             if !allowed {
@@ -18,7 +43,76 @@ pub fn create_main<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             allowed
         })
         .build()?;
-    Ok(())
+    if let Some(saved) = saved {
+        restore(&window, saved);
+    }
+    Ok(window)
+}
+
+/// Puts the window where it was, as far as the screens now allow; failures only cost the place.
+fn restore<R: Runtime>(window: &WebviewWindow<R>, saved: WindowState) {
+    let monitors: Vec<Area> = window
+        .available_monitors()
+        .unwrap_or_default()
+        .iter()
+        .map(|monitor| {
+            let (position, size) = (monitor.position(), monitor.size());
+            (position.x, position.y, size.width, size.height)
+        })
+        .collect();
+    let result = window
+        .set_size(PhysicalSize::new(saved.width, saved.height))
+        .and_then(|()| match visible_position(&saved, &monitors) {
+            Some((x, y)) => window.set_position(PhysicalPosition::new(x, y)),
+            None => Ok(()),
+        })
+        .and_then(|()| {
+            if saved.maximized {
+                window.maximize()
+            } else {
+                Ok(())
+            }
+        });
+    if let Err(error) = result {
+        tracing::warn!(%error, "the window's saved place could not be restored");
+    }
+}
+
+/// The saved position, when its top-left corner is still on one of `monitors`.
+pub fn visible_position(saved: &WindowState, monitors: &[Area]) -> Option<(i32, i32)> {
+    let on_screen = monitors.iter().any(|&(x, y, width, height)| {
+        let (right, bottom) = (
+            i64::from(x) + i64::from(width),
+            i64::from(y) + i64::from(height),
+        );
+        (i64::from(x)..right).contains(&i64::from(saved.x))
+            && (i64::from(y)..bottom).contains(&i64::from(saved.y))
+    });
+    on_screen.then_some((saved.x, saved.y))
+}
+
+/// The window's place now. A maximized window keeps the size it had before (`previous`).
+pub fn current_state<R: Runtime>(
+    window: &Window<R>,
+    previous: Option<WindowState>,
+) -> tauri::Result<WindowState> {
+    let maximized = window.is_maximized()?;
+    if maximized {
+        if let Some(previous) = previous {
+            return Ok(WindowState {
+                maximized,
+                ..previous
+            });
+        }
+    }
+    let (size, position) = (window.inner_size()?, window.outer_position()?);
+    Ok(WindowState {
+        width: size.width,
+        height: size.height,
+        x: position.x,
+        y: position.y,
+        maximized,
+    })
 }
 
 /// The app's own pages: `tauri://localhost` (Linux, macOS) or `http(s)://tauri.localhost`
@@ -33,6 +127,23 @@ fn is_app_page(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_off_every_screen_is_dropped() {
+        let saved = WindowState {
+            width: 800,
+            height: 600,
+            x: 2000,
+            y: 100,
+            maximized: false,
+        };
+        assert_eq!(visible_position(&saved, &[(0, 0, 1920, 1080)]), None);
+        assert_eq!(
+            visible_position(&saved, &[(0, 0, 1920, 1080), (1920, 0, 1920, 1080)]),
+            Some((2000, 100))
+        );
+        assert_eq!(visible_position(&saved, &[]), None);
+    }
 
     #[test]
     fn only_app_pages_are_navigable() {

@@ -24,6 +24,9 @@ pub struct AppLaunch<'a> {
     pub server_url: String,
     /// Names the log file under `tests/artifacts/`.
     pub label: String,
+    /// More environment for the app, e.g. `CONSULT_IDLE_LOGOFF_SECS` or
+    /// `CONSULT_PUSH_STALL_SECS`; set after the defaults, so it may override them.
+    pub env: Vec<(String, String)>,
 }
 
 pub struct App {
@@ -42,6 +45,12 @@ impl App {
         let display = launch.session.display().into();
         env.push(("CONSULT_SERVER_URL".into(), launch.server_url.into()));
         env.push(("CONSULT_LOG".into(), "info".into()));
+        env.extend(
+            launch
+                .env
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into())),
+        );
         let mut driver = ChildGuard::spawn(
             "tauri-driver",
             Command::new("tauri-driver")
@@ -110,6 +119,85 @@ impl App {
 
     pub async fn is_present(&self, css: &str) -> bool {
         self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// How many elements match `css` now.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map(|found| found.len())
+            .unwrap_or(0)
+    }
+
+    /// Every element matching `css` now.
+    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits until no element matches `css`.
+    pub async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        while self.is_present(css).await {
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("{css} was still there after {UI_TIMEOUT:?}; page was:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until exactly `count` elements match `css`, and returns them.
+    pub async fn wait_for_count(&self, css: &str, count: usize) -> Vec<Element> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            let found = self.find_all(css).await;
+            if found.len() == count {
+                return found;
+            }
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!(
+                    "{} elements matched {css} after {UI_TIMEOUT:?}, expected {count}; page was:\n{source}",
+                    found.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The attribute `name` of the first element matching `css`, if both exist.
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.attr(name).await.ok().flatten()
+    }
+
+    /// Waits until the attribute `name` of the element matching `css` satisfies `check`, and
+    /// returns its value.
+    pub async fn wait_for_attr(
+        &self,
+        css: &str,
+        name: &str,
+        timeout: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        while Instant::now() < deadline {
+            last = self.attr(css, name).await;
+            if let Some(value) = &last {
+                if check(value) {
+                    return value.clone();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{css}[{name}] never had the expected value within {timeout:?}; last seen: {last:?}"
+        );
     }
 
     pub async fn fill(&self, css: &str, value: &str) {

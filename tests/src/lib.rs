@@ -7,12 +7,16 @@
 //! `target/debug/consult` (the app, with its UI embedded) and `target/debug/consult-server`.
 
 pub mod app;
+pub mod clinic;
+pub mod notifications;
 pub mod paths;
 pub mod process;
 pub mod server;
 pub mod session;
 
 pub use app::{App, AppLaunch};
+pub use clinic::ClinicApi;
+pub use notifications::NotificationDaemon;
 pub use server::ClinicServer;
 pub use session::IsolatedSession;
 

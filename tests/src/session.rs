@@ -54,6 +54,11 @@ impl IsolatedSession {
         &self.display
     }
 
+    /// The private D-Bus session bus, e.g. `unix:path=/tmp/dbus-…,guid=…`.
+    pub fn bus_address(&self) -> &str {
+        &self.bus_address
+    }
+
     pub fn home(&self) -> &Path {
         self.home.path()
     }

@@ -20,6 +20,7 @@ async fn launch(session: &IsolatedSession, server_url: &str, label: &str) -> App
         session,
         server_url: server_url.to_owned(),
         label: label.to_owned(),
+        env: Vec::new(),
     })
     .await
 }
@@ -30,8 +31,11 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
     let server = ClinicServer::start_demo("sign-in");
     let app = launch(&session, server.url(), "sign-in").await;
 
-    app.wait_for_text("#server-url", |text| text == server.url())
-        .await;
+    // The app shows the configured URL in its normalized form (with the root path's slash).
+    app.wait_for_text("#server-url", |text| {
+        text.trim_end_matches('/') == server.url().trim_end_matches('/')
+    })
+    .await;
     app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
     let name = app
         .wait_for_text("#signed-in-name", |text| !text.is_empty())

@@ -5,7 +5,7 @@ use yew::prelude::*;
 use consult_types::{AppError, SessionView, StartupState};
 
 use crate::ipc;
-use crate::pages::home::HomePage;
+use crate::pages::desk::DeskPage;
 use crate::pages::login::LoginPage;
 
 #[derive(Clone, PartialEq)]
@@ -77,7 +77,17 @@ pub fn app() -> Html {
                     })
                 })
             };
-            html! { <LoginPage {server_url} {notice} {on_signed_in} /> }
+            let on_server_changed = {
+                let screen = screen.clone();
+                let notice = notice.clone();
+                Callback::from(move |server_url: String| {
+                    screen.set(Screen::SignedOut {
+                        server_url,
+                        notice: notice.clone(),
+                    })
+                })
+            };
+            html! { <LoginPage {server_url} {notice} {on_signed_in} {on_server_changed} /> }
         }
         Screen::SignedIn {
             server_url,
@@ -93,7 +103,7 @@ pub fn app() -> Html {
                     })
                 })
             };
-            html! { <HomePage {server_url} {session} {on_signed_out} /> }
+            html! { <DeskPage {session} {on_signed_out} /> }
         }
     }
 }

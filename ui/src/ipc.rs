@@ -5,7 +5,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use consult_types::{commands, AppError, LoginArgs, SessionView, StartupState};
+use consult_types::{
+    commands, AdmitAllArgs, AppError, Dashboard, DecideArgs, Decision, LoginArgs, SessionView,
+    SettingsChange, SettingsView, StartupState,
+};
 
 #[wasm_bindgen]
 extern "C" {
@@ -19,10 +22,6 @@ pub async fn startup() -> Result<StartupState, AppError> {
 }
 
 pub async fn login(email: String, password: String) -> Result<SessionView, AppError> {
-    #[derive(Serialize)]
-    struct Args {
-        args: LoginArgs,
-    }
     invoke(
         commands::LOGIN,
         &Args {
@@ -36,7 +35,58 @@ pub async fn logout() -> Result<(), AppError> {
     invoke(commands::LOGOUT, &()).await
 }
 
-async fn invoke<A: Serialize, R: DeserializeOwned>(command: &str, args: &A) -> Result<R, AppError> {
+pub async fn dashboard() -> Result<Dashboard, AppError> {
+    invoke(commands::DASHBOARD, &()).await
+}
+
+pub async fn decide_join_request(
+    join_request_id: String,
+    decision: Decision,
+) -> Result<Dashboard, AppError> {
+    invoke(
+        commands::DECIDE_JOIN_REQUEST,
+        &Args {
+            args: DecideArgs {
+                join_request_id,
+                decision,
+            },
+        },
+    )
+    .await
+}
+
+pub async fn admit_all(appointment_id: Option<String>) -> Result<Dashboard, AppError> {
+    invoke(
+        commands::ADMIT_ALL,
+        &Args {
+            args: AdmitAllArgs { appointment_id },
+        },
+    )
+    .await
+}
+
+pub async fn user_active() -> Result<(), AppError> {
+    invoke(commands::USER_ACTIVE, &()).await
+}
+
+pub async fn settings() -> Result<SettingsView, AppError> {
+    invoke(commands::SETTINGS, &()).await
+}
+
+pub async fn save_settings(change: SettingsChange) -> Result<SettingsView, AppError> {
+    invoke(commands::SAVE_SETTINGS, &Args { args: change }).await
+}
+
+/// Every command takes its argument under the key `args`.
+#[derive(Serialize)]
+struct Args<T> {
+    args: T,
+}
+
+pub(crate) async fn invoke<A: Serialize, R: DeserializeOwned>(
+    command: &str,
+    args: &A,
+) -> Result<R, AppError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let args = args
         .serialize(&serializer)

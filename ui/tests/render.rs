@@ -1,8 +1,9 @@
 //! Component tests through Yew's server-side renderer: the same components the webview runs,
 //! rendered to HTML without a browser.
+#![cfg(not(target_arch = "wasm32"))]
 
-use consult_types::{Role, SessionView, User};
-use consult_ui::pages::home::{HomeView, HomeViewProps};
+use consult_types::{Connection, Role, SessionView, User};
+use consult_ui::pages::desk::header::{HeaderView, HeaderViewProps};
 use consult_ui::pages::login::{LoginForm, LoginFormProps};
 use yew::{Callback, LocalServerRenderer};
 
@@ -16,6 +17,8 @@ fn login_props(error: Option<&str>, notice: Option<&str>, busy: bool) -> LoginFo
         password: "secret-typed".into(),
         on_email: Callback::noop(),
         on_password: Callback::noop(),
+        server_url_input: None,
+        on_server_url: Callback::noop(),
         on_submit: Callback::noop(),
     }
 }
@@ -76,32 +79,37 @@ async fn login_form_disables_input_while_signing_in_and_shows_notices() {
 }
 
 #[tokio::test]
-async fn home_shows_who_is_signed_in() {
-    let props = HomeViewProps {
-        server_url: "https://clinic.example".into(),
-        session: session(None),
-        busy: false,
-        on_sign_out: Callback::noop(),
-    };
-    let html = LocalServerRenderer::<HomeView>::with_props(props)
-        .render()
-        .await;
-    assert!(html.contains("Ada Lovelace"), "{html}");
-    assert!(html.contains("doctor"), "{html}");
-    assert!(!html.contains("not-remembered"), "{html}");
+async fn the_server_can_be_changed_only_when_not_preset() {
+    let preset = render_login(login_props(None, None, false)).await;
+    assert!(!preset.contains("server-url-input"), "{preset}");
+
+    let mut props = login_props(None, None, false);
+    props.server_url_input = Some("https://other.example".into());
+    let html = render_login(props).await;
+    assert!(html.contains(r#"id="server-url-input""#), "{html}");
+    assert!(html.contains(r#"value="https://other.example""#), "{html}");
+    // The configured server is still named until the change is saved.
+    assert!(
+        html.contains(r#"<span id="server-url">https://clinic.example</span>"#),
+        "{html}"
+    );
 }
 
 #[tokio::test]
-async fn home_warns_when_the_sign_in_is_not_remembered() {
-    let props = HomeViewProps {
-        server_url: "https://clinic.example".into(),
-        session: session(Some("no usable keychain")),
+async fn header_shows_who_is_signed_in() {
+    let props = HeaderViewProps {
+        session: session(None),
+        connection: Some(Connection::Online),
         busy: false,
         on_sign_out: Callback::noop(),
+        on_open_settings: Callback::noop(),
     };
-    let html = LocalServerRenderer::<HomeView>::with_props(props)
+    let html = LocalServerRenderer::<HeaderView>::with_props(props)
         .render()
         .await;
-    assert!(html.contains("not-remembered"), "{html}");
-    assert!(html.contains("no usable keychain"), "{html}");
+    assert!(html.contains(r#"id="signed-in-name""#), "{html}");
+    assert!(html.contains("Ada Lovelace"), "{html}");
+    assert!(html.contains("doctor"), "{html}");
+    assert!(html.contains(r#"id="sign-out""#), "{html}");
+    assert!(html.contains(r#"id="open-settings""#), "{html}");
 }

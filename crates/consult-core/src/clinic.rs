@@ -7,32 +7,42 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
 use consult_types::{
-    codes, AppError, AuthResponse, Envelope, ErrorBody, LoginRequest, RefreshRequest, User,
+    codes, AppError, Appointment, AuthResponse, Decision, Envelope, ErrorBody, JoinRequest,
+    LoginRequest, NewAppointment, Notification, RefreshRequest, User,
 };
 
 /// Talks to one clinic server. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct ClinicClient {
     http: reqwest::Client,
+    /// For `GET /events`: no total timeout, since the stream is meant to stay open (the push
+    /// client detects stalls itself).
+    stream_http: reqwest::Client,
     base: Url,
     timeout: Duration,
 }
 
 impl ClinicClient {
     pub fn new(base: Url, timeout: Duration) -> Result<ClinicClient, AppError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("consult-desktop/", env!("CARGO_PKG_VERSION")))
-            // Redirects could carry the bearer token to another host; the API never redirects.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| AppError::Internal {
-                detail: format!("cannot build the HTTP client: {error}"),
-            })?;
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(timeout.min(Duration::from_secs(10)))
+                .user_agent(concat!("consult-desktop/", env!("CARGO_PKG_VERSION")))
+                // Redirects could carry the bearer token to another host; the API never redirects.
+                .redirect(reqwest::redirect::Policy::none())
+        };
+        let build_error = |error: reqwest::Error| AppError::Internal {
+            detail: format!("cannot build the HTTP client: {error}"),
+        };
+        let http = builder().timeout(timeout).build().map_err(build_error)?;
+        let stream_http = builder().build().map_err(build_error)?;
         Ok(ClinicClient {
             http,
+            stream_http,
             base,
             timeout,
         })
@@ -71,6 +81,198 @@ impl ClinicClient {
         )
         .await
         .map(drop)
+    }
+
+    /// `GET /appointments`: the caller's appointments that end after `from` (all when `None`).
+    pub async fn appointments(
+        &self,
+        access_token: &str,
+        from: Option<OffsetDateTime>,
+    ) -> Result<Vec<Appointment>, AppError> {
+        let mut request = self
+            .request_to(Method::GET, &["appointments"])?
+            .bearer_auth(access_token);
+        if let Some(from) = from {
+            let from = from
+                .replace_nanosecond(0)
+                .ok()
+                .and_then(|from| from.format(&Rfc3339).ok())
+                .ok_or_else(|| AppError::Internal {
+                    detail: "cannot format the schedule's start time".into(),
+                })?;
+            request = request.query(&[("from", from)]);
+        }
+        self.send(request).await
+    }
+
+    pub async fn appointment(&self, access_token: &str, id: &str) -> Result<Appointment, AppError> {
+        self.send(
+            self.request_to(Method::GET, &["appointments", id])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `POST /appointments` (doctors for themselves, administrators for anyone).
+    pub async fn book_appointment(
+        &self,
+        access_token: &str,
+        booking: &NewAppointment,
+    ) -> Result<Appointment, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["appointments"])?
+                .bearer_auth(access_token)
+                .json(booking),
+        )
+        .await
+    }
+
+    /// `GET /appointments/{id}/join-requests?status=pending` (the appointment's doctor).
+    pub async fn pending_join_requests(
+        &self,
+        access_token: &str,
+        appointment_id: &str,
+    ) -> Result<Vec<JoinRequest>, AppError> {
+        self.send(
+            self.request_to(
+                Method::GET,
+                &["appointments", appointment_id, "join-requests"],
+            )?
+            .query(&[("status", "pending")])
+            .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `POST /appointments/{id}/join-requests`: ask to be let in (agency, or a patient while the
+    /// waiting room is on).
+    pub async fn request_to_join(
+        &self,
+        access_token: &str,
+        appointment_id: &str,
+    ) -> Result<JoinRequest, AppError> {
+        self.send(
+            self.request_to(
+                Method::POST,
+                &["appointments", appointment_id, "join-requests"],
+            )?
+            .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    pub async fn join_request(
+        &self,
+        access_token: &str,
+        id: &str,
+    ) -> Result<JoinRequest, AppError> {
+        self.send(
+            self.request_to(Method::GET, &["join-requests", id])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// Approves or rejects a join request. Repeating the same decision is harmless; the
+    /// opposite one after a decision is a 409, reported as [`already_decided`].
+    pub async fn decide_join_request(
+        &self,
+        access_token: &str,
+        id: &str,
+        decision: Decision,
+    ) -> Result<JoinRequest, AppError> {
+        let action = match decision {
+            Decision::Admit => "approve",
+            Decision::Decline => "reject",
+        };
+        self.send(
+            self.request_to(Method::POST, &["join-requests", id, action])?
+                .bearer_auth(access_token),
+        )
+        .await
+        .map_err(|error| match error {
+            AppError::Rejected { status: 409, .. } => already_decided(decision),
+            other => other,
+        })
+    }
+
+    /// `GET /notifications`, newest first; only unread ones with `unread_only`.
+    pub async fn notifications(
+        &self,
+        access_token: &str,
+        unread_only: bool,
+    ) -> Result<Vec<Notification>, AppError> {
+        let mut request = self
+            .request_to(Method::GET, &["notifications"])?
+            .bearer_auth(access_token);
+        if unread_only {
+            request = request.query(&[("unread", "true")]);
+        }
+        self.send(request).await
+    }
+
+    pub async fn mark_notification_read(
+        &self,
+        access_token: &str,
+        id: &str,
+    ) -> Result<Notification, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["notifications", id, "read"])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `GET /events` as a streaming request, resuming after `last_event_id` when given. The
+    /// caller reads the body as Server-Sent Events (see [`crate::push`]).
+    pub fn events_request(
+        &self,
+        access_token: &str,
+        last_event_id: Option<&str>,
+    ) -> Result<RequestBuilder, AppError> {
+        let url = self.url_to(&["events"])?;
+        let mut request = self
+            .stream_http
+            .get(url)
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .header(reqwest::header::CACHE_CONTROL, "no-cache");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        Ok(request)
+    }
+
+    /// Maps a failed request (no HTTP answer) to the error the user sees; for callers that send
+    /// requests themselves, such as the push client.
+    pub fn transport_failure(&self, error: &reqwest::Error) -> AppError {
+        self.transport_error(error)
+    }
+
+    /// Maps a non-success answer to its error, as every other call does.
+    pub async fn error_of(&self, response: Response) -> AppError {
+        match self.read::<serde_json::Value>(response).await {
+            Err(error) => error,
+            Ok(_) => AppError::UnexpectedResponse {
+                detail: "an error status with a success body".into(),
+            },
+        }
+    }
+
+    /// A URL under the base, each segment percent-encoded (ids are opaque strings).
+    fn url_to(&self, segments: &[&str]) -> Result<Url, AppError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| AppError::Config {
+                detail: format!("{} cannot be a base URL", self.base),
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    fn request_to(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder, AppError> {
+        Ok(self.http.request(method, self.url_to(segments)?))
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, AppError> {
@@ -172,6 +374,21 @@ fn map_api_error(status: StatusCode, error: ErrorBody) -> AppError {
             reason: error.code,
             message: error.message,
         },
+    }
+}
+
+/// The 409 of deciding a join request that was already decided the other way.
+fn already_decided(decision: Decision) -> AppError {
+    let (tried, done) = match decision {
+        Decision::Admit => ("admitted", "declined"),
+        Decision::Decline => ("declined", "admitted"),
+    };
+    AppError::Rejected {
+        status: 409,
+        reason: codes::CONFLICT.to_owned(),
+        message: format!(
+            "This join request was already {done} (perhaps from another device), so it cannot be {tried} now."
+        ),
     }
 }
 

@@ -25,13 +25,75 @@ pub struct AppConfig {
     pub server_url: Url,
     /// How long one request to the clinic server may take.
     pub request_timeout_secs: u64,
+    /// Sign out after this long without activity; 0 turns it off.
+    pub idle_logoff_secs: u64,
+    /// Notification settings an administrator fixes; unset ones are the user's choice.
+    #[serde(default)]
+    pub notifications: NotificationPresets,
+    /// Where sign-ins are remembered between runs.
+    #[serde(default)]
+    pub keychain: KeychainMode,
+    /// Settings (in [`SettingsView`](consult_types::SettingsView) naming) set by the file or
+    /// the environment, filled in by [`AppConfig::load`].
+    #[serde(skip)]
+    preset: Vec<String>,
+}
+
+/// `[notifications]` in the file (`CONSULT_NOTIFICATIONS__<KEY>` in the environment): each
+/// key set here is fixed for the user; see [`NotificationPrefs`](consult_types::NotificationPrefs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPresets {
+    pub enabled: Option<bool>,
+    pub join_requests: Option<bool>,
+    pub calls: Option<bool>,
+    pub reminders: Option<bool>,
+    pub show_patient_names: Option<bool>,
+}
+
+/// `keychain = "os" | "none"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeychainMode {
+    /// The OS keychain keeps the refresh token, so the next start signs in silently.
+    #[default]
+    Os,
+    /// Nothing is remembered: every start asks for the password (shared or locked-down
+    /// computers). Never a plaintext file instead.
+    None,
 }
 
 /// The clinic server's own default address, so a local demo needs no set-up.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080/";
 const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 15;
-/// Settings that `CONSULT_<KEY>` environment variables may override.
-const ENV_KEYS: &[&str] = &["server_url", "request_timeout_secs"];
+pub const DEFAULT_IDLE_LOGOFF_SECS: u64 = 900;
+/// The longest idle time a setting may ask for (0, off, is allowed too).
+pub const MAX_IDLE_LOGOFF_SECS: u64 = 24 * 60 * 60;
+/// Settings that `CONSULT_<KEY>` environment variables may override (`__` nests a table).
+const ENV_KEYS: &[&str] = &[
+    "server_url",
+    "request_timeout_secs",
+    "idle_logoff_secs",
+    "keychain",
+    "notifications__enabled",
+    "notifications__join_requests",
+    "notifications__calls",
+    "notifications__reminders",
+    "notifications__show_patient_names",
+];
+/// Config keys the user could otherwise change, with their names in `SettingsView`.
+const USER_FACING: &[(&str, &str)] = &[
+    ("server_url", "serverUrl"),
+    ("idle_logoff_secs", "idleLogoffSecs"),
+    ("notifications.enabled", "notifications.enabled"),
+    ("notifications.join_requests", "notifications.joinRequests"),
+    ("notifications.calls", "notifications.calls"),
+    ("notifications.reminders", "notifications.reminders"),
+    (
+        "notifications.show_patient_names",
+        "notifications.showPatientNames",
+    ),
+];
 
 fn defaults() -> Figment {
     Figment::new()
@@ -40,18 +102,41 @@ fn defaults() -> Figment {
             "request_timeout_secs",
             DEFAULT_REQUEST_TIMEOUT_SECS,
         ))
+        .merge(Serialized::default(
+            "idle_logoff_secs",
+            DEFAULT_IDLE_LOGOFF_SECS,
+        ))
+}
+
+fn environment() -> Env {
+    // Only known keys: other CONSULT_* variables belong to other tools.
+    Env::prefixed(ENV_PREFIX).only(ENV_KEYS).split("__")
 }
 
 impl AppConfig {
     /// Loads the configuration: `file` if it exists (a missing file is not an error, a broken
     /// one is), then the `CONSULT_*` environment variables.
     pub fn load(file: &Path) -> Result<AppConfig, AppError> {
-        Self::from_figment(
-            defaults()
-                .merge(Toml::file(file))
-                // Only known keys: other CONSULT_* variables belong to other tools.
-                .merge(Env::prefixed(ENV_PREFIX).only(ENV_KEYS)),
-        )
+        let admin = Figment::new().merge(Toml::file(file)).merge(environment());
+        let mut config = Self::from_figment(defaults().merge(admin.clone()))?;
+        // What the administrator set is what the file and environment alone contain.
+        config.preset = USER_FACING
+            .iter()
+            .filter(|(key, _)| admin.find_value(key).is_ok())
+            .map(|(_, name)| (*name).to_owned())
+            .collect();
+        Ok(config)
+    }
+
+    /// Names (as in `SettingsView`: `serverUrl`, `idleLogoffSecs`,
+    /// `notifications.showPatientNames`, …) of the settings the file or the environment set:
+    /// the user cannot change those.
+    pub fn presets(&self) -> Vec<String> {
+        self.preset.clone()
+    }
+
+    pub fn is_preset(&self, name: &str) -> bool {
+        self.preset.iter().any(|preset| preset == name)
     }
 
     /// The config file: `$CONSULT_CONFIG` if set, else `config.toml` in `config_dir`.
@@ -71,34 +156,13 @@ impl AppConfig {
     }
 
     fn validate(&self) -> Result<(), AppError> {
-        let url = &self.server_url;
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(url) => {}
-            "http" => {
-                return Err(AppError::Config {
-                    detail: format!(
-                        "server_url {url} uses plain HTTP; use https:// (plain HTTP is only allowed for a server on this machine)"
-                    ),
-                })
-            }
-            other => {
-                return Err(AppError::Config {
-                    detail: format!("server_url {url} has scheme {other}; use https://"),
-                })
-            }
-        }
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(AppError::Config {
-                detail: format!("server_url {url} has no host"),
-            });
-        }
+        validate_server_url(&self.server_url)?;
         if self.request_timeout_secs == 0 {
             return Err(AppError::Config {
                 detail: "request_timeout_secs must be at least 1".into(),
             });
         }
-        Ok(())
+        validate_idle_logoff_secs(self.idle_logoff_secs)
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -109,6 +173,45 @@ impl AppConfig {
     pub fn server_origin(&self) -> String {
         self.server_url.origin().ascii_serialization()
     }
+}
+
+/// 0 (off), or between one minute and a day.
+pub fn validate_idle_logoff_secs(secs: u64) -> Result<(), AppError> {
+    if secs == 0 || (60..=MAX_IDLE_LOGOFF_SECS).contains(&secs) {
+        Ok(())
+    } else {
+        Err(AppError::Config {
+            detail: format!(
+                "idle_logoff_secs must be 0 (off) or between 60 and {MAX_IDLE_LOGOFF_SECS} seconds, not {secs}"
+            ),
+        })
+    }
+}
+
+/// HTTPS, or plain HTTP to this machine only; with a host.
+pub fn validate_server_url(url: &Url) -> Result<(), AppError> {
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(url) => {}
+        "http" => {
+            return Err(AppError::Config {
+                detail: format!(
+                    "server_url {url} uses plain HTTP; use https:// (plain HTTP is only allowed for a server on this machine)"
+                ),
+            })
+        }
+        other => {
+            return Err(AppError::Config {
+                detail: format!("server_url {url} has scheme {other}; use https://"),
+            })
+        }
+    }
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(AppError::Config {
+            detail: format!("server_url {url} has no host"),
+        });
+    }
+    Ok(())
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -192,6 +295,65 @@ mod tests {
                 assert!(
                     matches!(result, Err(AppError::Config { .. })),
                     "{refused}: {result:?}"
+                );
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn presets_name_what_the_file_or_environment_set() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            let none = AppConfig::load(&file).unwrap();
+            assert!(none.presets().is_empty(), "{:?}", none.presets());
+            assert_eq!(none.idle_logoff_secs, DEFAULT_IDLE_LOGOFF_SECS);
+            assert_eq!(none.keychain, KeychainMode::Os);
+            assert_eq!(none.notifications, NotificationPresets::default());
+
+            jail.create_file(
+                "config.toml",
+                "idle_logoff_secs = 300\nkeychain = \"none\"\n[notifications]\nshow_patient_names = false\n",
+            )?;
+            jail.set_env("CONSULT_SERVER_URL", "https://clinic.example");
+            jail.set_env("CONSULT_NOTIFICATIONS__REMINDERS", "false");
+            jail.set_env("CONSULT_UNRELATED", "x");
+            let config = AppConfig::load(&file).unwrap();
+            assert_eq!(config.idle_logoff_secs, 300);
+            assert_eq!(config.keychain, KeychainMode::None);
+            assert_eq!(config.notifications.show_patient_names, Some(false));
+            assert_eq!(config.notifications.reminders, Some(false));
+            assert_eq!(config.notifications.calls, None);
+            let mut presets = config.presets();
+            presets.sort();
+            assert_eq!(
+                presets,
+                [
+                    "idleLogoffSecs",
+                    "notifications.reminders",
+                    "notifications.showPatientNames",
+                    "serverUrl"
+                ]
+            );
+            assert!(config.is_preset("serverUrl") && !config.is_preset("notifications.calls"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_new_keys_are_refused() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            for bad in [
+                "keychain = \"file\"\n",
+                "idle_logoff_secs = 5\n",
+                "[notifications]\nshow_names = false\n",
+            ] {
+                jail.create_file("config.toml", bad)?;
+                let result = AppConfig::load(&file);
+                assert!(
+                    matches!(result, Err(AppError::Config { .. })),
+                    "{bad}: {result:?}"
                 );
             }
             Ok(())

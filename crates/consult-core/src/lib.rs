@@ -7,10 +7,20 @@
 //! - [`clinic`]: the HTTP client for the clinic API and how its failures map to [`AppError`].
 //! - [`secrets`]: the OS keychain that holds the refresh token.
 //! - [`session`]: sign-in, restore on start, refresh, sign-out; the access token lives only here.
+//! - [`settings`]: the user's settings under the administrator's presets.
+//! - [`push`]: the `GET /events` stream: reconnects, resumes, detects stalls.
+//! - [`desk`]: the doctor's live schedule and join requests, fed by the push stream.
+//! - [`alerts`]: the texts of native notifications and when to show one.
+//! - [`idle`]: the idle sign-out timer.
 
+pub mod alerts;
 pub mod clinic;
 pub mod config;
+pub mod desk;
+pub mod idle;
+pub mod push;
 pub mod secrets;
 pub mod session;
+pub mod settings;
 
 pub use consult_types::AppError;

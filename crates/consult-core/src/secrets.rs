@@ -1,6 +1,10 @@
 //! Where the refresh token lives between runs: the OS keychain, never a file.
 
+use std::sync::Arc;
+
 use consult_types::AppError;
+
+use crate::config::{AppConfig, KeychainMode};
 
 /// Keeps one secret. Implementations block (D-Bus, Keychain Services), so async callers run
 /// them on a blocking thread.
@@ -53,6 +57,39 @@ impl SecretStore for KeychainStore {
     }
 }
 
+/// `keychain = "none"`: sign-ins are not remembered. The refresh token lives only in the
+/// session's memory, so every start asks for the password; nothing is written anywhere (never a
+/// plaintext file in place of the keychain). Saving "fails" with the reason, which the session
+/// shows as `SessionView.remember_problem`.
+pub struct MemoryOnlyStore;
+
+/// Why nothing is remembered with [`MemoryOnlyStore`].
+pub const NOT_REMEMBERED: &str = "sign-ins are not remembered on this computer (the app's configuration sets keychain = \"none\"); you will be asked for your password at the next start";
+
+impl SecretStore for MemoryOnlyStore {
+    fn load(&self) -> Result<Option<String>, AppError> {
+        Ok(None)
+    }
+
+    fn save(&self, _secret: &str) -> Result<(), AppError> {
+        Err(AppError::Keychain {
+            detail: NOT_REMEMBERED.to_owned(),
+        })
+    }
+
+    fn delete(&self) -> Result<(), AppError> {
+        Ok(())
+    }
+}
+
+/// The store the configuration asks for: the OS keychain entry for this server, or none.
+pub fn store_for(config: &AppConfig, service: &str) -> Arc<dyn SecretStore> {
+    match config.keychain {
+        KeychainMode::Os => Arc::new(KeychainStore::new(service, config.server_origin())),
+        KeychainMode::None => Arc::new(MemoryOnlyStore),
+    }
+}
+
 fn keychain_error(error: keyring::Error) -> AppError {
     let detail = match error {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
@@ -63,4 +100,21 @@ fn keychain_error(error: keyring::Error) -> AppError {
         other => other.to_string(),
     };
     AppError::Keychain { detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_only_remembers_nothing_and_says_why() {
+        let store = MemoryOnlyStore;
+        let refused = store.save("refresh-token").unwrap_err();
+        assert!(
+            refused.to_string().contains("keychain = \"none\""),
+            "{refused}"
+        );
+        assert_eq!(store.load().unwrap(), None);
+        assert!(store.delete().is_ok());
+    }
 }

@@ -135,7 +135,54 @@ impl SessionManager {
         if session.access_expires_at > Instant::now() + REFRESH_MARGIN {
             return Ok(session.access_token.clone());
         }
-        match self.client.refresh(&session.refresh_token).await {
+        let refresh_token = session.refresh_token.clone();
+        self.refresh_locked(&mut active, &refresh_token).await
+    }
+
+    /// A token to use after the server refused `rejected` (401): refreshes now, unless another
+    /// caller already did (the current token differs). A refused refresh ends the session.
+    pub async fn refreshed_token(&self, rejected: &str) -> Result<String, AppError> {
+        let mut active = self.active.lock().await;
+        let session = active.as_ref().ok_or(AppError::NotSignedIn)?;
+        if session.access_token != rejected {
+            return Ok(session.access_token.clone());
+        }
+        let refresh_token = session.refresh_token.clone();
+        self.refresh_locked(&mut active, &refresh_token).await
+    }
+
+    /// Runs an authenticated call; on a 401 it refreshes once and tries again, so a revoked or
+    /// expired access token costs one retry, and a refused refresh ends the session
+    /// ([`AppError::SessionExpired`]).
+    pub async fn authorized<T, F, Fut>(&self, call: F) -> Result<T, AppError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>>,
+    {
+        let token = self.access_token().await?;
+        match call(token.clone()).await {
+            Err(AppError::SessionExpired) => {
+                let fresh = self.refreshed_token(&token).await?;
+                call(fresh).await
+            }
+            other => other,
+        }
+    }
+
+    /// Fetches the signed-in user from the server (also proves the access token works).
+    pub async fn me(&self) -> Result<User, AppError> {
+        let token = self.access_token().await?;
+        self.client.me(&token).await
+    }
+
+    /// Refreshes the session whose lock the caller holds and returns the new access token. A
+    /// refused refresh ends the session and forgets its keychain entry.
+    async fn refresh_locked(
+        &self,
+        active: &mut Option<Active>,
+        refresh_token: &str,
+    ) -> Result<String, AppError> {
+        match self.client.refresh(refresh_token).await {
             Ok(auth) => {
                 let refreshed = self.start(auth).await;
                 let token = refreshed.access_token.clone();
@@ -151,12 +198,6 @@ impl SessionManager {
             }
             Err(error) => Err(error),
         }
-    }
-
-    /// Fetches the signed-in user from the server (also proves the access token works).
-    pub async fn me(&self) -> Result<User, AppError> {
-        let token = self.access_token().await?;
-        self.client.me(&token).await
     }
 
     /// Turns a fresh token pair into a session, saving the refresh token in the keychain.

@@ -5,12 +5,35 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::User;
+use crate::clinic::{Appointment, JoinRequest};
 
 /// Names of the core's IPC commands, shared so a typo is a compile error in the UI.
 pub mod commands {
     pub const STARTUP: &str = "startup";
     pub const LOGIN: &str = "login";
     pub const LOGOUT: &str = "logout";
+    /// The doctor's schedule, pending join requests and connection state: [`Dashboard`].
+    pub const DASHBOARD: &str = "dashboard";
+    /// Admit or decline one join request: [`DecideArgs`] → [`Dashboard`].
+    pub const DECIDE_JOIN_REQUEST: &str = "decide_join_request";
+    /// Admit every pending join request (optionally of one appointment): [`AdmitAllArgs`].
+    pub const ADMIT_ALL: &str = "admit_all";
+    /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
+    pub const USER_ACTIVE: &str = "user_active";
+    /// The settings as the user may see and change them: [`SettingsView`].
+    pub const SETTINGS: &str = "settings";
+    /// Saves the user's changes: [`SettingsChange`] → [`SettingsView`].
+    pub const SAVE_SETTINGS: &str = "save_settings";
+}
+
+/// Events the core emits to the UI (Tauri events on the main window).
+pub mod events {
+    /// Payload [`super::Dashboard`]: the whole state after any change, so the UI never polls.
+    pub const DASHBOARD_CHANGED: &str = "dashboard-changed";
+    /// Payload [`super::SessionEnded`]: back to the login screen with the reason shown.
+    pub const SESSION_ENDED: &str = "session-ended";
+    /// Payload [`super::FocusAppointment`]: a notification or deep link asks for an appointment.
+    pub const FOCUS_APPOINTMENT: &str = "focus-appointment";
 }
 
 /// Arguments of the `login` command.
@@ -52,6 +75,116 @@ pub struct StartupState {
     pub session: Option<SessionView>,
     /// Something the user should know before signing in (e.g. a saved sign-in that expired).
     pub notice: Option<String>,
+}
+
+/// The doctor's view of the clinic, rebuilt by the core from the API and the push stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    /// Today's and upcoming appointments, earliest first (cancelled and ended ones left out).
+    pub appointments: Vec<Appointment>,
+    /// Pending join requests, oldest first.
+    pub join_requests: Vec<JoinRequest>,
+    pub connection: Connection,
+}
+
+/// The live connection to the clinic server's push stream, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Connection {
+    Connecting,
+    Online,
+    /// Lost; the core retries by itself in `retry_in_secs`. `reason` says what happened.
+    Offline {
+        reason: String,
+        retry_in_secs: u64,
+    },
+}
+
+/// Arguments of `decide_join_request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecideArgs {
+    pub join_request_id: String,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Admit,
+    Decline,
+}
+
+/// Arguments of `admit_all`: every pending request, or only those of one appointment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmitAllArgs {
+    pub appointment_id: Option<String>,
+}
+
+/// Why the session ended without the user signing out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEnded {
+    /// Shown on the login screen, e.g. "Signed out after 15 minutes without activity."
+    pub reason: String,
+}
+
+/// Which appointment to show, from a notification click or a `consult://join/<sessionId>` link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FocusAppointment {
+    pub appointment_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+/// The user's settings, non-secret only, with the ones an administrator preset (config file or
+/// environment) listed in `preset`: the UI shows those read-only and never asks for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub server_url: String,
+    pub notifications: NotificationPrefs,
+    /// Sign out after this long without activity (the UI shows minutes); 0 turns it off.
+    pub idle_logoff_secs: u64,
+    /// Names of the fields above that are preset (`serverUrl`, `idleLogoffSecs`,
+    /// `notifications.showPatientNames`, …).
+    pub preset: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPrefs {
+    /// Native notifications at all.
+    pub enabled: bool,
+    pub join_requests: bool,
+    /// "Video call ready" and "starting now".
+    pub calls: bool,
+    pub reminders: bool,
+    /// Off on shared screens: texts say "a patient" instead of the name.
+    pub show_patient_names: bool,
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> NotificationPrefs {
+        NotificationPrefs {
+            enabled: true,
+            join_requests: true,
+            calls: true,
+            reminders: true,
+            show_patient_names: true,
+        }
+    }
+}
+
+/// Arguments of `save_settings`: only what the user changed; preset fields are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsChange {
+    pub server_url: Option<String>,
+    pub notifications: Option<NotificationPrefs>,
+    pub idle_logoff_secs: Option<u64>,
 }
 
 /// Every way a command can fail, with a message that says what happened and what to do.

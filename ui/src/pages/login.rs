@@ -1,9 +1,10 @@
-//! The sign-in screen. A failed attempt keeps what was typed and says what went wrong.
+//! The sign-in screen. A failed attempt keeps what was typed and says what went wrong. The clinic
+//! server can be changed here unless an administrator preset it.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use consult_types::SessionView;
+use consult_types::{SessionView, SettingsChange};
 
 use crate::ipc;
 
@@ -13,7 +14,12 @@ pub struct LoginPageProps {
     /// Shown above the form, e.g. why a saved sign-in could not be used.
     pub notice: Option<String>,
     pub on_signed_in: Callback<SessionView>,
+    /// Called with the new server URL after the user changed it.
+    pub on_server_changed: Callback<String>,
 }
+
+/// The name of the server URL in `SettingsView.preset`.
+const SERVER_URL_PRESET: &str = "serverUrl";
 
 /// The stateful page: owns the fields and talks to the core.
 #[function_component(LoginPage)]
@@ -22,11 +28,35 @@ pub fn login_page(props: &LoginPageProps) -> Html {
     let password = use_state(String::new);
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
+    // `Some` (what is typed) only once the core said the server is not preset.
+    let server_input = use_state(|| None::<String>);
+
+    {
+        let server_input = server_input.clone();
+        use_effect_with(props.server_url.clone(), move |current| {
+            let current = current.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Without an answer the field stays hidden: the configured server is still used.
+                if let Ok(settings) = ipc::settings().await {
+                    if !settings.preset.iter().any(|name| name == SERVER_URL_PRESET) {
+                        server_input.set(Some(current));
+                    }
+                }
+            });
+        });
+    }
 
     let on_submit = {
         let (email, password, busy, error) =
             (email.clone(), password.clone(), busy.clone(), error.clone());
         let on_signed_in = props.on_signed_in.clone();
+        let on_server_changed = props.on_server_changed.clone();
+        let current_server = props.server_url.clone();
+        let typed_server = (*server_input)
+            .as_deref()
+            .map(str::trim)
+            .filter(|typed| *typed != current_server)
+            .map(str::to_owned);
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             if *busy {
@@ -45,7 +75,22 @@ pub fn login_page(props: &LoginPageProps) -> Html {
                 error.clone(),
             );
             let on_signed_in = on_signed_in.clone();
+            let (on_server_changed, typed_server) =
+                (on_server_changed.clone(), typed_server.clone());
             wasm_bindgen_futures::spawn_local(async move {
+                if let Some(server_url) = typed_server {
+                    let change = SettingsChange {
+                        server_url: Some(server_url),
+                        ..SettingsChange::default()
+                    };
+                    match ipc::save_settings(change).await {
+                        Ok(saved) => on_server_changed.emit(saved.server_url),
+                        Err(failure) => {
+                            busy.set(false);
+                            return error.set(Some(failure.to_string()));
+                        }
+                    }
+                }
                 let result = ipc::login(email, password).await;
                 busy.set(false);
                 match result {
@@ -66,6 +111,8 @@ pub fn login_page(props: &LoginPageProps) -> Html {
             password={(*password).clone()}
             on_email={setter(&email)}
             on_password={setter(&password)}
+            server_url_input={(*server_input).clone()}
+            on_server_url={optional_setter(&server_input)}
             {on_submit}
         />
     }
@@ -79,6 +126,14 @@ fn setter(state: &UseStateHandle<String>) -> Callback<InputEvent> {
     })
 }
 
+fn optional_setter(state: &UseStateHandle<Option<String>>) -> Callback<InputEvent> {
+    let state = state.clone();
+    Callback::from(move |event: InputEvent| {
+        let input: HtmlInputElement = event.target_unchecked_into();
+        state.set(Some(input.value()));
+    })
+}
+
 #[derive(Properties, PartialEq)]
 pub struct LoginFormProps {
     pub server_url: String,
@@ -89,6 +144,9 @@ pub struct LoginFormProps {
     pub password: String,
     pub on_email: Callback<InputEvent>,
     pub on_password: Callback<InputEvent>,
+    /// What is typed for the clinic server; `None` hides the field (preset or not known yet).
+    pub server_url_input: Option<String>,
+    pub on_server_url: Callback<InputEvent>,
     pub on_submit: Callback<SubmitEvent>,
 }
 
@@ -100,6 +158,11 @@ pub fn login_form(props: &LoginFormProps) -> Html {
             <form class="card login" onsubmit={props.on_submit.clone()} novalidate=true>
                 <h1>{ "Sign in to Consult" }</h1>
                 <p class="muted server">{ "Clinic server: " }<span id="server-url">{ &props.server_url }</span></p>
+                if let Some(typed) = &props.server_url_input {
+                    <label for="server-url-input">{ "Clinic server" }</label>
+                    <input id="server-url-input" name="server-url" type="url" autocomplete="url"
+                        value={typed.clone()} oninput={props.on_server_url.clone()} disabled={props.busy} />
+                }
                 if let Some(notice) = &props.notice {
                     <p class="notice" id="login-notice">{ notice }</p>
                 }

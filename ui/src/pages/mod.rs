@@ -1,4 +1,5 @@
 //! One module per screen.
 
-pub mod home;
+pub mod desk;
 pub mod login;
+pub mod settings;

@@ -1,0 +1,489 @@
+//! The doctor's desk: today's and upcoming appointments, pending join requests and the push
+//! connection, kept current from the event stream and reloaded from the API whenever the stream
+//! cannot tell what was missed. Every change is emitted as a whole [`Dashboard`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures_util::{StreamExt, TryStreamExt};
+use jiff::tz::TimeZone;
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+use consult_types::{
+    AppError, Appointment, AppointmentStatus, Connection, Dashboard, Decision, JoinRequest,
+    JoinRequestStatus, MeetingStatus, Notification, NotificationKind, NotificationPrefs, PushEvent,
+    SessionEnded,
+};
+
+use crate::alerts::{self, Alert};
+use crate::push::{self, PushHandler, PushOptions, PushUpdate};
+use crate::session::SessionManager;
+
+/// How many appointments' join requests are fetched at once during a reload.
+const PARALLEL_FETCHES: usize = 4;
+
+/// What the desk tells the shell. Called from the desk's tasks while its state is locked, so
+/// that emitted dashboards are never out of order: implementations must not call back into the
+/// [`Desk`].
+pub trait DeskEvents: Send + Sync + 'static {
+    fn dashboard_changed(&self, dashboard: &Dashboard);
+    fn session_ended(&self, ended: &SessionEnded);
+    fn alert(&self, alert: &Alert);
+}
+
+/// Knobs for tests and special set-ups; [`Desk::start`] uses the defaults.
+#[derive(Clone)]
+pub struct DeskOptions {
+    pub push: PushOptions,
+    /// The zone alert times are written in.
+    pub zone: TimeZone,
+    /// Notifications created before this (less the allowed clock skew) raise no alert.
+    pub signed_in_at: OffsetDateTime,
+}
+
+impl Default for DeskOptions {
+    fn default() -> DeskOptions {
+        DeskOptions {
+            push: PushOptions::from_env(),
+            zone: TimeZone::system(),
+            signed_in_at: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+pub struct Desk {
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+struct Shared {
+    session: Arc<SessionManager>,
+    events: Arc<dyn DeskEvents>,
+    state: Mutex<State>,
+    prefs: Mutex<NotificationPrefs>,
+    zone: TimeZone,
+    signed_in_at: OffsetDateTime,
+    ended: AtomicBool,
+    /// Set after the first reload: later reloads (resyncs) may have missed notifications.
+    loaded: AtomicBool,
+}
+
+struct State {
+    appointments: HashMap<String, Appointment>,
+    /// Pending only.
+    join_requests: HashMap<String, JoinRequest>,
+    connection: Connection,
+}
+
+impl Desk {
+    /// Starts the desk for the signed-in session: one push stream, which loads the schedule as
+    /// soon as it is connected.
+    pub fn start(
+        session: Arc<SessionManager>,
+        prefs: NotificationPrefs,
+        events: Arc<dyn DeskEvents>,
+    ) -> Desk {
+        Desk::start_with(session, prefs, events, DeskOptions::default())
+    }
+
+    pub fn start_with(
+        session: Arc<SessionManager>,
+        prefs: NotificationPrefs,
+        events: Arc<dyn DeskEvents>,
+        options: DeskOptions,
+    ) -> Desk {
+        let shared = Arc::new(Shared {
+            session,
+            events,
+            state: Mutex::new(State {
+                appointments: HashMap::new(),
+                join_requests: HashMap::new(),
+                connection: Connection::Connecting,
+            }),
+            prefs: Mutex::new(prefs),
+            zone: options.zone,
+            signed_in_at: options.signed_in_at,
+            ended: AtomicBool::new(false),
+            loaded: AtomicBool::new(false),
+        });
+        let task = tokio::spawn({
+            let shared = Arc::clone(&shared);
+            async move {
+                let mut handler = Handler {
+                    shared: Arc::clone(&shared),
+                };
+                let error = push::run(&shared.session, &options.push, &mut handler).await;
+                shared.end_session(&error);
+            }
+        });
+        Desk { shared, task }
+    }
+
+    pub async fn dashboard(&self) -> Dashboard {
+        self.shared.state().dashboard()
+    }
+
+    /// Admits or declines one join request. Deciding again the same way is harmless; the
+    /// opposite of an earlier decision is refused with a message that says so.
+    pub async fn decide(
+        &self,
+        join_request_id: &str,
+        decision: Decision,
+    ) -> Result<Dashboard, AppError> {
+        self.shared.decide(join_request_id, decision).await?;
+        Ok(self.shared.state().dashboard())
+    }
+
+    /// Admits every pending request (of one appointment, when given). All are tried; the first
+    /// failure is returned after the others went through.
+    pub async fn admit_all(&self, appointment_id: Option<&str>) -> Result<Dashboard, AppError> {
+        let mut ids: Vec<(OffsetDateTime, String)> = self
+            .shared
+            .state()
+            .join_requests
+            .values()
+            .filter(|request| appointment_id.is_none_or(|id| request.appointment_id == id))
+            .map(|request| (request.requested_at, request.id.clone()))
+            .collect();
+        ids.sort();
+        let mut first_error = None;
+        for (_, id) in ids {
+            if let Err(error) = self.shared.decide(&id, Decision::Admit).await {
+                if matches!(error, AppError::SessionExpired | AppError::NotSignedIn) {
+                    return Err(error);
+                }
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(self.shared.state().dashboard()),
+        }
+    }
+
+    pub fn set_prefs(&self, prefs: NotificationPrefs) {
+        *self
+            .shared
+            .prefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = prefs;
+    }
+
+    /// Closes the push stream and stops; no event is emitted after this returns.
+    pub async fn stop(self) {
+        self.task.abort();
+        // A cancelled task is the expected outcome here.
+        let _ = self.task.await;
+    }
+}
+
+impl State {
+    fn dashboard(&self) -> Dashboard {
+        let mut appointments: Vec<Appointment> = self.appointments.values().cloned().collect();
+        appointments.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
+        let mut join_requests: Vec<JoinRequest> = self.join_requests.values().cloned().collect();
+        join_requests.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
+        Dashboard {
+            appointments,
+            join_requests,
+            connection: self.connection.clone(),
+        }
+    }
+
+    /// Applies a changed appointment; true when the schedule changed.
+    fn apply_appointment(&mut self, appointment: Appointment) -> bool {
+        if on_schedule(&appointment) {
+            let changed = self.appointments.get(&appointment.id) != Some(&appointment);
+            self.appointments
+                .insert(appointment.id.clone(), appointment);
+            changed
+        } else {
+            let removed = self.appointments.remove(&appointment.id).is_some();
+            let before = self.join_requests.len();
+            // Nobody is admitted to a call that is over.
+            self.join_requests
+                .retain(|_, request| request.appointment_id != appointment.id);
+            removed || before != self.join_requests.len()
+        }
+    }
+
+    fn apply_join_request(&mut self, request: JoinRequest) -> bool {
+        if request.status == JoinRequestStatus::Pending {
+            let changed = self.join_requests.get(&request.id) != Some(&request);
+            self.join_requests.insert(request.id.clone(), request);
+            changed
+        } else {
+            self.join_requests.remove(&request.id).is_some()
+        }
+    }
+}
+
+/// Whether an appointment belongs on the schedule: not cancelled, completed or ended.
+fn on_schedule(appointment: &Appointment) -> bool {
+    !matches!(
+        appointment.status,
+        AppointmentStatus::Cancelled | AppointmentStatus::Completed
+    ) && appointment.meeting_status != MeetingStatus::Ended
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state is replaced or updated in single steps; a panic elsewhere leaves it whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn prefs(&self) -> NotificationPrefs {
+        self.prefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Changes the state and emits the dashboard if `change` says something changed.
+    fn update(&self, change: impl FnOnce(&mut State) -> bool) {
+        let mut state = self.state();
+        if change(&mut state) {
+            self.events.dashboard_changed(&state.dashboard());
+        }
+    }
+
+    fn set_connection(&self, connection: Connection) {
+        self.update(|state| {
+            let changed = state.connection != connection;
+            state.connection = connection;
+            changed
+        });
+    }
+
+    /// Tells the shell the session is over, once.
+    fn end_session(&self, error: &AppError) {
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::info!("the session ended; the desk stops");
+        let reason = match error {
+            // Any other cause is the same for the user: sign in again.
+            AppError::SessionExpired | AppError::NotSignedIn => {
+                AppError::SessionExpired.to_string()
+            }
+            other => other.to_string(),
+        };
+        self.events.session_ended(&SessionEnded { reason });
+    }
+
+    /// Runs an API call with the session's token (one refresh on a 401); a refused refresh ends
+    /// the session.
+    async fn call<T, F, Fut>(&self, call: F) -> Result<T, AppError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>>,
+    {
+        let result = self.session.authorized(call).await;
+        if let Err(error @ (AppError::SessionExpired | AppError::NotSignedIn)) = &result {
+            self.end_session(error);
+        }
+        result
+    }
+
+    async fn decide(&self, id: &str, decision: Decision) -> Result<(), AppError> {
+        let client = self.session.client();
+        let result = self
+            .call(|token| async move { client.decide_join_request(&token, id, decision).await })
+            .await;
+        match result {
+            Ok(request) => {
+                self.update(|state| state.apply_join_request(request));
+                Ok(())
+            }
+            Err(error) => {
+                match &error {
+                    // Decided elsewhere: show the request as it is now.
+                    AppError::Rejected { status: 409, .. } => {
+                        let current = self
+                            .call(|token| async move { client.join_request(&token, id).await })
+                            .await;
+                        if let Ok(request) = current {
+                            self.update(|state| state.apply_join_request(request));
+                        }
+                    }
+                    AppError::Rejected { status: 404, .. } => {
+                        self.update(|state| state.join_requests.remove(id).is_some());
+                    }
+                    _ => {}
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Replaces the schedule and join requests with the API's. On a resync it also raises the
+    /// alerts of unread notifications the stream could not replay (the first load does not:
+    /// what happened before the sign-in is on the dashboard, not worth a pop-up).
+    async fn reload(&self) -> Result<(), AppError> {
+        let client = self.session.client();
+        let from = self.start_of_today();
+        let appointments = self
+            .call(|token| async move { client.appointments(&token, Some(from)).await })
+            .await?;
+        let appointments: Vec<Appointment> = appointments.into_iter().filter(on_schedule).collect();
+        let ids: Vec<String> = appointments.iter().map(|a| a.id.clone()).collect();
+        // Owned ids: a closure handing out borrows trips the compiler's Send inference here.
+        let requests: Vec<Vec<JoinRequest>> = futures_util::stream::iter(ids)
+            .map(|id: String| {
+                async move {
+                    let id = id.as_str();
+                    let listed = self
+                        .call(|token| async move { client.pending_join_requests(&token, id).await })
+                        .await;
+                    match listed {
+                        // Cancelled or removed since the listing: nothing to show.
+                        Err(AppError::Rejected { status: 404, .. }) => Ok(Vec::new()),
+                        other => other,
+                    }
+                }
+            })
+            .buffer_unordered(PARALLEL_FETCHES)
+            .try_collect()
+            .await?;
+        self.update(|state| {
+            state.appointments = appointments
+                .into_iter()
+                .map(|appointment| (appointment.id.clone(), appointment))
+                .collect();
+            state.join_requests = requests
+                .into_iter()
+                .flatten()
+                .filter(|request| request.status == JoinRequestStatus::Pending)
+                .map(|request| (request.id.clone(), request))
+                .collect();
+            true
+        });
+        tracing::info!("desk reloaded from the clinic server");
+        if !self.loaded.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let unread = self
+            .call(|token| async move { client.notifications(&token, true).await })
+            .await?;
+        // Oldest first, as they happened.
+        for notification in unread.into_iter().rev() {
+            self.notify(notification).await;
+        }
+        Ok(())
+    }
+
+    /// Local midnight today, as the schedule's start.
+    fn start_of_today(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        jiff::Timestamp::from_second(now.unix_timestamp())
+            .ok()
+            .and_then(|timestamp| timestamp.to_zoned(self.zone.clone()).start_of_day().ok())
+            .and_then(|midnight| {
+                OffsetDateTime::from_unix_timestamp(midnight.timestamp().as_second()).ok()
+            })
+            .unwrap_or(now - time::Duration::days(1))
+    }
+
+    /// Raises the alert for a notification, if it is new, wanted and still relevant.
+    async fn notify(&self, notification: Notification) {
+        if !alerts::is_since(&notification, self.signed_in_at) {
+            return;
+        }
+        let prefs = self.prefs();
+        if !alerts::wanted(notification.kind, &prefs) || !alerts::first_time(&notification.id) {
+            return;
+        }
+        let client = self.session.client();
+        let known = self
+            .state()
+            .appointments
+            .get(&notification.appointment_id)
+            .cloned();
+        let appointment = match known {
+            Some(appointment) => Some(appointment),
+            None => {
+                let id = notification.appointment_id.as_str();
+                self.call(|token| async move { client.appointment(&token, id).await })
+                    .await
+                    .ok()
+            }
+        };
+        let join_request = match (&notification.kind, &notification.join_request_id) {
+            (NotificationKind::JoinRequestCreated, Some(id)) => {
+                let known = self.state().join_requests.get(id).cloned();
+                match known {
+                    Some(request) => Some(request),
+                    // The notification comes before the request's own event: fetch it.
+                    None => self
+                        .call(|token| async move { client.join_request(&token, id).await })
+                        .await
+                        .ok(),
+                }
+            }
+            _ => None,
+        };
+        if join_request
+            .as_ref()
+            .is_some_and(|request| request.status != JoinRequestStatus::Pending)
+        {
+            // Decided already (a replay after a reconnect): nothing left to ask.
+            return;
+        }
+        if let Some(alert) = alerts::compose(
+            &notification,
+            appointment.as_ref(),
+            join_request.as_ref(),
+            &prefs,
+            &self.zone,
+        ) {
+            tracing::info!(kind = notification.kind.as_str(), "alert raised");
+            self.events.alert(&alert);
+        }
+    }
+}
+
+/// Feeds the push stream into the desk.
+struct Handler {
+    shared: Arc<Shared>,
+}
+
+impl PushHandler for Handler {
+    async fn handle(&mut self, update: PushUpdate) -> Result<(), AppError> {
+        let shared = &self.shared;
+        match update {
+            PushUpdate::Connecting => {
+                // Offline stays shown (with its reason) until the stream is back.
+                let offline = matches!(shared.state().connection, Connection::Offline { .. });
+                if !offline {
+                    shared.set_connection(Connection::Connecting);
+                }
+            }
+            PushUpdate::Ready { reload } => {
+                if reload {
+                    shared.reload().await?;
+                }
+                shared.set_connection(Connection::Online);
+            }
+            PushUpdate::Event(event) => match *event {
+                PushEvent::Appointment(appointment) => {
+                    shared.update(|state| state.apply_appointment(appointment));
+                }
+                PushEvent::JoinRequest(request) => {
+                    shared.update(|state| state.apply_join_request(request));
+                }
+                PushEvent::Notification(notification) => {
+                    shared.notify(notification).await;
+                }
+            },
+            PushUpdate::Offline { reason, retry_in } => {
+                shared.set_connection(Connection::Offline {
+                    reason,
+                    retry_in_secs: retry_in.as_secs_f64().ceil() as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! Linux: `org.freedesktop.Notifications` over the session bus (Desktop Notifications
+//! Specification 1.2), with the app name, actions and `x-consult-*` hints of docs/desktop-contracts.md.
+//!
+//! One connection sends every `Notify` and receives `ActionInvoked` / `NotificationClosed`:
+//! some daemons (dunst) signal only the connection that sent the notification.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use tokio::sync::{Mutex, OnceCell};
+use zbus::zvariant::Value;
+use zbus::{Connection, MatchRule, MessageStream};
+
+use consult_core::alerts::Alert;
+
+use super::{dbus_actions, dbus_hints, intent, IntentHandler, Notifier, Target};
+
+const BUS_NAME: &str = "org.freedesktop.Notifications";
+const OBJECT_PATH: &str = "/org/freedesktop/Notifications";
+const INTERFACE: &str = "org.freedesktop.Notifications";
+/// `app_name` of every notification.
+const APP_NAME: &str = "Consult";
+/// Let the daemon decide how long a notification stays.
+const DEFAULT_EXPIRY: i32 = -1;
+
+pub struct DbusNotifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The connection, once tried; `None` when there is no session bus.
+    connection: OnceCell<Option<Connection>>,
+    /// Notifications on screen, by the daemon's id. Held while a `Notify` call is in flight, so
+    /// an early signal for it waits until its id is recorded.
+    shown: Mutex<HashMap<u32, Target>>,
+    on_intent: IntentHandler,
+    /// A failure to notify is logged once, then only at debug level.
+    warned: AtomicBool,
+}
+
+impl DbusNotifier {
+    pub fn new(on_intent: IntentHandler) -> DbusNotifier {
+        DbusNotifier {
+            inner: Arc::new(Inner {
+                connection: OnceCell::new(),
+                shown: Mutex::new(HashMap::new()),
+                on_intent,
+                warned: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl Notifier for DbusNotifier {
+    fn show(&self, alert: &Alert) {
+        let inner = Arc::clone(&self.inner);
+        let alert = alert.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(error) = inner.show(&alert).await {
+                inner.failed(&error);
+            }
+        });
+    }
+}
+
+impl Inner {
+    async fn show(self: &Arc<Self>, alert: &Alert) -> zbus::Result<()> {
+        let Some(connection) = self.connection().await else {
+            return Ok(());
+        };
+        let hints: HashMap<&str, Value<'_>> = dbus_hints(alert)
+            .into_iter()
+            .map(|(key, value)| (key, Value::from(value)))
+            .collect();
+        let mut shown = self.shown.lock().await;
+        let reply = connection
+            .call_method(
+                Some(BUS_NAME),
+                OBJECT_PATH,
+                Some(INTERFACE),
+                "Notify",
+                &(
+                    APP_NAME,
+                    0u32,
+                    "",
+                    alert.title.as_str(),
+                    alert.body.as_str(),
+                    dbus_actions(alert),
+                    hints,
+                    DEFAULT_EXPIRY,
+                ),
+            )
+            .await?;
+        let id: u32 = reply.body().deserialize()?;
+        shown.insert(id, Target::from(alert));
+        tracing::debug!(id, kind = ?alert.kind, "notification shown");
+        Ok(())
+    }
+
+    /// The shared connection, with the signal listener running; `None` without a session bus.
+    async fn connection(self: &Arc<Self>) -> Option<&Connection> {
+        self.connection
+            .get_or_init(|| async {
+                match self.connect().await {
+                    Ok(connection) => Some(connection),
+                    Err(error) => {
+                        tracing::warn!(%error, "native notifications are unavailable: no session bus");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
+    async fn connect(self: &Arc<Self>) -> zbus::Result<Connection> {
+        let connection = Connection::session().await?;
+        // Only the daemon's signals: any other client on the bus could send an `ActionInvoked`
+        // of its own, and "admit" lets someone into a consultation.
+        let rule = MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .sender(BUS_NAME)?
+            .interface(INTERFACE)?
+            .path(OBJECT_PATH)?
+            .build();
+        let mut signals = MessageStream::for_match_rule(rule, &connection, None).await?;
+        let inner = Arc::downgrade(self);
+        tauri::async_runtime::spawn(async move {
+            while let Some(message) = signals.next().await {
+                let Some(inner) = inner.upgrade() else { return };
+                match message {
+                    Ok(message) => inner.on_signal(&message).await,
+                    Err(error) => tracing::debug!(%error, "unreadable D-Bus message"),
+                }
+            }
+        });
+        Ok(connection)
+    }
+
+    async fn on_signal(&self, message: &zbus::Message) {
+        let header = message.header();
+        let body = message.body();
+        match header.member().map(|member| member.as_str()) {
+            Some("ActionInvoked") => {
+                let Ok((id, key)) = body.deserialize::<(u32, String)>() else {
+                    return;
+                };
+                // Unknown ids are other apps' notifications, or ours from before a restart.
+                let target = self.shown.lock().await.get(&id).cloned();
+                if let Some(intent) = target.and_then(|target| intent(&key, &target)) {
+                    tracing::info!(id, action = %key, "notification action");
+                    (self.on_intent)(intent);
+                }
+            }
+            Some("NotificationClosed") => {
+                if let Ok((id, _reason)) = body.deserialize::<(u32, u32)>() {
+                    self.shown.lock().await.remove(&id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn failed(&self, error: &zbus::Error) {
+        if self.warned.swap(true, Ordering::Relaxed) {
+            tracing::debug!(%error, "a notification could not be shown");
+        } else {
+            tracing::warn!(%error, "a notification could not be shown (is a notification daemon running?); further failures are logged at debug level");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_types::NotificationKind;
+    use std::sync::Mutex as StdMutex;
+    use std::time::Duration;
+
+    /// Needs a session bus with a notification daemon whose user clicks the notification
+    /// (e.g. dunst and `dunstctl action 0`); run by hand with `--ignored`.
+    #[test]
+    #[ignore = "needs a notification daemon on the session bus"]
+    fn a_click_on_a_shown_notification_is_an_intent() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let notifier = DbusNotifier::new(Arc::new(move |intent| {
+            record.lock().unwrap().push(intent);
+        }));
+        notifier.show(&Alert {
+            id: "n1".into(),
+            kind: NotificationKind::JoinRequestCreated,
+            title: "Join request".into(),
+            body: "Agency wants to join".into(),
+            appointment_id: "a1".into(),
+            session_id: Some("s1".into()),
+            join_request_id: Some("j1".into()),
+        });
+        for _ in 0..100 {
+            if !seen.lock().unwrap().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let seen = seen.lock().unwrap();
+        eprintln!("intents: {seen:?}");
+        assert!(!seen.is_empty());
+    }
+}

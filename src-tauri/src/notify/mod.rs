@@ -1,0 +1,199 @@
+//! Native notifications for the core's alerts, and what the user's clicks on them mean.
+//!
+//! Linux talks to `org.freedesktop.Notifications` itself ([`linux`]), because the contract with
+//! the desktop (app name, actions, `x-consult-*` hints; docs/desktop-contracts.md) needs more
+//! than tauri-plugin-notification sends there. Other platforms use the plugin ([`plugin`]).
+//! Showing a notification never fails the caller: a missing daemon is logged once.
+
+#[cfg(target_os = "linux")]
+mod linux;
+// Compiled everywhere so it is checked on Linux builds too; used on Windows and macOS.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+mod plugin;
+
+use std::sync::Arc;
+
+use tauri::{AppHandle, Runtime};
+
+use consult_core::alerts::Alert;
+use consult_types::Decision;
+
+/// Shows alerts. Returns at once; the work happens on a task.
+pub trait Notifier: Send + Sync + 'static {
+    fn show(&self, alert: &Alert);
+}
+
+/// What a shown notification is about: enough to act on a click without the core's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub appointment_id: String,
+    pub session_id: Option<String>,
+    pub join_request_id: Option<String>,
+}
+
+impl From<&Alert> for Target {
+    fn from(alert: &Alert) -> Target {
+        Target {
+            appointment_id: alert.appointment_id.clone(),
+            session_id: alert.session_id.clone(),
+            join_request_id: alert.join_request_id.clone(),
+        }
+    }
+}
+
+/// What a click asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Show the main window on this appointment.
+    Open {
+        appointment_id: String,
+        session_id: Option<String>,
+    },
+    /// Admit or decline without opening the app.
+    Decide {
+        join_request_id: String,
+        decision: Decision,
+    },
+}
+
+/// Receives the intents of clicks; runs on the notifier's task, so it must return quickly.
+pub type IntentHandler = Arc<dyn Fn(Intent) + Send + Sync>;
+
+/// Action keys as sent to the desktop; `default` is a click on the notification itself.
+pub const ACTION_OPEN: &str = "default";
+pub const ACTION_ADMIT: &str = "admit";
+pub const ACTION_DECLINE: &str = "decline";
+/// tauri-plugin-notification's name for a click on the notification itself.
+pub const PLUGIN_TAP: &str = "tap";
+
+/// The D-Bus `actions` array (`[key, label, key, label, …]`) of an alert.
+pub fn dbus_actions(alert: &Alert) -> Vec<&'static str> {
+    let mut actions = vec![ACTION_OPEN, "Open"];
+    if alert.join_request_id.is_some() {
+        actions.extend([ACTION_ADMIT, "Admit", ACTION_DECLINE, "Decline"]);
+    }
+    actions
+}
+
+/// The `x-consult-*` hints (all strings) that let a test or a daemon tell our notifications apart.
+pub fn dbus_hints(alert: &Alert) -> Vec<(&'static str, String)> {
+    let mut hints = vec![
+        ("x-consult-notification-id", alert.id.clone()),
+        ("x-consult-appointment-id", alert.appointment_id.clone()),
+    ];
+    if let Some(id) = &alert.join_request_id {
+        hints.push(("x-consult-join-request-id", id.clone()));
+    }
+    hints
+}
+
+/// The intent of action `key` on a notification about `target`; `None` for unknown keys and for
+/// Admit/Decline on a notification that is not about a join request.
+pub fn intent(key: &str, target: &Target) -> Option<Intent> {
+    let decision = match key {
+        ACTION_OPEN | PLUGIN_TAP => {
+            return Some(Intent::Open {
+                appointment_id: target.appointment_id.clone(),
+                session_id: target.session_id.clone(),
+            })
+        }
+        ACTION_ADMIT => Decision::Admit,
+        ACTION_DECLINE => Decision::Decline,
+        _ => return None,
+    };
+    Some(Intent::Decide {
+        join_request_id: target.join_request_id.clone()?,
+        decision,
+    })
+}
+
+/// The platform's notifier; `on_intent` gets what the user's clicks ask for.
+pub fn notifier<R: Runtime>(app: &AppHandle<R>, on_intent: IntentHandler) -> Arc<dyn Notifier> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = app;
+        Arc::new(linux::DbusNotifier::new(on_intent))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Arc::new(plugin::PluginNotifier::new(app, on_intent))
+    }
+}
+
+/// The plugin, on the platforms that use it.
+pub fn plugin<R: Runtime>() -> Option<tauri::plugin::TauriPlugin<R>> {
+    if cfg!(target_os = "linux") {
+        None
+    } else {
+        Some(tauri_plugin_notification::init())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_types::NotificationKind;
+
+    fn alert(join_request_id: Option<&str>) -> Alert {
+        Alert {
+            id: "n1".into(),
+            kind: NotificationKind::JoinRequestCreated,
+            title: "t".into(),
+            body: "b".into(),
+            appointment_id: "a1".into(),
+            session_id: Some("s1".into()),
+            join_request_id: join_request_id.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn join_requests_offer_admit_and_decline_as_the_contract_says() {
+        assert_eq!(
+            dbus_actions(&alert(Some("j1"))),
+            ["default", "Open", "admit", "Admit", "decline", "Decline"]
+        );
+        assert_eq!(dbus_actions(&alert(None)), ["default", "Open"]);
+        assert_eq!(
+            dbus_hints(&alert(Some("j1"))),
+            [
+                ("x-consult-notification-id", "n1".to_owned()),
+                ("x-consult-appointment-id", "a1".to_owned()),
+                ("x-consult-join-request-id", "j1".to_owned()),
+            ]
+        );
+        assert_eq!(dbus_hints(&alert(None)).len(), 2);
+    }
+
+    #[test]
+    fn actions_map_to_intents() {
+        let join = Target::from(&alert(Some("j1")));
+        let open = Intent::Open {
+            appointment_id: "a1".into(),
+            session_id: Some("s1".into()),
+        };
+        assert_eq!(intent("default", &join), Some(open.clone()));
+        assert_eq!(intent("tap", &join), Some(open));
+        assert_eq!(
+            intent("admit", &join),
+            Some(Intent::Decide {
+                join_request_id: "j1".into(),
+                decision: Decision::Admit
+            })
+        );
+        assert_eq!(
+            intent("decline", &join),
+            Some(Intent::Decide {
+                join_request_id: "j1".into(),
+                decision: Decision::Decline
+            })
+        );
+        assert_eq!(intent("snooze", &join), None);
+
+        let reminder = Target::from(&alert(None));
+        assert_eq!(intent("admit", &reminder), None);
+        assert!(matches!(
+            intent("default", &reminder),
+            Some(Intent::Open { .. })
+        ));
+    }
+}

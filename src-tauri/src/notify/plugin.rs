@@ -1,0 +1,86 @@
+//! Windows and macOS: tauri-plugin-notification, with an action type for join requests and the
+//! alert's ids carried in the notification's `extra` so a click can be acted on.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use tauri::{AppHandle, Runtime};
+use tauri_plugin_notification::{Action, ActionType, NotificationExt};
+
+use consult_core::alerts::Alert;
+
+use super::{intent, IntentHandler, Notifier, Target, ACTION_ADMIT, ACTION_DECLINE};
+
+/// The action type of join-request notifications: Admit and Decline buttons.
+const JOIN_REQUEST_ACTIONS: &str = "join-request";
+const EXTRA_APPOINTMENT: &str = "appointmentId";
+const EXTRA_SESSION: &str = "sessionId";
+const EXTRA_JOIN_REQUEST: &str = "joinRequestId";
+
+pub struct PluginNotifier<R: Runtime> {
+    app: AppHandle<R>,
+    next_id: AtomicI32,
+}
+
+impl<R: Runtime> PluginNotifier<R> {
+    pub fn new(app: &AppHandle<R>, on_intent: IntentHandler) -> PluginNotifier<R> {
+        let notifications = app.notification();
+        let types = vec![ActionType::builder(JOIN_REQUEST_ACTIONS)
+            .actions(vec![
+                Action::builder(ACTION_ADMIT, "Admit").build(),
+                Action::builder(ACTION_DECLINE, "Decline").build(),
+            ])
+            .build()];
+        if let Err(error) = notifications.register_action_types(types) {
+            tracing::warn!(%error, "notification actions could not be registered");
+        }
+        let registered = notifications.on_action(move |performed| {
+            let Some(notification) = performed.notification() else {
+                return;
+            };
+            let extra = notification.extra();
+            let text = |key: &str| extra.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+            let Some(appointment_id) = text(EXTRA_APPOINTMENT) else {
+                return;
+            };
+            let target = Target {
+                appointment_id,
+                session_id: text(EXTRA_SESSION),
+                join_request_id: text(EXTRA_JOIN_REQUEST),
+            };
+            if let Some(intent) = intent(performed.action_id(), &target) {
+                on_intent(intent);
+            }
+        });
+        if let Err(error) = registered {
+            tracing::warn!(%error, "notification clicks will not be handled");
+        }
+        PluginNotifier {
+            app: app.clone(),
+            next_id: AtomicI32::new(1),
+        }
+    }
+}
+
+impl<R: Runtime> Notifier for PluginNotifier<R> {
+    fn show(&self, alert: &Alert) {
+        let mut builder = self
+            .app
+            .notification()
+            .builder()
+            .id(self.next_id.fetch_add(1, Ordering::Relaxed))
+            .title(&alert.title)
+            .body(&alert.body)
+            .extra(EXTRA_APPOINTMENT, &alert.appointment_id);
+        if let Some(session_id) = &alert.session_id {
+            builder = builder.extra(EXTRA_SESSION, session_id);
+        }
+        if let Some(join_request_id) = &alert.join_request_id {
+            builder = builder
+                .extra(EXTRA_JOIN_REQUEST, join_request_id)
+                .action_type_id(JOIN_REQUEST_ACTIONS);
+        }
+        if let Err(error) = builder.show() {
+            tracing::warn!(%error, "a notification could not be shown");
+        }
+    }
+}

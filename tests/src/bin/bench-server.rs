@@ -1,0 +1,961 @@
+//! Measures the clinic server the way clinics will load it: how fast a join request reaches the
+//! doctor's event stream, how many event streams one instance holds and what each costs in
+//! memory, and how many password logins and Jitsi tokens it issues per second. Run by
+//! `scripts/bench` against the release build (`CONSULT_E2E_PROFILE=release`), on loopback, with
+//! this process and the server sharing the machine.
+//!
+//! `bench-server [--requests N] [--clients N]` (defaults 1000 and 10000). The open-file limit of
+//! this process (inherited by the server) must exceed the client count; `scripts/bench` raises it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consult_e2e::{ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// Warm-up join requests before the measured ones.
+const WARMUP: usize = 50;
+/// Appointments (each with its own agency user) the measured join requests rotate over.
+const LOBBY_APPOINTMENTS: usize = 10;
+/// Join requests measured again with all event streams open.
+const REQUESTS_UNDER_LOAD: usize = 200;
+const LOGINS: usize = 400;
+const LOGIN_CONCURRENCY: usize = 4;
+const TOKENS: usize = 10_000;
+const TOKEN_CONCURRENCY: usize = 16;
+/// Streams being opened at once; more only queue in the listen backlog.
+const CONNECT_CONCURRENCY: usize = 100;
+/// Bookings in flight at once while pushing an event to every stream's user.
+const BOOKING_CONCURRENCY: usize = 8;
+
+const JITSI_SECRET: &str = "bench-only-jitsi-app-secret-0123456789abcdef";
+
+/// No flag sets these: `[jitsi]`, the login limits (off: a benchmark logs in far more often
+/// than a person), and access tokens that outlive the run (an event stream ends when the token
+/// that opened it expires).
+fn config_toml() -> String {
+    format!(
+        "demo_appointments = false\n\
+         access_token_ttl_secs = 7200\n\
+         login_attempts_per_minute_per_ip = 0\n\
+         login_attempts_per_minute_per_account = 0\n\
+         [jitsi]\n\
+         server_url = \"https://meet.bench.test\"\n\
+         app_id = \"consult-bench\"\n\
+         app_secret = \"{JITSI_SECRET}\"\n"
+    )
+}
+
+struct Args {
+    requests: usize,
+    clients: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        requests: 1000,
+        clients: 10_000,
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(flag) = iter.next() {
+        let value = iter
+            .next()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("{flag} needs a number"));
+        match flag.as_str() {
+            "--requests" => args.requests = value,
+            "--clients" => args.clients = value,
+            other => {
+                panic!("unknown argument {other}; usage: bench-server [--requests N] [--clients N]")
+            }
+        }
+    }
+    args
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = parse_args();
+    let files = open_files_limit();
+    // Each stream is one socket here and one in the server; leave room for everything else.
+    if args.clients + 200 > files {
+        let fewer = files.saturating_sub(200);
+        println!(
+            "WARNING: the open-files limit is {files}, too low for {} streams; measuring {fewer}. \
+             Raise it with `ulimit -n 20000` (scripts/bench does, as far as the hard limit allows).",
+            args.clients
+        );
+        args.clients = fewer;
+    }
+    let mut rows = Vec::new();
+    // Other work on the machine skews every figure; the run reports how much there was.
+    let machine_before = machine_busy_ticks();
+    let mut ours = 0;
+    let run_started = Instant::now();
+
+    // First server: latency on an idle server, then logins and meeting tokens.
+    let (server, api) = start_server("bench-server");
+    let pid = server.pid();
+    println!(
+        "server {} (pid {pid}), open-files limit {files}",
+        server.url()
+    );
+    let mut memory = vec![("at start", rss_kib(pid))];
+    let doctor = api.login(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+    let lobby = Lobby::prepare(&api, &doctor).await;
+
+    // (a) Join request → the doctor's event stream, on an otherwise idle server.
+    let stream = api.open_stream(&doctor.token).await;
+    let mut stream = stream.forward().await;
+    let idle = lobby
+        .measure(&api, &doctor, &mut stream, WARMUP, args.requests)
+        .await;
+    idle.report(&mut rows, "idle server, 1 stream open", args.requests);
+    memory.push(("after the join requests", rss_kib(pid)));
+
+    // (c) Password logins.
+    let logins = run_concurrently(LOGINS, LOGIN_CONCURRENCY, {
+        let api = api.clone();
+        move |_| {
+            let api = api.clone();
+            async move {
+                api.login(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+            }
+        }
+    })
+    .await;
+    logins.report(
+        &mut rows,
+        "password logins (`POST /auth/login`)",
+        "logins/s",
+        LOGIN_CONCURRENCY,
+    );
+    memory.push(("after the logins", rss_kib(pid)));
+
+    // (d) Jitsi meeting tokens, for the doctor of a booked appointment.
+    let session_id = lobby.appointments[0].session_id.clone();
+    let tokens = run_concurrently(TOKENS, TOKEN_CONCURRENCY, {
+        let api = api.clone();
+        let token = doctor.token.clone();
+        move |_| {
+            let api = api.clone();
+            let token = token.clone();
+            let path = format!("/sessions/{session_id}/jwt");
+            async move {
+                let data = api.call(Method::GET, &path, Some(&token), None).await;
+                assert!(data["jitsiToken"]
+                    .as_str()
+                    .is_some_and(|jwt| jwt.len() > 100));
+            }
+        }
+    })
+    .await;
+    tokens.report(
+        &mut rows,
+        "Jitsi tokens (`GET /sessions/{sessionId}/jwt`, HS256)",
+        "tokens/s",
+        TOKEN_CONCURRENCY,
+    );
+    memory.push(("after the tokens", rss_kib(pid)));
+    let memory = memory
+        .iter()
+        .map(|(when, kib)| format!("{when} {:.1} MiB", *kib as f64 / 1024.0))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("server memory (VmRSS): {memory}");
+    rows.push((
+        "server memory (VmRSS) of the first server".to_owned(),
+        memory,
+    ));
+    drop(stream);
+    ours += cpu_ticks(pid);
+    drop(server);
+
+    // (b) A fresh server, so memory freed by the password hashing above (Argon2 takes 19 MiB a
+    // hash) cannot hide what the streams cost. No password login at all on this one: the doctor
+    // registers through demo mode too.
+    let (server, api) = start_server("bench-server-streams");
+    let pid = server.pid();
+    let doctor = api.register("doctor", "bench-crowd-doctor").await;
+    let lobby = Lobby::prepare(&api, &doctor).await;
+    let stream = api.open_stream(&doctor.token).await;
+    let mut stream = stream.forward().await;
+    // Many event streams at once, each a different user, then an event pushed to each.
+    let crowd = Crowd::run(&api, &doctor, pid, args.clients).await;
+    crowd.report(&mut rows);
+
+    // (a) again, with every stream of (b) still open.
+    let loaded = lobby
+        .measure(&api, &doctor, &mut stream, 10, REQUESTS_UNDER_LOAD)
+        .await;
+    loaded.report(
+        &mut rows,
+        &format!("{} other streams open", crowd.connected),
+        REQUESTS_UNDER_LOAD,
+    );
+    drop(stream);
+    crowd.close().await;
+    ours += cpu_ticks(pid);
+    drop(server);
+    ours += cpu_ticks(std::process::id());
+    let others = machine_busy_ticks().saturating_sub(machine_before + ours) as f64
+        / ticks_per_second()
+        / run_started.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let others = format!(
+        "{:.0} % of the machine ({cores} cores) over the {:.0} s run",
+        others * 100.0 / cores as f64,
+        run_started.elapsed().as_secs_f64()
+    );
+    println!("CPU used by other processes during the run: {others}");
+    rows.push((
+        "CPU used by other processes during the run (skews the figures above)".to_owned(),
+        others,
+    ));
+
+    println!();
+    println!("| figure | value |");
+    println!("|---|---|");
+    for (figure, value) in rows {
+        println!("| {figure} | {value} |");
+    }
+}
+
+fn start_server(label: &str) -> (ClinicServer, Api) {
+    let server = ClinicServer::start_demo_with_config(label, &config_toml());
+    let api = Api {
+        base: server.url().to_owned(),
+        client: Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client"),
+    };
+    (server, api)
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) The lobby: agencies ask to join, the doctor's stream shows it.
+
+struct Appointment {
+    id: String,
+    session_id: String,
+    agency: Actor,
+}
+
+struct Lobby {
+    appointments: Vec<Appointment>,
+}
+
+struct LobbyTimes {
+    /// POST sent → the `join_request` event (status pending) on the doctor's stream.
+    event: Vec<Duration>,
+    /// POST sent → the `notification` of kind `join_request_created` on the doctor's stream.
+    notification: Vec<Duration>,
+    /// POST sent → its response.
+    response: Vec<Duration>,
+}
+
+impl Lobby {
+    /// Agency users (register-or-login, demo mode) and one appointment for each.
+    async fn prepare(api: &Api, doctor: &Actor) -> Lobby {
+        let patient = api.register("patient", "bench-lobby-patient").await;
+        let mut appointments = Vec::new();
+        for n in 0..LOBBY_APPOINTMENTS {
+            let agency = api
+                .register("agency", &format!("bench-lobby-agency-{n}"))
+                .await;
+            let booked = api.book(doctor, &patient.id, Some(&agency.id)).await;
+            appointments.push(Appointment {
+                id: booked["id"].as_str().expect("id").to_owned(),
+                session_id: booked["sessionId"].as_str().expect("sessionId").to_owned(),
+                agency,
+            });
+        }
+        Lobby { appointments }
+    }
+
+    /// One request at a time: an agency asks, the doctor's stream shows it, the doctor rejects
+    /// it (untimed) so the same agency can ask again later.
+    async fn measure(
+        &self,
+        api: &Api,
+        doctor: &Actor,
+        stream: &mut mpsc::UnboundedReceiver<SseMessage>,
+        warmup: usize,
+        count: usize,
+    ) -> LobbyTimes {
+        let mut times = LobbyTimes {
+            event: Vec::with_capacity(count),
+            notification: Vec::with_capacity(count),
+            response: Vec::with_capacity(count),
+        };
+        for n in 0..warmup + count {
+            let appointment = &self.appointments[n % self.appointments.len()];
+            let path = format!("/appointments/{}/join-requests", appointment.id);
+            let sent = Instant::now();
+            let request = api
+                .call(Method::POST, &path, Some(&appointment.agency.token), None)
+                .await;
+            let answered = sent.elapsed();
+            assert_eq!(request["status"], "pending", "{request}");
+            let request_id = request["id"].as_str().expect("request id");
+            let (mut event, mut notification) = (None, None);
+            while event.is_none() || notification.is_none() {
+                let message = tokio::time::timeout(Duration::from_secs(30), stream.recv())
+                    .await
+                    .expect("the doctor's stream shows the join request within 30 s")
+                    .expect("the doctor's stream stays open");
+                let data: Value = serde_json::from_str(&message.data).unwrap_or(Value::Null);
+                match message.event.as_str() {
+                    "join_request" if data["id"] == request_id && data["status"] == "pending" => {
+                        event = Some(message.at - sent);
+                    }
+                    "notification"
+                        if data["kind"] == "join_request_created"
+                            && data["appointmentId"] == appointment.id.as_str() =>
+                    {
+                        notification = Some(message.at - sent);
+                    }
+                    _ => {}
+                }
+            }
+            let decided = api
+                .call(
+                    Method::POST,
+                    &format!("/join-requests/{request_id}/reject"),
+                    Some(&doctor.token),
+                    None,
+                )
+                .await;
+            assert_eq!(decided["status"], "rejected", "{decided}");
+            if n >= warmup {
+                times.event.extend(event);
+                times.notification.extend(notification);
+                times.response.push(answered);
+            }
+        }
+        times
+    }
+}
+
+impl LobbyTimes {
+    fn report(mut self, rows: &mut Vec<(String, String)>, setting: &str, count: usize) {
+        let mut line = |what: &str, values: &mut Vec<Duration>| {
+            values.sort();
+            let row = (
+                format!("join request → {what} ({setting}, {count} requests)"),
+                format!(
+                    "p50 {}, p99 {}, max {}",
+                    ms(percentile(values, 0.50)),
+                    ms(percentile(values, 0.99)),
+                    ms(*values.last().expect("measured")),
+                ),
+            );
+            println!("{}: {}", row.0, row.1);
+            rows.push(row);
+        };
+        line("doctor's stream: `join_request` event", &mut self.event);
+        line(
+            "doctor's stream: `join_request_created` notification",
+            &mut self.notification,
+        );
+        line("the agency's POST answered", &mut self.response);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) The crowd: N users with a stream each.
+
+struct Crowd {
+    connected: usize,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    figures: Vec<(String, String)>,
+}
+
+impl Crowd {
+    async fn run(api: &Api, doctor: &Actor, pid: u32, clients: usize) -> Crowd {
+        let mut figures = Vec::new();
+        // Patients, each with a stream; the doctor books one appointment with each to push them
+        // an event (`appointment_created`).
+        let started = Instant::now();
+        let users: Vec<Actor> = run_collect(clients, BOOKING_CONCURRENCY, {
+            let api = api.clone();
+            move |n| {
+                let api = api.clone();
+                async move { api.register("patient", &format!("bench-crowd-{n}")).await }
+            }
+        })
+        .await;
+        println!(
+            "registered {clients} patients in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        settle().await;
+        let rss_before = rss_kib(pid);
+        let threads_before = threads(pid);
+
+        let (stop, stop_rx) = watch::channel(false);
+        let ready = Arc::new(AtomicUsize::new(0));
+        let (pushed_tx, mut pushed_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+        let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(clients);
+        let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+        for (n, user) in users.iter().enumerate() {
+            let api = api.clone();
+            let token = user.token.clone();
+            let permits = permits.clone();
+            let ready_tx = ready_tx.clone();
+            let pushed_tx = pushed_tx.clone();
+            let mut stop_rx = stop_rx.clone();
+            let ready = ready.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut stream = {
+                    let _permit = permits.acquire().await.expect("open");
+                    let mut stream = api.open_stream(&token).await;
+                    expect_ready(&mut stream).await;
+                    stream
+                };
+                ready.fetch_add(1, Ordering::Relaxed);
+                let _ = ready_tx.send(());
+                let mut pushed = false;
+                loop {
+                    tokio::select! {
+                        message = stream.next() => match message {
+                            Some(message) if !pushed && message.event == "notification" => {
+                                pushed = true;
+                                let _ = pushed_tx.send((n, message.at));
+                            }
+                            Some(_) => {}
+                            None => panic!("a stream closed before the end of the run"),
+                        },
+                        _ = stop_rx.wait_for(|stop| *stop) => break,
+                    }
+                }
+            }));
+        }
+        drop(ready_tx);
+        drop(pushed_tx);
+        for _ in 0..clients {
+            tokio::time::timeout(Duration::from_secs(300), ready_rx.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "only {} of {clients} streams were ready after 300 s",
+                        ready.load(Ordering::Relaxed)
+                    )
+                })
+                .expect("every stream reports ready");
+        }
+        let connect_time = started.elapsed();
+        figures.push((
+            "event streams opened (`GET /events`, one user each, `ready` received by every client)"
+                .to_owned(),
+            format!(
+                "**{clients}** in {:.1} s ({:.0}/s, {CONNECT_CONCURRENCY} connecting at a time)",
+                connect_time.as_secs_f64(),
+                clients as f64 / connect_time.as_secs_f64()
+            ),
+        ));
+        settle().await;
+        let rss_open = rss_kib(pid);
+        let threads_open = threads(pid);
+
+        // Idle cost of the open streams: heartbeats and session checks, one interval (15 s).
+        let cpu_before = cpu_ticks(pid);
+        let window = Duration::from_secs(15);
+        tokio::time::sleep(window).await;
+        let cpu = (cpu_ticks(pid) - cpu_before) as f64 / ticks_per_second() / window.as_secs_f64();
+
+        // One event for every user: the doctor books an appointment with each, several at a
+        // time; each booking's send time is matched with when its patient's stream showed it.
+        let started = Instant::now();
+        let mut sent = run_collect(clients, BOOKING_CONCURRENCY, {
+            let api = api.clone();
+            let doctor = doctor.clone();
+            let users: Arc<Vec<String>> = Arc::new(users.iter().map(|u| u.id.clone()).collect());
+            move |n| {
+                let api = api.clone();
+                let doctor = doctor.clone();
+                let patient = users[n].clone();
+                async move {
+                    let sent = Instant::now();
+                    api.book(&doctor, &patient, None).await;
+                    (n, sent)
+                }
+            }
+        })
+        .await;
+        let booked = started.elapsed();
+        sent.sort_by_key(|(n, _)| *n);
+        let mut latencies = Vec::with_capacity(clients);
+        while latencies.len() < clients {
+            let (n, at) = tokio::time::timeout(Duration::from_secs(120), pushed_rx.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "only {} of {clients} clients got their event within 120 s",
+                        latencies.len()
+                    )
+                })
+                .expect("every client reports its event");
+            latencies.push(at - sent[n].1);
+        }
+        latencies.sort();
+        figures.push((
+            format!(
+                "pushed event: the doctor books an appointment with each of the {clients} users \
+                 ({BOOKING_CONCURRENCY} bookings at a time); booking sent → \
+                 `appointment_created` on that patient's stream"
+            ),
+            format!(
+                "received by **{} of {clients}** clients; p50 {}, p99 {}, max {} \
+                 ({clients} bookings in {:.1} s, {:.0}/s)",
+                latencies.len(),
+                ms(percentile(&latencies, 0.50)),
+                ms(percentile(&latencies, 0.99)),
+                ms(*latencies.last().expect("measured")),
+                booked.as_secs_f64(),
+                clients as f64 / booked.as_secs_f64(),
+            ),
+        ));
+        settle().await;
+        let rss_after = rss_kib(pid);
+        let per_connection = rss_open.saturating_sub(rss_before) as f64 * 1024.0 / clients as f64;
+        figures.push((
+            format!("server memory (VmRSS) before → {clients} streams open → after pushing"),
+            format!(
+                "{:.1} MiB → {:.1} MiB → {:.1} MiB; threads {threads_before} → {threads_open}",
+                rss_before as f64 / 1024.0,
+                rss_open as f64 / 1024.0,
+                rss_after as f64 / 1024.0,
+            ),
+        ));
+        figures.push((
+            "server memory per open stream".to_owned(),
+            format!(
+                "**{:.1} KiB** ((RSS open − RSS before) / {clients})",
+                per_connection / 1024.0
+            ),
+        ));
+        figures.push((
+            format!("server CPU with {clients} idle streams (heartbeats, session checks)"),
+            format!(
+                "{:.0} % of one core, over {} s",
+                cpu * 100.0,
+                window.as_secs()
+            ),
+        ));
+        for (figure, value) in &figures {
+            println!("{figure}: {value}");
+        }
+        Crowd {
+            connected: clients,
+            stop,
+            tasks,
+            figures,
+        }
+    }
+
+    fn report(&self, rows: &mut Vec<(String, String)>) {
+        rows.extend(self.figures.iter().cloned());
+    }
+
+    async fn close(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Lets the server's allocator and the kernel catch up before memory is read.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput of one kind of request.
+
+struct Throughput {
+    count: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Throughput {
+    fn report(
+        mut self,
+        rows: &mut Vec<(String, String)>,
+        what: &str,
+        unit: &str,
+        concurrency: usize,
+    ) {
+        self.latencies.sort();
+        let row = (
+            format!("{what}, {} requests, {concurrency} at a time", self.count),
+            format!(
+                "**{:.0} {unit}**; latency p50 {}, p99 {}",
+                self.count as f64 / self.elapsed.as_secs_f64(),
+                ms(percentile(&self.latencies, 0.50)),
+                ms(percentile(&self.latencies, 0.99)),
+            ),
+        );
+        println!("{}: {}", row.0, row.1);
+        rows.push(row);
+    }
+}
+
+/// Runs `job(0..count)` with `concurrency` in flight; times each and the whole.
+async fn run_concurrently<F, Fut>(count: usize, concurrency: usize, job: F) -> Throughput
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let latencies = run_collect(count, concurrency, move |n| {
+        let job = job.clone();
+        async move {
+            let sent = Instant::now();
+            job(n).await;
+            sent.elapsed()
+        }
+    })
+    .await;
+    Throughput {
+        count,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+/// Runs `job(0..count)` with `concurrency` workers; the results in no particular order.
+async fn run_collect<T, F, Fut>(count: usize, concurrency: usize, job: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let job = job.clone();
+        let next = next.clone();
+        workers.push(tokio::spawn(async move {
+            let mut results = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= count {
+                    break results;
+                }
+                results.push(job(n).await);
+            }
+        }));
+    }
+    let mut results = Vec::with_capacity(count);
+    for worker in workers {
+        results.extend(worker.await.expect("a worker panicked"));
+    }
+    results
+}
+
+// ---------------------------------------------------------------------------------------------
+// The API, as a client sees it.
+
+#[derive(Clone)]
+struct Api {
+    base: String,
+    client: Client,
+}
+
+#[derive(Clone)]
+struct Actor {
+    id: String,
+    token: String,
+}
+
+impl Api {
+    /// Calls the API; panics unless it answers `success: true`. Returns `data`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request: RequestBuilder =
+            self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{path}: {error}"));
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|error| panic!("{path}: {status}, unreadable body: {error}"));
+        assert!(
+            status.is_success() && body["success"] == true,
+            "{path}: {status} {body}"
+        );
+        body["data"].clone()
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Actor {
+        let data = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        actor(&data)
+    }
+
+    /// A new account through demo mode's password-less register-or-login.
+    async fn register(&self, role: &str, name: &str) -> Actor {
+        let email = format!("{name}@bench.clinic");
+        let data = self
+            .call(
+                Method::POST,
+                "/auth/register-or-login",
+                None,
+                Some(json!({"userId": email, "email": email, "role": role})),
+            )
+            .await;
+        actor(&data)
+    }
+
+    /// The doctor books a 30-minute video appointment two days ahead (no reminder falls due
+    /// during the run).
+    async fn book(&self, doctor: &Actor, patient_id: &str, agency_id: Option<&str>) -> Value {
+        let start = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("valid")
+            + Duration::from_secs(2 * 24 * 3600);
+        let end = start + Duration::from_secs(30 * 60);
+        self.call(
+            Method::POST,
+            "/appointments",
+            Some(&doctor.token),
+            Some(json!({
+                "doctorId": doctor.id,
+                "patientId": patient_id,
+                "agencyId": agency_id,
+                "startTime": start.format(&Rfc3339).expect("format"),
+                "endTime": end.format(&Rfc3339).expect("format"),
+                "callType": "video",
+            })),
+        )
+        .await
+    }
+
+    async fn open_stream(&self, token: &str) -> SseStream {
+        let response = self
+            .client
+            .get(format!("{}/events", self.base))
+            .bearer_auth(token)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET /events: {error}"));
+        assert!(
+            response.status().is_success(),
+            "GET /events: {}",
+            response.status()
+        );
+        SseStream {
+            response,
+            buffer: Vec::new(),
+            event: String::new(),
+            data: String::new(),
+        }
+    }
+}
+
+fn actor(data: &Value) -> Actor {
+    Actor {
+        id: data["user"]["id"].as_str().expect("user id").to_owned(),
+        token: data["tokens"]["accessToken"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal Server-Sent Events reader: `event:` and `data:` lines, dispatched on a blank line.
+
+struct SseStream {
+    response: reqwest::Response,
+    buffer: Vec<u8>,
+    event: String,
+    data: String,
+}
+
+struct SseMessage {
+    event: String,
+    data: String,
+    /// When the message was complete on this side.
+    at: Instant,
+}
+
+impl SseStream {
+    /// The next message (comments such as heartbeats are skipped); `None` when the stream ends.
+    async fn next(&mut self) -> Option<SseMessage> {
+        loop {
+            while let Some(end) = self.buffer.iter().position(|&byte| byte == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if self.event.is_empty() && self.data.is_empty() {
+                        continue;
+                    }
+                    let event = std::mem::take(&mut self.event);
+                    return Some(SseMessage {
+                        event: if event.is_empty() {
+                            "message".to_owned()
+                        } else {
+                            event
+                        },
+                        data: std::mem::take(&mut self.data),
+                        at: Instant::now(),
+                    });
+                }
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "event" => self.event = value.to_owned(),
+                    "data" => {
+                        if !self.data.is_empty() {
+                            self.data.push('\n');
+                        }
+                        self.data.push_str(value);
+                    }
+                    _ => {}
+                }
+            }
+            match self.response.chunk().await {
+                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+}
+
+impl SseStream {
+    /// Waits for `ready`, then reads the stream on a task of its own, so each message is
+    /// timestamped when it arrives rather than when a measuring loop gets to it.
+    async fn forward(mut self) -> mpsc::UnboundedReceiver<SseMessage> {
+        expect_ready(&mut self).await;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(message) = self.next().await {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        receiver
+    }
+}
+
+async fn expect_ready(stream: &mut SseStream) {
+    let first = tokio::time::timeout(Duration::from_secs(60), stream.next())
+        .await
+        .expect("`ready` within 60 s")
+        .expect("the stream stays open");
+    assert_eq!(first.event, "ready", "first message: {}", first.data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers and /proc.
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn status_field(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmRSS:")
+}
+
+fn threads(pid: u32) -> u64 {
+    status_field(pid, "Threads:")
+}
+
+/// User plus system CPU time of `pid`, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    // The command name (field 2) may contain spaces; count from after its closing parenthesis.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// User, nice and system CPU time of the whole machine, in clock ticks (`/proc/stat`).
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpu = stat.lines().next().expect("the cpu line");
+    // cpu user nice system idle iowait irq softirq steal
+    let fields: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|value| value.parse().ok())
+        .collect();
+    [0, 1, 2, 5, 6]
+        .iter()
+        .map(|&index| fields.get(index).copied().unwrap_or(0))
+        .sum()
+}
+
+/// USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`).
+fn ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The soft limit on open files of this process (`/proc/self/limits`).
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|soft| soft.parse().ok())
+        .unwrap_or(1024)
+}

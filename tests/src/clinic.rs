@@ -1,0 +1,260 @@
+//! The clinic API as the other people in a scenario use it: the agency asks to join, an
+//! administrator or a second device of the doctor books, the test reads back what the server
+//! recorded. Plain HTTP with reqwest; every call must succeed unless said otherwise.
+
+use std::time::Duration;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::{DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
+
+/// The demo agency and patient seeded by `consult-server --demo`.
+pub const DEMO_AGENCY_EMAIL: &str = "agency@demo.clinic";
+pub const DEMO_AGENCY_NAME: &str = "Sunrise Care";
+pub const DEMO_PATIENT_EMAIL: &str = "patient@demo.clinic";
+pub const DEMO_PATIENT_NAME: &str = "Grace Hopper";
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.clinic";
+
+/// Someone signed in through the API.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A failed call: the HTTP status and the envelope's body.
+#[derive(Debug, Clone)]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+#[derive(Clone)]
+pub struct ClinicApi {
+    base: String,
+    client: Client,
+}
+
+impl ClinicApi {
+    pub fn new(base_url: &str) -> ClinicApi {
+        ClinicApi {
+            base: base_url.trim_end_matches('/').to_owned(),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_else(|error| panic!("cannot build an HTTP client: {error}")),
+        }
+    }
+
+    /// Calls the API and returns `data`, or the failure.
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Value, ApiFailure> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{path}: {error}"));
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() && body["success"] == true {
+            Ok(body["data"].clone())
+        } else {
+            Err(ApiFailure { status, body })
+        }
+    }
+
+    /// Like [`ClinicApi::try_call`]; panics on failure.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        self.try_call(method.clone(), path, token, body)
+            .await
+            .unwrap_or_else(|failure| {
+                panic!("{method} {path}: {} {}", failure.status, failure.body)
+            })
+    }
+
+    pub async fn get(&self, path: &str, who: &Actor) -> Value {
+        self.call(Method::GET, path, Some(&who.access_token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, who: &Actor, body: Option<Value>) -> Value {
+        self.call(Method::POST, path, Some(&who.access_token), body)
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Actor {
+        let data = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        actor(&data, email)
+    }
+
+    pub async fn login_demo(&self, email: &str) -> Actor {
+        self.login(email, DEMO_PASSWORD).await
+    }
+
+    pub async fn doctor(&self) -> Actor {
+        self.login_demo(DEMO_DOCTOR_EMAIL).await
+    }
+
+    pub async fn agency(&self) -> Actor {
+        self.login_demo(DEMO_AGENCY_EMAIL).await
+    }
+
+    pub async fn patient(&self) -> Actor {
+        self.login_demo(DEMO_PATIENT_EMAIL).await
+    }
+
+    /// A new account with `role`, through demo mode's password-less register-or-login.
+    pub async fn register(&self, role: &str, email: &str) -> Actor {
+        let data = self
+            .call(
+                Method::POST,
+                "/auth/register-or-login",
+                None,
+                Some(json!({"userId": email, "email": email, "role": role})),
+            )
+            .await;
+        actor(&data, email)
+    }
+
+    /// The doctor's appointments as the server lists them.
+    pub async fn appointments(&self, who: &Actor) -> Vec<Value> {
+        array(self.get("/appointments", who).await)
+    }
+
+    /// `doctor` books an appointment starting in `starts_in`, lasting 30 minutes.
+    pub async fn book(
+        &self,
+        doctor: &Actor,
+        patient_id: &str,
+        agency_id: Option<&str>,
+        starts_in: Duration,
+        call_type: &str,
+        waiting_room: bool,
+    ) -> Value {
+        let start = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("zero nanoseconds are valid")
+            + starts_in;
+        let end = start + Duration::from_secs(30 * 60);
+        self.post(
+            "/appointments",
+            doctor,
+            Some(json!({
+                "doctorId": doctor.id,
+                "patientId": patient_id,
+                "agencyId": agency_id,
+                "startTime": start.format(&Rfc3339).expect("format"),
+                "endTime": end.format(&Rfc3339).expect("format"),
+                "callType": call_type,
+                "waitingRoom": waiting_room,
+            })),
+        )
+        .await
+    }
+
+    /// `who` asks to join `appointment_id`; the pending request (or the one already there).
+    pub async fn ask_to_join(&self, who: &Actor, appointment_id: &str) -> Value {
+        self.post(
+            &format!("/appointments/{appointment_id}/join-requests"),
+            who,
+            None,
+        )
+        .await
+    }
+
+    pub async fn join_request(&self, who: &Actor, id: &str) -> Value {
+        self.get(&format!("/join-requests/{id}"), who).await
+    }
+
+    /// The join request's status as the server recorded it (`pending`, `approved`, `rejected`).
+    pub async fn join_request_status(&self, who: &Actor, id: &str) -> String {
+        self.join_request(who, id).await["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn pending_join_requests(&self, who: &Actor, appointment_id: &str) -> Vec<Value> {
+        array(
+            self.get(
+                &format!("/appointments/{appointment_id}/join-requests?status=pending"),
+                who,
+            )
+            .await,
+        )
+    }
+
+    pub async fn reject(&self, doctor: &Actor, id: &str) -> Value {
+        self.post(&format!("/join-requests/{id}/reject"), doctor, None)
+            .await
+    }
+
+    pub async fn approve(&self, doctor: &Actor, id: &str) -> Value {
+        self.post(&format!("/join-requests/{id}/approve"), doctor, None)
+            .await
+    }
+
+    /// `who`'s notifications, newest first.
+    pub async fn notifications(&self, who: &Actor) -> Vec<Value> {
+        array(self.get("/notifications", who).await)
+    }
+}
+
+fn array(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        other => panic!("expected a list, got {other}"),
+    }
+}
+
+fn actor(data: &Value, email: &str) -> Actor {
+    let text = |value: &Value, what: &str| {
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("no {what} in {data}"))
+            .to_owned()
+    };
+    Actor {
+        id: text(&data["user"]["id"], "user id"),
+        email: email.to_owned(),
+        access_token: text(&data["tokens"]["accessToken"], "access token"),
+        refresh_token: text(&data["tokens"]["refreshToken"], "refresh token"),
+    }
+}
+
+/// The `id` field of an API object.
+pub fn id_of(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
+}

@@ -1,0 +1,108 @@
+//! Today's and upcoming appointments, earliest first, with a Join button that opens 15 minutes
+//! before the start.
+
+use yew::prelude::*;
+
+use consult_types::{Appointment, AppointmentStatus, CallType, MeetingStatus};
+
+use crate::clock::Clock;
+
+#[derive(Properties, PartialEq)]
+pub struct ScheduleViewProps {
+    /// `None` while the first dashboard is loading.
+    pub appointments: Option<Vec<Appointment>>,
+    pub clock: Clock,
+    /// Opens an appointment's detail (by appointment id).
+    pub on_open: Callback<String>,
+}
+
+#[function_component(ScheduleView)]
+pub fn schedule_view(props: &ScheduleViewProps) -> Html {
+    let body = match &props.appointments {
+        None => html! { <p class="muted" id="schedule-loading">{ "Loading your schedule…" }</p> },
+        Some(list) if list.is_empty() => html! {
+            <p class="empty" id="schedule-empty">{ "No upcoming appointments." }</p>
+        },
+        Some(list) => html! {
+            <ul class="appointments">
+                { for list.iter().map(|appointment| row(appointment, &props.clock, &props.on_open)) }
+            </ul>
+        },
+    };
+    html! {
+        <section id="schedule" class="panel" aria-labelledby="schedule-title">
+            <h2 id="schedule-title">{ "Schedule" }</h2>
+            { body }
+        </section>
+    }
+}
+
+fn row(appointment: &Appointment, clock: &Clock, on_open: &Callback<String>) -> Html {
+    let open = {
+        let (id, on_open) = (appointment.id.clone(), on_open.clone());
+        Callback::from(move |_: MouseEvent| on_open.emit(id.clone()))
+    };
+    let join = {
+        let (id, on_open) = (appointment.id.clone(), on_open.clone());
+        Callback::from(move |event: MouseEvent| {
+            // The row opens the detail too; once is enough.
+            event.stop_propagation();
+            on_open.emit(id.clone())
+        })
+    };
+    // The row is focusable, so keyboard users can open appointments whose Join is not open yet.
+    let open_by_key = {
+        let (id, on_open) = (appointment.id.clone(), on_open.clone());
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" && event.target() == event.current_target() {
+                on_open.emit(id.clone())
+            }
+        })
+    };
+    let join_open = clock.join_open(appointment.start_time);
+    let join_title = if join_open {
+        "Open the appointment to join the call"
+    } else {
+        "Joining opens 15 minutes before the start"
+    };
+    html! {
+        <li class="appointment" key={appointment.id.clone()}
+            data-appointment-id={appointment.id.clone()}
+            data-session-id={appointment.session_id.clone()}
+            tabindex="0" onclick={open} onkeydown={open_by_key}>
+            <span class="time">{ clock.start_label(appointment.start_time) }</span>
+            <span class="patient-name">{ &appointment.patient_name }</span>
+            <CallTypeBadge call_type={appointment.call_type} />
+            <span class="status">{ status_label(appointment) }</span>
+            <button class="join" type="button" disabled={!join_open} title={join_title} onclick={join}>
+                { "Join" }
+            </button>
+        </li>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CallTypeBadgeProps {
+    pub call_type: CallType,
+}
+
+/// "Video" or "Audio", so the doctor knows what kind of call to expect.
+#[function_component(CallTypeBadge)]
+pub fn call_type_badge(props: &CallTypeBadgeProps) -> Html {
+    let (kind, label) = match props.call_type {
+        CallType::Video => ("video", "Video"),
+        CallType::Audio => ("audio", "Audio"),
+    };
+    html! { <span class={classes!("call-type", "badge", kind)} data-call-type={kind}>{ label }</span> }
+}
+
+/// What the doctor needs to know about where the appointment stands.
+pub fn status_label(appointment: &Appointment) -> &'static str {
+    match (appointment.status, appointment.meeting_status) {
+        (AppointmentStatus::Cancelled, _) => "Cancelled",
+        (AppointmentStatus::Completed, _) | (_, MeetingStatus::Ended) => "Ended",
+        (_, MeetingStatus::Started) => "Call in progress",
+        (AppointmentStatus::InProgress, _) => "In progress",
+        (AppointmentStatus::Scheduled, MeetingStatus::Created) => "Scheduled",
+    }
+}
