@@ -267,6 +267,41 @@ impl App {
         text
     }
 
+    /// Starts the app binary a second time in `session`, as a desktop launcher or a clicked
+    /// `consult://` link would, with `args`; returns how it exited. A second instance is
+    /// expected to hand its arguments to the running one and exit at once.
+    pub fn launch_again(
+        session: &IsolatedSession,
+        server_url: &str,
+        label: &str,
+        args: &[&str],
+    ) -> std::process::ExitStatus {
+        let log = paths::artifacts_dir().join(format!("{label}-second-launch.log"));
+        let mut second = ChildGuard::spawn(
+            "second app instance",
+            Command::new(paths::binary("consult"))
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .envs(session.env())
+                .env("CONSULT_SERVER_URL", server_url)
+                .env("CONSULT_LOG", "info")
+                .stdout(log_file(&log))
+                .stderr(log_file(&log)),
+        );
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            if let Some(status) = second.try_wait() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second instance was still running after {UI_TIMEOUT:?}: it did not hand over to the first"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Ends the WebDriver session, which closes the app.
     pub async fn quit(self) {
         let _ = self.client.close().await;

@@ -38,6 +38,13 @@ impl ChildGuard {
         self.child.stdin.take()
     }
 
+    /// How the process exited, if it has.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .try_wait()
+            .unwrap_or_else(|error| panic!("{}: cannot check its status: {error}", self.name))
+    }
+
     /// Fails the test if the process has already exited.
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {

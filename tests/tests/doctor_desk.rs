@@ -796,3 +796,41 @@ async fn hidden_patient_names_stay_out_of_notifications() {
     );
     desk.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_launch_with_a_join_link_opens_that_appointment_in_the_first() {
+    let desk = Desk::open("desk-second-launch", &[]).await;
+    let appointments = desk.appointments().await;
+    let target = appointments.last().expect("demo appointments");
+    let session_id = target["sessionId"].as_str().expect("sessionId");
+    let detail = format!(
+        "#appointment-detail[data-appointment-id=\"{}\"]",
+        id_of(target)
+    );
+    assert!(!desk.app.is_present(&detail).await);
+
+    let status = App::launch_again(
+        &desk.session,
+        desk.server.url(),
+        "desk-second-launch",
+        &[&format!("consult://join/{session_id}")],
+    );
+    assert!(status.success(), "the second instance exited with {status}");
+    desk.app.wait_for(&detail).await;
+    // Still the first instance's session: signed in, nothing asked again.
+    assert!(desk.app.is_present("#signed-in-name").await);
+
+    // A crafted link is ignored, and the second launch still only hands over.
+    desk.app.click("#close-detail").await;
+    desk.app.wait_gone(&detail).await;
+    let status = App::launch_again(
+        &desk.session,
+        desk.server.url(),
+        "desk-second-launch-crafted",
+        &["consult://join/../../etc?x=1"],
+    );
+    assert!(status.success(), "the second instance exited with {status}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!desk.app.is_present("#appointment-detail").await);
+    desk.close().await;
+}

@@ -12,8 +12,10 @@
 //! - [`desk`]: the doctor's live schedule and join requests, fed by the push stream.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
+//! - [`call`]: the video call's state, built from the Jitsi iframe's events, and its controls.
 
 pub mod alerts;
+pub mod call;
 pub mod clinic;
 pub mod config;
 pub mod desk;

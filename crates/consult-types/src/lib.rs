@@ -5,9 +5,11 @@
 //! This crate must stay free of I/O and platform crates: it also compiles to wasm for the UI.
 
 pub mod api;
+pub mod call;
 pub mod clinic;
 pub mod ipc;
 
 pub use api::*;
+pub use call::*;
 pub use clinic::*;
 pub use ipc::*;
