@@ -267,21 +267,22 @@ fn find_jwts(bytes: &[u8]) -> Vec<String> {
 }
 
 fn files_with_jwts(dir: &std::path::Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| std::fs::read(path).is_ok_and(|bytes| !find_jwts(&bytes).is_empty()))
+        .collect()
+}
+
+/// Every regular file under `dir`, recursively (symbolic links are not followed).
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
     };
     for entry in entries.flatten() {
-        let path = entry.path();
         match entry.file_type() {
-            Ok(kind) if kind.is_dir() => found.extend(files_with_jwts(&path)),
-            Ok(kind) if kind.is_file() => {
-                if let Ok(bytes) = std::fs::read(&path) {
-                    if !find_jwts(&bytes).is_empty() {
-                        found.push(path);
-                    }
-                }
-            }
+            Ok(kind) if kind.is_dir() => found.extend(files_under(&entry.path())),
+            Ok(kind) if kind.is_file() => found.push(entry.path()),
             _ => {}
         }
     }
@@ -833,4 +834,136 @@ async fn a_second_launch_with_a_join_link_opens_that_appointment_in_the_first() 
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!desk.app.is_present("#appointment-detail").await);
     desk.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setting_changed_in_the_dialog_applies_at_once_and_is_kept_without_secrets() {
+    let mut desk = Desk::open("desk-settings", &[]).await;
+    desk.app.click("#open-settings").await;
+    let setting = desk.app.wait_for("#setting-show-patient-names").await;
+    assert!(
+        setting.is_enabled().await.unwrap_or(false),
+        "not preset here"
+    );
+    assert!(
+        setting.is_selected().await.unwrap_or(false),
+        "on by default"
+    );
+    desk.app.click("#setting-show-patient-names").await;
+    desk.app.click("#save-settings").await;
+    desk.app.wait_for("#settings-saved").await;
+
+    // The running desk uses the new choice for the next notification.
+    let on_agency = desk.agency_appointments().await;
+    let (_, notification) = desk.ask_and_notify(&desk.agency, &on_agency[0]).await;
+    let text = format!("{}\n{}", notification.summary, notification.body);
+    for part in DEMO_PATIENT_NAME.split(' ') {
+        assert!(!text.contains(part), "{part:?} in the notification: {text}");
+    }
+
+    // It is in the settings file, which holds nothing secret.
+    let files = files_named(desk.session.home(), "settings.json");
+    assert_eq!(files.len(), 1, "one settings file: {files:?}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(&files[0]).expect("settings.json"))
+        .expect("settings.json is JSON");
+    assert_eq!(
+        saved["notifications"]["showPatientNames"],
+        Value::Bool(false),
+        "{saved}"
+    );
+    desk.assert_no_tokens_left();
+
+    // A new start of the app (the sign-in restored from the keychain) shows the saved choice.
+    let Desk {
+        app,
+        session,
+        server,
+        daemon,
+        ..
+    } = desk;
+    app.quit().await;
+    let app = App::launch(AppLaunch {
+        session: &session,
+        server_url: server.url().to_owned(),
+        label: "desk-settings-again".into(),
+        env: Vec::new(),
+    })
+    .await;
+    app.wait_for_text("#signed-in-name", |text| !text.is_empty())
+        .await;
+    app.click("#open-settings").await;
+    let setting = app.wait_for("#setting-show-patient-names").await;
+    assert!(
+        !setting.is_selected().await.unwrap_or(true),
+        "the saved choice (off) is shown after a restart"
+    );
+    app.quit().await;
+    drop(daemon);
+}
+
+/// Files called `name` anywhere under `dir`.
+fn files_named(dir: &std::path::Path, name: &str) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| path.file_name().is_some_and(|file| file == name))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_down_at_start_is_explained_and_the_saved_sign_in_survives_it() {
+    let desk = Desk::open("desk-down-at-start", &[]).await;
+    let saved = desk.refresh_token().expect("the sign-in is remembered");
+    let Desk {
+        app,
+        mut server,
+        session,
+        daemon,
+        ..
+    } = desk;
+    app.quit().await;
+
+    // Down: the app says so on the login screen and keeps the saved sign-in.
+    server.stop();
+    let app = App::launch(AppLaunch {
+        session: &session,
+        server_url: server.url().to_owned(),
+        label: "desk-down-at-start-offline".into(),
+        env: Vec::new(),
+    })
+    .await;
+    let notice = app
+        .wait_for_text("#login-notice", |text| !text.trim().is_empty())
+        .await;
+    assert!(
+        notice.contains("Cannot reach the clinic server"),
+        "the notice names the problem: {notice:?}"
+    );
+    app.wait_for("#email").await;
+    assert_eq!(
+        session.keychain_lookup(&[
+            ("service", "app.consult.desktop"),
+            ("username", server.url()),
+        ]),
+        Some(saved),
+        "an unreachable server must not cost the saved sign-in"
+    );
+    app.quit().await;
+
+    // Back: the next start signs in by itself, without the password.
+    server.start_again();
+    let app = App::launch(AppLaunch {
+        session: &session,
+        server_url: server.url().to_owned(),
+        label: "desk-down-at-start-online".into(),
+        env: Vec::new(),
+    })
+    .await;
+    assert_eq!(
+        app.wait_for_text("#signed-in-name", |text| !text.is_empty())
+            .await,
+        DEMO_DOCTOR_NAME
+    );
+    app.wait_for("#schedule").await;
+    app.quit().await;
+    drop(daemon);
 }
