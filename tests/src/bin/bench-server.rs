@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consult_e2e::{ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
-use reqwest::{Client, Method, RequestBuilder};
+use consult_e2e::{ClinicApi, ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
+use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -229,6 +229,7 @@ async fn main() {
 fn start_server(label: &str) -> (ClinicServer, Api) {
     let server = ClinicServer::start_demo_with_config(label, &config_toml());
     let api = Api {
+        clinic: ClinicApi::new(server.url()),
         base: server.url().to_owned(),
         client: Client::builder()
             .connect_timeout(Duration::from_secs(30))
@@ -672,6 +673,9 @@ where
 
 #[derive(Clone)]
 struct Api {
+    /// JSON calls.
+    clinic: ClinicApi,
+    /// Event streams, which outlive any request timeout.
     base: String,
     client: Client,
 }
@@ -691,28 +695,7 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Value {
-        let mut request: RequestBuilder =
-            self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("{path}: {error}"));
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .unwrap_or_else(|error| panic!("{path}: {status}, unreadable body: {error}"));
-        assert!(
-            status.is_success() && body["success"] == true,
-            "{path}: {status} {body}"
-        );
-        body["data"].clone()
+        self.clinic.call(method, path, token, body).await
     }
 
     async fn login(&self, email: &str, password: &str) -> Actor {
