@@ -33,6 +33,12 @@ pub struct AppConfig {
     /// Where sign-ins are remembered between runs.
     #[serde(default)]
     pub keychain: KeychainMode,
+    /// How calls are carried; see [`crate::call_path`].
+    #[serde(default)]
+    pub call_path: CallPathChoice,
+    /// A specific browser program for the browser call path, instead of searching `PATH`.
+    #[serde(default)]
+    pub browser: Option<PathBuf>,
     /// Settings (in [`SettingsView`](consult_types::SettingsView) naming) set by the file or
     /// the environment, filled in by [`AppConfig::load`].
     #[serde(skip)]
@@ -63,6 +69,19 @@ pub enum KeychainMode {
     None,
 }
 
+/// `call_path = "auto" | "embedded" | "browser"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallPathChoice {
+    /// The webview if it has WebRTC, else a Chromium-family browser, else say what to install.
+    #[default]
+    Auto,
+    /// Always the webview; a webview without WebRTC means no call rather than a fallback.
+    Embedded,
+    /// Always a browser window in app mode, even where the webview could carry the call.
+    Browser,
+}
+
 /// The clinic server's own default address, so a local demo needs no set-up.
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080/";
 const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 15;
@@ -75,6 +94,8 @@ const ENV_KEYS: &[&str] = &[
     "request_timeout_secs",
     "idle_logoff_secs",
     "keychain",
+    "call_path",
+    "browser",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",
@@ -162,7 +183,19 @@ impl AppConfig {
                 detail: "request_timeout_secs must be at least 1".into(),
             });
         }
-        validate_idle_logoff_secs(self.idle_logoff_secs)
+        validate_idle_logoff_secs(self.idle_logoff_secs)?;
+        if let Some(browser) = &self.browser {
+            // A relative path would depend on the directory the app was started from.
+            if !browser.is_absolute() {
+                return Err(AppError::Config {
+                    detail: format!(
+                        "browser must be the absolute path of a Chromium-family browser program (e.g. /usr/bin/chromium), not {:?}",
+                        browser.display().to_string()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -336,6 +369,73 @@ mod tests {
                 ]
             );
             assert!(config.is_preset("serverUrl") && !config.is_preset("notifications.calls"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn call_path_and_browser_come_from_the_file_or_the_environment() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            let default = AppConfig::load(&file).unwrap();
+            assert_eq!(default.call_path, CallPathChoice::Auto);
+            assert_eq!(default.browser, None);
+
+            jail.create_file(
+                "config.toml",
+                "call_path = \"embedded\"\nbrowser = \"/opt/chromium/chrome\"\n",
+            )?;
+            let from_file = AppConfig::load(&file).unwrap();
+            assert_eq!(from_file.call_path, CallPathChoice::Embedded);
+            assert_eq!(
+                from_file.browser.as_deref(),
+                Some(Path::new("/opt/chromium/chrome"))
+            );
+            // Administrator-only: not a user setting, so not listed among presets.
+            assert!(from_file.presets().is_empty(), "{:?}", from_file.presets());
+
+            jail.set_env("CONSULT_CALL_PATH", "browser");
+            jail.set_env("CONSULT_BROWSER", "/usr/bin/brave-browser");
+            let from_env = AppConfig::load(&file).unwrap();
+            assert_eq!(from_env.call_path, CallPathChoice::Browser);
+            assert_eq!(
+                from_env.browser.as_deref(),
+                Some(Path::new("/usr/bin/brave-browser"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_call_path_or_browser_is_refused_clearly() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            jail.create_file("config.toml", "call_path = \"iframe\"\n")?;
+            match AppConfig::load(&file) {
+                Err(AppError::Config { detail }) => {
+                    assert!(detail.contains("iframe"), "{detail}");
+                    assert!(detail.contains("call_path"), "{detail}");
+                    assert!(detail.contains("embedded"), "{detail}");
+                }
+                other => panic!("expected a config error, got {other:?}"),
+            }
+
+            jail.create_file("config.toml", "")?;
+            jail.set_env("CONSULT_CALL_PATH", "webview");
+            let from_env = AppConfig::load(&file);
+            assert!(
+                matches!(&from_env, Err(AppError::Config { detail }) if detail.contains("webview")),
+                "{from_env:?}"
+            );
+
+            jail.set_env("CONSULT_CALL_PATH", "auto");
+            jail.set_env("CONSULT_BROWSER", "chromium");
+            match AppConfig::load(&file) {
+                Err(AppError::Config { detail }) => {
+                    assert!(detail.contains("absolute path"), "{detail}");
+                }
+                other => panic!("expected a config error, got {other:?}"),
+            }
             Ok(())
         });
     }

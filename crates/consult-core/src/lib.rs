@@ -13,9 +13,11 @@
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
 //! - [`call`]: the video call's state, built from the Jitsi iframe's events, and its controls.
+//! - [`call_path`]: which path carries a call here (webview, browser window, or none and why).
 
 pub mod alerts;
 pub mod call;
+pub mod call_path;
 pub mod clinic;
 pub mod config;
 pub mod desk;

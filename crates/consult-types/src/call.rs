@@ -171,6 +171,33 @@ pub enum CallError {
     NotKnocking { participant_id: String },
 }
 
+/// How a call is carried on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallPathKind {
+    /// Inside the app's own webview (it has WebRTC).
+    Embedded,
+    /// In a Chromium-family browser window in app mode, linked to the core over loopback.
+    Browser,
+    /// Nothing here can carry the call; `CallSupport::install_hint` says what to install.
+    None,
+}
+
+/// Which call path will be used, known before the user clicks Join so the UI can say so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallSupport {
+    pub path: CallPathKind,
+    /// The browser's display name (e.g. "Chromium") when `path` is `Browser`.
+    pub browser: Option<String>,
+    /// The administrator chose the path (`call_path` is not `auto`).
+    pub forced: bool,
+    /// Why this path, when it is not the obvious one or there is none.
+    pub reason: Option<String>,
+    /// What to install so a call can work, when `path` is `None` and installing would help.
+    pub install_hint: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +242,29 @@ mod tests {
         assert_eq!(json["code"], "moderator_only");
         assert_eq!(serde_json::from_value::<CallError>(json).unwrap(), error);
         assert!(error.to_string().contains("mute everyone"));
+    }
+
+    #[test]
+    fn call_support_crosses_ipc_in_camel_case() {
+        let support = CallSupport {
+            path: CallPathKind::None,
+            browser: None,
+            forced: true,
+            reason: Some("why".into()),
+            install_hint: Some("sudo apt install chromium".into()),
+        };
+        let json = serde_json::to_value(&support).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"path": "none", "browser": null, "forced": true, "reason": "why", "installHint": "sudo apt install chromium"})
+        );
+        assert_eq!(
+            serde_json::from_value::<CallSupport>(json).unwrap(),
+            support
+        );
+        assert_eq!(
+            serde_json::to_value(CallPathKind::Embedded).unwrap(),
+            serde_json::json!("embedded")
+        );
     }
 }
