@@ -301,7 +301,10 @@ fn the_jwt_scanner_finds_tokens_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_schedule_shows_the_doctors_appointments_with_call_types() {
-    let desk = Desk::open("desk-schedule", &[]).await;
+    // India's zone has a half-hour offset and no daylight-saving time, so the expected local
+    // times below do not depend on the date, and a UTC time shown by mistake cannot pass.
+    let desk = Desk::open("desk-schedule", &[("TZ", "Asia/Kolkata")]).await;
+    let india = time::UtcOffset::from_hms(5, 30, 0).expect("offset");
     let appointments = desk.appointments().await;
     assert_eq!(appointments.len(), 4, "demo mode seeds four appointments");
 
@@ -349,9 +352,16 @@ async fn the_schedule_shows_the_doctors_appointments_with_call_types() {
             .app
             .wait_for_text(&format!("{item} .time"), |_| true)
             .await;
+        let start = time::OffsetDateTime::parse(
+            appointment["startTime"].as_str().expect("startTime"),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .expect("an RFC 3339 start time")
+        .to_offset(india);
+        let local = format!("{:02}:{:02}", start.hour(), start.minute());
         assert!(
-            time.chars().any(|c| c.is_ascii_digit()),
-            "no time in {time:?}"
+            time.trim().ends_with(&local),
+            "{item}: shows {time:?}, the start in the doctor's zone is {local}"
         );
         assert!(desk.app.is_present(&format!("{item} .status")).await);
     }

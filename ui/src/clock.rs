@@ -3,36 +3,59 @@
 //! the webview; only [`Clock::now`] asks the webview.
 
 use time::{Duration, OffsetDateTime, UtcOffset};
+use wasm_bindgen::JsValue;
 
 /// How long before the start the doctor may join a call.
 pub const JOIN_OPENS_BEFORE: Duration = Duration::minutes(15);
 
-/// "Now" and the local time zone's offset from UTC.
+/// "Now" and the local time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Clock {
     pub now: OffsetDateTime,
-    pub offset: UtcOffset,
+    pub zone: Zone,
+}
+
+/// The local time zone: a fixed offset (tests), or the webview's own rules, asked for each
+/// instant so that a time across a daylight-saving change is shown in its own offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Fixed(UtcOffset),
+    Webview,
+}
+
+impl Zone {
+    pub fn offset_at(self, instant: OffsetDateTime) -> UtcOffset {
+        match self {
+            Zone::Fixed(offset) => offset,
+            Zone::Webview => {
+                let millis = (instant.unix_timestamp_nanos() / 1_000_000) as f64;
+                let date = js_sys::Date::new(&JsValue::from_f64(millis));
+                // `getTimezoneOffset` is minutes *behind* UTC (positive west of Greenwich).
+                let behind_minutes = date.get_timezone_offset() as i32;
+                UtcOffset::from_whole_seconds(-behind_minutes * 60).unwrap_or(UtcOffset::UTC)
+            }
+        }
+    }
 }
 
 impl Clock {
     /// The webview's clock and time zone (`Date`). Panics outside a browser, so only the
     /// stateful pages call it; views get a `Clock` as a prop.
     pub fn now() -> Clock {
-        let date = js_sys::Date::new_0();
-        let millis = date.get_time() as i128;
+        let millis = js_sys::Date::now() as i128;
         let now = OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        // `getTimezoneOffset` is minutes *behind* UTC (positive west of Greenwich).
-        let behind_minutes = date.get_timezone_offset() as i32;
-        let offset = UtcOffset::from_whole_seconds(-behind_minutes * 60).unwrap_or(UtcOffset::UTC);
-        Clock { now, offset }
+        Clock {
+            now,
+            zone: Zone::Webview,
+        }
     }
 
     /// A start time as the doctor reads it: "14:30" today, "Tomorrow 09:00", else
     /// "Wed 2 Dec 09:00".
     pub fn start_label(&self, start: OffsetDateTime) -> String {
-        let local = start.to_offset(self.offset);
-        let today = self.now.to_offset(self.offset).date();
+        let local = start.to_offset(self.zone.offset_at(start));
+        let today = self.now.to_offset(self.zone.offset_at(self.now)).date();
         let hhmm = format!("{:02}:{:02}", local.hour(), local.minute());
         if local.date() == today {
             hhmm
@@ -69,7 +92,7 @@ mod tests {
     fn clock() -> Clock {
         Clock {
             now: datetime!(2026-12-01 12:00 UTC),
-            offset: offset!(+1),
+            zone: Zone::Fixed(offset!(+1)),
         }
     }
 

@@ -5,7 +5,7 @@ use consult_types::{
     Appointment, AppointmentStatus, CallType, Connection, Dashboard, FocusAppointment, JoinRequest,
     JoinRequestStatus, MeetingStatus, Role, SessionView, User,
 };
-use consult_ui::clock::Clock;
+use consult_ui::clock::{Clock, Zone};
 use consult_ui::pages::desk::{find_focused, DeskView, DeskViewProps};
 use time::macros::{datetime, offset};
 use time::{Duration, OffsetDateTime};
@@ -16,7 +16,7 @@ const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
 fn clock() -> Clock {
     Clock {
         now: NOW,
-        offset: offset!(+1),
+        zone: Zone::Fixed(offset!(+1)),
     }
 }
 
