@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consult_e2e::clinic::Actor;
 use consult_e2e::{ClinicApi, ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -110,7 +111,7 @@ async fn main() {
     let lobby = Lobby::prepare(&api, &doctor).await;
 
     // (a) Join request → the doctor's event stream, on an otherwise idle server.
-    let stream = api.open_stream(&doctor.token).await;
+    let stream = api.open_stream(&doctor.access_token).await;
     let mut stream = stream.forward().await;
     let idle = lobby
         .measure(&api, &doctor, &mut stream, WARMUP, args.requests)
@@ -141,7 +142,7 @@ async fn main() {
     let session_id = lobby.appointments[0].session_id.clone();
     let tokens = run_concurrently(TOKENS, TOKEN_CONCURRENCY, {
         let api = api.clone();
-        let token = doctor.token.clone();
+        let token = doctor.access_token.clone();
         move |_| {
             let api = api.clone();
             let token = token.clone();
@@ -183,7 +184,7 @@ async fn main() {
     let pid = server.pid();
     let doctor = api.register("doctor", "bench-crowd-doctor").await;
     let lobby = Lobby::prepare(&api, &doctor).await;
-    let stream = api.open_stream(&doctor.token).await;
+    let stream = api.open_stream(&doctor.access_token).await;
     let mut stream = stream.forward().await;
     // Many event streams at once, each a different user, then an event pushed to each.
     let crowd = Crowd::run(&api, &doctor, pid, args.clients).await;
@@ -300,7 +301,12 @@ impl Lobby {
             let path = format!("/appointments/{}/join-requests", appointment.id);
             let sent = Instant::now();
             let request = api
-                .call(Method::POST, &path, Some(&appointment.agency.token), None)
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(&appointment.agency.access_token),
+                    None,
+                )
                 .await;
             let answered = sent.elapsed();
             assert_eq!(request["status"], "pending", "{request}");
@@ -329,7 +335,7 @@ impl Lobby {
                 .call(
                     Method::POST,
                     &format!("/join-requests/{request_id}/reject"),
-                    Some(&doctor.token),
+                    Some(&doctor.access_token),
                     None,
                 )
                 .await;
@@ -410,7 +416,7 @@ impl Crowd {
         let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
         for (n, user) in users.iter().enumerate() {
             let api = api.clone();
-            let token = user.token.clone();
+            let token = user.access_token.clone();
             let permits = permits.clone();
             let ready_tx = ready_tx.clone();
             let pushed_tx = pushed_tx.clone();
@@ -680,12 +686,6 @@ struct Api {
     client: Client,
 }
 
-#[derive(Clone)]
-struct Actor {
-    id: String,
-    token: String,
-}
-
 impl Api {
     /// Calls the API; panics unless it answers `success: true`. Returns `data`.
     async fn call(
@@ -699,29 +699,14 @@ impl Api {
     }
 
     async fn login(&self, email: &str, password: &str) -> Actor {
-        let data = self
-            .call(
-                Method::POST,
-                "/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await;
-        actor(&data)
+        self.clinic.login(email, password).await
     }
 
     /// A new account through demo mode's password-less register-or-login.
     async fn register(&self, role: &str, name: &str) -> Actor {
-        let email = format!("{name}@bench.clinic");
-        let data = self
-            .call(
-                Method::POST,
-                "/auth/register-or-login",
-                None,
-                Some(json!({"userId": email, "email": email, "role": role})),
-            )
-            .await;
-        actor(&data)
+        self.clinic
+            .register(role, &format!("{name}@bench.clinic"))
+            .await
     }
 
     /// The doctor books a 30-minute video appointment two days ahead (no reminder falls due
@@ -735,7 +720,7 @@ impl Api {
         self.call(
             Method::POST,
             "/appointments",
-            Some(&doctor.token),
+            Some(&doctor.access_token),
             Some(json!({
                 "doctorId": doctor.id,
                 "patientId": patient_id,
@@ -768,16 +753,6 @@ impl Api {
             event: String::new(),
             data: String::new(),
         }
-    }
-}
-
-fn actor(data: &Value) -> Actor {
-    Actor {
-        id: data["user"]["id"].as_str().expect("user id").to_owned(),
-        token: data["tokens"]["accessToken"]
-            .as_str()
-            .expect("access token")
-            .to_owned(),
     }
 }
 
