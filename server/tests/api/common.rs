@@ -545,3 +545,21 @@ fn database_urls_are_rewritten_and_redacted() {
     );
     assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
 }
+
+/// A proptest runner for the API's property tests: `default_cases` cases (`PROPTEST_CASES`
+/// overrides it, for a longer run by hand), no failure files, shrinking capped because each
+/// case is a series of HTTP requests.
+pub fn proptest_runner(
+    default_cases: u32,
+    max_shrink_iters: u32,
+) -> proptest::test_runner::TestRunner {
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|cases| cases.parse().ok())
+            .unwrap_or(default_cases),
+        failure_persistence: None,
+        max_shrink_iters,
+        ..proptest::test_runner::Config::default()
+    })
+}

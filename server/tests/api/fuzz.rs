@@ -27,14 +27,14 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
+use proptest::test_runner::{TestCaseError, TestCaseResult};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 use sqlx::AnyPool;
 
 use crate::clinic::{self, rfc3339, Actor, Clinic};
-use crate::common::{self, DEMO_PASSWORD, DOCTOR, PATIENT, SIGNING_KEY};
+use crate::common::{self, proptest_runner, DEMO_PASSWORD, DOCTOR, PATIENT, SIGNING_KEY};
 
 /// Cases per property: enough to reach every route, auth kind and body kind many times over,
 /// few enough that a property runs in seconds on either backend.
@@ -1335,16 +1335,7 @@ fn run(strategy: BoxedStrategy<Case>) {
     let runtime = runtime();
     let fixture = runtime.block_on(Fixture::start());
     let before = runtime.block_on(fixture.counts());
-    let mut runner = TestRunner::new(Config {
-        // PROPTEST_CASES overrides the default, for a longer run by hand.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(CASES),
-        failure_persistence: None,
-        max_shrink_iters: 200,
-        ..Config::default()
-    });
+    let mut runner = proptest_runner(CASES, 200);
     let outcome = runner.run(&strategy, |case| runtime.block_on(fixture.check(&case)));
     if let Err(error) = outcome {
         panic!("{error}");

@@ -21,12 +21,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestCaseResult, TestRunner};
+use proptest::test_runner::{TestCaseError, TestCaseResult};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::clinic::{rfc3339, Actor, Clinic};
-use crate::common::Reply;
+use crate::common::{proptest_runner, Reply};
 
 /// Cases, and operations per case: together a few hundred operations, each checked in full.
 const CASES: u32 = 32;
@@ -604,16 +604,7 @@ fn join_requests_follow_the_state_machine() {
         .build()
         .expect("runtime");
     let clinic = runtime.block_on(Clinic::start());
-    let mut runner = TestRunner::new(Config {
-        // PROPTEST_CASES overrides the default, for a longer run by hand.
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(CASES),
-        failure_persistence: None,
-        max_shrink_iters: 100,
-        ..Config::default()
-    });
+    let mut runner = proptest_runner(CASES, 100);
     let outcome = runner.run(&proptest::collection::vec(op(), 1..=MAX_OPS), |ops| {
         runtime.block_on(run_case(&clinic, &ops))
     });
