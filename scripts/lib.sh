@@ -15,12 +15,13 @@ TRUNK_VERSION="0.21.14"
 
 # Debian packages: Tauri's build deps, the headless test desktop (Xvfb, D-Bus, WebKitWebDriver,
 # GNOME Keyring as the Secret Service, secret-tool), screenshots, and PostgreSQL, whose server
-# binaries scripts/with-postgres runs for the server's test pass on PostgreSQL.
+# binaries scripts/with-postgres runs for the server's test pass on PostgreSQL, and Chromium with
+# chromedriver for the Jitsi stand-in's browser self-test (tests/tests/jitsi_standin.rs).
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-tools
-  imagemagick xdotool postgresql
+  imagemagick xdotool postgresql chromium chromium-driver
 )
 
 step() {
@@ -109,6 +110,36 @@ build_ui() {
   local wasm
   wasm=$(ls "$ROOT"/ui/dist/*.wasm)
   note "wasm: $(stat -c %s "$wasm") bytes, $(gzip -9 -c "$wasm" | wc -c) gzipped"
+  build_jitsi_standin
+}
+
+# The Jitsi stand-in's browser bundle for the end-to-end tests (tests/jitsi-standin/dist): the
+# genuine external_api.js and the stand-in meeting page. npm ci only when package-lock.json changed
+# (tests/jitsi-standin/.npmrc turns install scripts and peer dependencies off); esbuild only when
+# an output is missing or older than its inputs.
+build_jitsi_standin() {
+  local dir="$ROOT/tests/jitsi-standin"
+  local stamp="$dir/node_modules/.installed-from"
+  if [ -f "$stamp" ] && cmp -s "$stamp" "$dir/package-lock.json"; then
+    note "Jitsi stand-in npm packages: present"
+  else
+    step "Installing the Jitsi stand-in's npm packages (package-lock.json)"
+    (cd "$dir" && npm ci --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+  local output stale=""
+  for output in external_api.js meeting.js probe.js; do
+    if [ ! -f "$dir/dist/$output" ] || [ -n "$(find "$dir/build.mjs" "$dir/src" "$dir/package-lock.json" -newer "$dir/dist/$output" -print -quit)" ]; then
+      stale=1
+    fi
+  done
+  if [ -z "$stale" ]; then
+    note "Jitsi stand-in bundle: up to date"
+    return
+  fi
+  step "Bundling the Jitsi stand-in (esbuild)"
+  (cd "$dir" && node build.mjs)
+  note "external_api.js: $(stat -c %s "$dir/dist/external_api.js") bytes"
 }
 
 build_binaries() {

@@ -11,6 +11,12 @@ fn main() {
         "user_active",
         "settings",
         "save_settings",
+        "call_support",
+        "join_call",
+        "call_control",
+        "call_screen",
+        "retry_call",
+        "leave_call",
     ];
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

@@ -5,10 +5,11 @@
 
 use tauri::State;
 
+use consult_core::call::CallHub;
 use consult_core::session::Restored;
 use consult_types::{
-    AdmitAllArgs, AppError, Dashboard, DecideArgs, LoginArgs, SessionView, SettingsChange,
-    SettingsView, StartupState,
+    AdmitAllArgs, AppError, CallControl, CallScreen, CallSupport, Dashboard, DecideArgs,
+    JoinCallArgs, LoginArgs, SessionView, SettingsChange, SettingsView, StartupState,
 };
 
 use crate::core::Core;
@@ -68,7 +69,12 @@ pub async fn login(
 /// Signs out: the desk stops, the server is told, the keychain entry and memory are wiped.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
-pub async fn logout(core: State<'_, Core>, live: State<'_, Live>) -> Result<(), AppError> {
+pub async fn logout(
+    core: State<'_, Core>,
+    live: State<'_, Live>,
+    calls: State<'_, CallHub>,
+) -> Result<(), AppError> {
+    calls.leave().await;
     live.stop().await;
     core.ready()?.session().logout().await
 }
@@ -123,4 +129,62 @@ pub async fn save_settings(
     let view = core.ready()?.save_settings(args, live.is_running().await)?;
     live.apply_settings(&view).await;
     Ok(view)
+}
+
+/// How a call would be carried on this machine; the UI shows it before Join.
+#[tauri::command]
+pub fn call_support(core: State<'_, Core>) -> Result<CallSupport, AppError> {
+    Ok(core.ready()?.call_support())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn join_call(
+    core: State<'_, Core>,
+    live: State<'_, Live>,
+    calls: State<'_, CallHub>,
+    args: JoinCallArgs,
+) -> Result<CallScreen, AppError> {
+    live.touch();
+    let ready = core.ready()?;
+    let screen = calls
+        .join(ready.session(), args, ready.call_options()?)
+        .await?;
+    live.stay_active_during_call(calls.inner().clone());
+    Ok(screen)
+}
+
+/// One control of the running call; the new state follows as a `call-changed` event.
+#[tauri::command]
+#[tracing::instrument(skip_all, fields(control = ?args))]
+pub async fn call_control(
+    live: State<'_, Live>,
+    calls: State<'_, CallHub>,
+    args: CallControl,
+) -> Result<(), AppError> {
+    live.touch();
+    calls.control(args).await
+}
+
+#[tauri::command]
+pub async fn call_screen(calls: State<'_, CallHub>) -> Result<Option<CallScreen>, AppError> {
+    Ok(calls.screen().await)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn retry_call(
+    live: State<'_, Live>,
+    calls: State<'_, CallHub>,
+) -> Result<CallScreen, AppError> {
+    live.touch();
+    calls.retry().await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn leave_call(live: State<'_, Live>, calls: State<'_, CallHub>) -> Result<(), AppError> {
+    live.touch();
+    calls.leave().await;
+    Ok(())
 }

@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use url::Url;
 
+use consult_core::call::deployment::Trust;
+use consult_core::call::CallOptions;
+use consult_core::call_path;
 use consult_core::clinic::ClinicClient;
 use consult_core::config::AppConfig;
 use consult_core::secrets;
 use consult_core::session::SessionManager;
 use consult_core::settings::{self, SettingsStore, UserSettings};
-use consult_types::{AppError, SettingsChange, SettingsView};
+use consult_types::{AppError, CallSupport, SettingsChange, SettingsView};
 
 /// The keychain service name: the app's bundle identifier.
 const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
@@ -64,6 +67,28 @@ impl Core {
 impl Ready {
     pub fn session(&self) -> Arc<SessionManager> {
         Arc::clone(&lock(&self.session))
+    }
+
+    /// How a call would be carried here now (probed each time: a browser may be installed
+    /// while the app runs).
+    pub fn call_support(&self) -> CallSupport {
+        call_path::detect(self.config.call_path, self.config.browser.as_deref())
+    }
+
+    /// Everything a call needs from the configuration.
+    pub fn call_options(&self) -> Result<CallOptions, AppError> {
+        let trust = Trust::load(self.config.jitsi_ca_file.as_deref()).map_err(|error| {
+            AppError::Config {
+                detail: error.to_string(),
+            }
+        })?;
+        Ok(CallOptions {
+            support: self.call_support(),
+            browser_program: call_path::browser_program(self.config.browser.as_deref()),
+            browser_args: self.config.browser_args.clone(),
+            trust,
+            timeout: self.config.request_timeout(),
+        })
     }
 
     /// The settings in force (presets over the user's choices over defaults).

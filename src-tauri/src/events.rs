@@ -40,6 +40,11 @@ impl<R: Runtime> Ui for MainWindow<R> {
     }
 
     fn session_ended(&self, ended: &SessionEnded) {
+        // A call does not outlive the session it was joined with.
+        if let Some(calls) = self.app.try_state::<consult_core::call::CallHub>() {
+            let calls = calls.inner().clone();
+            tauri::async_runtime::spawn(async move { calls.leave().await });
+        }
         self.emit(events::SESSION_ENDED, ended);
     }
 

@@ -2,6 +2,7 @@
 //! signed-in desk with its idle sign-out, shows native notifications, and owns nothing else.
 //! Logic belongs in `consult-core`, where it is tested without a webview.
 
+mod call;
 mod commands;
 mod core;
 mod deep_link;
@@ -20,6 +21,10 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 
+use consult_core::call::CallHub;
+use consult_types::CallControl;
+
+use crate::call::{EmbeddedAccess, ShellCallHost};
 pub use crate::core::Core;
 use crate::events::MainWindow;
 use crate::live::Live;
@@ -64,6 +69,12 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::user_active,
             commands::settings,
             commands::save_settings,
+            commands::call_support,
+            commands::join_call,
+            commands::call_control,
+            commands::call_screen,
+            commands::retry_call,
+            commands::leave_call,
         ])
         .setup(|app| {
             let handle = app.handle();
@@ -72,9 +83,14 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             app.manage(Core::load(&config_dir, store.clone()));
 
             let notifier = notify::notifier(handle, intent_handler(handle));
-            app.manage(Live::new(Arc::new(MainWindow::new(handle)), notifier));
+            app.manage(Live::new(
+                Arc::new(MainWindow::new(handle)),
+                notifier.clone(),
+            ));
+            let access = Arc::new(EmbeddedAccess::default());
+            app.manage(ShellCallHost::hub(handle, notifier, Arc::clone(&access)));
 
-            window::create_main(handle, store.get::<WindowState>(STATE_KEY))?;
+            window::create_main(handle, store.get::<WindowState>(STATE_KEY), access)?;
             app.manage(store);
             single_instance::listen_for_links(handle);
             Ok(())
@@ -95,6 +111,9 @@ fn intent_handler<R: Runtime>(app: &AppHandle<R>) -> notify::IntentHandler {
             return;
         };
         let live = live.inner().clone();
+        let calls = app
+            .try_state::<CallHub>()
+            .map(|calls| calls.inner().clone());
         tauri::async_runtime::spawn(async move {
             live.touch();
             match intent {
@@ -107,6 +126,24 @@ fn intent_handler<R: Runtime>(app: &AppHandle<R>) -> notify::IntentHandler {
                         tracing::warn!(?decision, %error, "a decision from a notification failed")
                     }
                 },
+                Intent::AnswerKnocking {
+                    participant_id,
+                    approved,
+                } => {
+                    let Some(calls) = calls else {
+                        return;
+                    };
+                    let control = CallControl::AnswerKnocking {
+                        participant_id,
+                        approved,
+                    };
+                    match calls.control(control).await {
+                        Ok(()) => tracing::info!(approved, "lobby answered from a notification"),
+                        Err(error) => {
+                            tracing::warn!(%error, "a lobby answer from a notification failed")
+                        }
+                    }
+                }
                 Intent::Open {
                     appointment_id,
                     session_id,

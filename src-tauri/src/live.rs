@@ -129,6 +129,17 @@ impl Live {
         self.0.ui.session_ended(&ended);
     }
 
+    /// A call is not idleness: keeps the idle sign-out away while `calls` has a call open.
+    pub fn stay_active_during_call(&self, calls: consult_core::call::CallHub) {
+        let live = self.clone();
+        tauri::async_runtime::spawn(async move {
+            while calls.screen().await.is_some() {
+                live.touch();
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+        });
+    }
+
     /// The user did something: restarts the idle countdown.
     pub fn touch(&self) {
         self.0.idle.touch();

@@ -1,11 +1,16 @@
 //! The main window, locked to the app's own pages, and its place on screen between runs.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+use tauri::webview::{NewWindowResponse, PermissionKind, PermissionResponse};
 use tauri::{
     AppHandle, PhysicalPosition, PhysicalSize, Runtime, WebviewUrl, WebviewWindow,
     WebviewWindowBuilder, Window,
 };
 use url::Url;
+
+use crate::call::EmbeddedAccess;
 
 pub const MAIN_LABEL: &str = "main";
 /// Key of the window's place in `settings.json`.
@@ -27,26 +32,73 @@ pub struct WindowState {
 /// A monitor's area in physical pixels: x, y, width, height.
 pub type Area = (i32, i32, u32, u32);
 
+/// The main window: the app's pages, plus the running embedded call's frames (`access`).
+/// Links that would open a window go to the system browser instead (http and https only).
 pub fn create_main<R: Runtime>(
     app: &AppHandle<R>,
     saved: Option<WindowState>,
+    access: Arc<EmbeddedAccess>,
 ) -> tauri::Result<WebviewWindow<R>> {
+    let navigation_access = Arc::clone(&access);
     let window = WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()))
         .title("Consult")
         .inner_size(1100.0, 760.0)
         .min_inner_size(MIN_WIDTH, MIN_HEIGHT)
-        .on_navigation(|url| {
-            let allowed = is_app_page(url);
-            if !allowed {
+        .on_navigation(move |url| {
+            // `about:blank` is the first document of every new frame (Jitsi's iframe too).
+            let allowed = is_app_page(url)
+                || url.as_str() == "about:blank"
+                || navigation_access.allows_frame(url);
+            if allowed {
+                // Never the query: the Jitsi meeting's carries its token.
+                tracing::debug!(scheme = url.scheme(), host = ?url.host_str(), port = ?url.port(), "navigation");
+            } else {
                 tracing::warn!(scheme = url.scheme(), host = ?url.host_str(), "blocked navigation away from the app");
             }
             allowed
         })
+        .on_new_window(|url, _features| {
+            open_externally(&url);
+            NewWindowResponse::Deny
+        })
+        .on_permission_request(move |_webview, kind| media_permission(&access, kind))
         .build()?;
+    crate::call::enable_webrtc(&window);
     if let Some(saved) = saved {
         restore(&window, saved);
     }
     Ok(window)
+}
+
+/// Camera, microphone and screen capture only for a running embedded call; nothing else.
+fn media_permission(access: &EmbeddedAccess, kind: PermissionKind) -> PermissionResponse {
+    let media = matches!(
+        kind,
+        PermissionKind::Camera | PermissionKind::Microphone | PermissionKind::DisplayCapture
+    );
+    if media && access.allows_media() {
+        tracing::info!(?kind, "media permission granted to the running call");
+        PermissionResponse::Allow
+    } else {
+        tracing::warn!(?kind, "permission request denied");
+        PermissionResponse::Deny
+    }
+}
+
+/// Opens a link in the system browser; only http(s), never `file:`, custom schemes or the like.
+fn open_externally(url: &Url) {
+    if !is_external_link(url) {
+        tracing::warn!(scheme = url.scheme(), "blocked a link that is not http(s)");
+        return;
+    }
+    tracing::info!(host = ?url.host_str(), "opening a link in the system browser");
+    if let Err(error) = open::that_detached(url.as_str()) {
+        tracing::warn!(%error, "the system browser could not be opened");
+    }
+}
+
+fn is_external_link(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https") && url.host_str().is_some()
 }
 
 /// Puts the window where it was, as far as the screens now allow; failures only cost the place.
@@ -143,6 +195,22 @@ mod tests {
             Some((2000, 100))
         );
         assert_eq!(visible_position(&saved, &[]), None);
+    }
+
+    #[test]
+    fn only_http_links_leave_for_the_system_browser() {
+        for link in ["https://jitsi.org/", "http://example.org/help"] {
+            assert!(is_external_link(&Url::parse(link).unwrap()), "{link}");
+        }
+        for other in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "consult://join/x",
+            "smb://share/x",
+            "tauri://localhost/",
+        ] {
+            assert!(!is_external_link(&Url::parse(other).unwrap()), "{other}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod clinic;
+pub mod jitsi;
 pub mod notifications;
 pub mod paths;
 pub mod process;

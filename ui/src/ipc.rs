@@ -6,8 +6,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use consult_types::{
-    commands, AdmitAllArgs, AppError, Dashboard, DecideArgs, Decision, LoginArgs, SessionView,
-    SettingsChange, SettingsView, StartupState,
+    commands, AdmitAllArgs, AppError, CallControl, CallScreen, CallSupport, Dashboard, DecideArgs,
+    Decision, JoinCallArgs, LoginArgs, SessionView, SettingsChange, SettingsView, StartupState,
 };
 
 #[wasm_bindgen]
@@ -75,6 +75,45 @@ pub async fn settings() -> Result<SettingsView, AppError> {
 
 pub async fn save_settings(change: SettingsChange) -> Result<SettingsView, AppError> {
     invoke(commands::SAVE_SETTINGS, &Args { args: change }).await
+}
+
+/// How this machine would carry a call, asked once after sign-in so Join can say so.
+pub async fn call_support() -> Result<CallSupport, AppError> {
+    invoke(commands::CALL_SUPPORT, &()).await
+}
+
+pub async fn join_call(
+    session_id: String,
+    appointment_id: Option<String>,
+) -> Result<CallScreen, AppError> {
+    invoke(
+        commands::JOIN_CALL,
+        &Args {
+            args: JoinCallArgs {
+                session_id,
+                appointment_id,
+            },
+        },
+    )
+    .await
+}
+
+/// The new state arrives as a `call-changed` event once Jitsi confirms the control.
+pub async fn call_control(control: CallControl) -> Result<(), AppError> {
+    invoke(commands::CALL_CONTROL, &Args { args: control }).await
+}
+
+/// The running call, if any: after a reload the UI goes back to it.
+pub async fn call_screen() -> Result<Option<CallScreen>, AppError> {
+    invoke(commands::CALL_SCREEN, &()).await
+}
+
+pub async fn retry_call() -> Result<CallScreen, AppError> {
+    invoke(commands::RETRY_CALL, &()).await
+}
+
+pub async fn leave_call() -> Result<(), AppError> {
+    invoke(commands::LEAVE_CALL, &()).await
 }
 
 /// Every command takes its argument under the key `args`.

@@ -101,6 +101,10 @@ fn props(dashboard: Option<Dashboard>) -> DeskViewProps {
         on_decide: Callback::noop(),
         on_admit_all: Callback::noop(),
         on_dismiss_error: Callback::noop(),
+        support: None,
+        joining: false,
+        join_error: None,
+        on_join: Callback::noop(),
     }
 }
 
@@ -284,7 +288,7 @@ async fn the_detail_shows_the_selected_appointment() {
         "{html}"
     );
     assert!(html.contains(r#"id="close-detail""#), "{html}");
-    assert!(html.contains("later version"), "{html}");
+    assert!(html.contains(r#"id="join-call""#), "{html}");
     assert!(html.contains("CODE-apt_2"), "{html}");
 }
 

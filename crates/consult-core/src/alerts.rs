@@ -42,6 +42,32 @@ pub struct Alert {
     pub session_id: Option<String>,
     /// Set for join requests: the notification offers Admit and Decline.
     pub join_request_id: Option<String>,
+    /// Set for someone knocking in a running call's lobby: it offers Admit and Deny.
+    pub lobby_participant_id: Option<String>,
+}
+
+/// The alert for someone knocking in the lobby of the running call (moderators only, jitsi.md
+/// §4). Names follow `show_patient_names` like every other alert; the dedupe id is per knocker.
+pub fn lobby_knock(
+    knocker: &consult_types::KnockingParticipant,
+    appointment_id: Option<&str>,
+    session_id: &str,
+    show_names: bool,
+) -> Alert {
+    let who = match (&knocker.name, show_names) {
+        (Some(name), true) if !name.trim().is_empty() => name.trim().to_owned(),
+        _ => "Someone".to_owned(),
+    };
+    Alert {
+        id: format!("lobby:{session_id}:{}", knocker.id),
+        kind: NotificationKind::JoinRequestCreated,
+        title: "Waiting in the lobby".into(),
+        body: format!("{who} is waiting in the lobby of your call."),
+        appointment_id: appointment_id.unwrap_or_default().to_owned(),
+        session_id: Some(session_id.to_owned()),
+        join_request_id: None,
+        lobby_participant_id: Some(knocker.id.clone()),
+    }
 }
 
 /// Whether a notification of `kind` is shown at all with these preferences.
@@ -140,6 +166,7 @@ pub fn compose(
                 .or_else(|| join_request.map(|request| request.id.clone())),
             _ => None,
         },
+        lobby_participant_id: None,
     })
 }
 

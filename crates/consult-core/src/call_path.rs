@@ -51,12 +51,14 @@ pub fn decide(choice: CallPathChoice, forced_browser: Option<&Path>, probe: &Pro
         CallPathChoice::Auto | CallPathChoice::Embedded if probe.webview_has_webrtc => {
             support(CallPathKind::Embedded, None, forced, None, None)
         }
+        // Forced, it is honoured rather than replaced: the call screen and its controls work,
+        // only media cannot flow (and the screen says so).
         CallPathChoice::Embedded => support(
-            CallPathKind::None,
+            CallPathKind::Embedded,
             None,
             true,
             Some(
-                "call_path is set to \"embedded\", but this computer's built-in web view cannot do video calls (it has no WebRTC), so calls cannot work here. Ask your administrator to set call_path to \"auto\" or \"browser\".".into(),
+                "call_path is set to \"embedded\", but this computer's built-in web view has no WebRTC: the call opens in this window, but no camera, microphone or sound can flow. Ask your administrator to set call_path to \"auto\" or \"browser\" for real calls.".into(),
             ),
             None,
         ),
@@ -96,6 +98,16 @@ pub fn decide(choice: CallPathChoice, forced_browser: Option<&Path>, probe: &Pro
             ),
         },
     }
+}
+
+/// The browser program the browser path starts: the configured one, else the first found on
+/// `PATH`.
+pub fn browser_program(forced_browser: Option<&Path>) -> Option<PathBuf> {
+    forced_browser.map(Path::to_path_buf).or_else(|| {
+        find_browsers(std::env::var_os("PATH").as_deref())
+            .into_iter()
+            .next()
+    })
 }
 
 /// Probes this machine and decides. A configured `forced_browser` that is not an executable
@@ -290,17 +302,20 @@ mod tests {
     }
 
     #[test]
-    fn forced_embedded_without_webrtc_is_refused_not_replaced() {
+    fn forced_embedded_without_webrtc_is_kept_with_a_warning_not_replaced() {
         let support = decide(
             CallPathChoice::Embedded,
             None,
             &probe(false, &["/usr/bin/chromium"], true),
         );
-        assert_eq!(support.path, CallPathKind::None);
+        assert_eq!(support.path, CallPathKind::Embedded);
         assert!(support.forced);
         let reason = support.reason.unwrap_or_default();
         assert!(reason.contains("\"embedded\""), "{reason}");
-        assert!(reason.contains("cannot work here"), "{reason}");
+        assert!(
+            reason.contains("no camera, microphone or sound"),
+            "{reason}"
+        );
 
         let works = decide(CallPathChoice::Embedded, None, &probe(true, &[], false));
         assert_eq!(works.path, CallPathKind::Embedded);

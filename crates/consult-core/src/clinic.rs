@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use consult_types::{
-    codes, AppError, Appointment, AuthResponse, Decision, Envelope, ErrorBody, JoinRequest,
-    LoginRequest, NewAppointment, Notification, RefreshRequest, User,
+    codes, AppError, Appointment, AuthResponse, Decision, Envelope, ErrorBody, JitsiSession,
+    JoinRequest, LoginRequest, NewAppointment, Notification, RefreshRequest, User,
 };
 
 /// Talks to one clinic server. Cheap to clone; clones share the connection pool.
@@ -108,6 +108,19 @@ impl ClinicClient {
     pub async fn appointment(&self, access_token: &str, id: &str) -> Result<Appointment, AppError> {
         self.send(
             self.request_to(Method::GET, &["appointments", id])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `GET /sessions/{sessionId}/jwt`: the caller's Jitsi token and where to use it.
+    pub async fn jitsi_session(
+        &self,
+        access_token: &str,
+        session_id: &str,
+    ) -> Result<JitsiSession, AppError> {
+        self.send(
+            self.request_to(Method::GET, &["sessions", session_id, "jwt"])?
                 .bearer_auth(access_token),
         )
         .await

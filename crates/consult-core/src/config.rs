@@ -39,6 +39,13 @@ pub struct AppConfig {
     /// A specific browser program for the browser call path, instead of searching `PATH`.
     #[serde(default)]
     pub browser: Option<PathBuf>,
+    /// Extra command-line flags for that browser (e.g. a proxy), added before the call page.
+    #[serde(default)]
+    pub browser_args: Vec<String>,
+    /// A PEM file with the clinic's private certificate authority, trusted only for the Jitsi
+    /// deployment (its certificate is verified against it and then trusted for that host).
+    #[serde(default)]
+    pub jitsi_ca_file: Option<PathBuf>,
     /// Settings (in [`SettingsView`](consult_types::SettingsView) naming) set by the file or
     /// the environment, filled in by [`AppConfig::load`].
     #[serde(skip)]
@@ -96,6 +103,8 @@ const ENV_KEYS: &[&str] = &[
     "keychain",
     "call_path",
     "browser",
+    "browser_args",
+    "jitsi_ca_file",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",

@@ -340,6 +340,9 @@ impl Shared {
                     match listed {
                         // Cancelled or removed since the listing: nothing to show.
                         Err(AppError::Rejected { status: 404, .. }) => Ok(Vec::new()),
+                        // Only the appointment's doctor decides who joins; a patient or an
+                        // agency signed in here has a schedule without requests to answer.
+                        Err(AppError::Rejected { status: 403, .. }) => Ok(Vec::new()),
                         other => other,
                     }
                 }

@@ -198,6 +198,34 @@ pub struct CallSupport {
     pub install_hint: Option<String>,
 }
 
+/// Arguments of the `join_call` command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinCallArgs {
+    /// The appointment's `sessionId`, as in `GET /sessions/{sessionId}/jwt`.
+    pub session_id: String,
+    /// The appointment, so the call screen can name it; `None` when joined from a link.
+    pub appointment_id: Option<String>,
+}
+
+/// Everything the call screen needs: how the call is carried, and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallScreen {
+    pub session_id: String,
+    pub appointment_id: Option<String>,
+    /// The path this call took (embedded or browser).
+    pub support: CallSupport,
+    /// Embedded path only: the core's loopback call page to show in the call screen's frame.
+    /// It carries a one-time key in its fragment; never log or store it.
+    pub frame_url: Option<String>,
+    /// The room, for the screen's title.
+    pub room_name: String,
+    /// The call started with the camera off (an audio-only appointment).
+    pub audio_only: bool,
+    pub view: CallView,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

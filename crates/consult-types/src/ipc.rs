@@ -24,6 +24,19 @@ pub mod commands {
     pub const SETTINGS: &str = "settings";
     /// Saves the user's changes: [`SettingsChange`] → [`SettingsView`].
     pub const SAVE_SETTINGS: &str = "save_settings";
+    /// How this machine would carry a call, known before Join: [`crate::CallSupport`].
+    pub const CALL_SUPPORT: &str = "call_support";
+    /// Joins an appointment's call: [`crate::JoinCallArgs`] → [`crate::CallScreen`].
+    pub const JOIN_CALL: &str = "join_call";
+    /// One control of the running call: [`crate::CallControl`] → `()`. The new state arrives as
+    /// a `call-changed` event once Jitsi confirms it.
+    pub const CALL_CONTROL: &str = "call_control";
+    /// The running call, if any (after a reload of the page): `Option<`[`crate::CallScreen`]`>`.
+    pub const CALL_SCREEN: &str = "call_screen";
+    /// Loads a failed call again with a fresh token: → [`crate::CallScreen`].
+    pub const RETRY_CALL: &str = "retry_call";
+    /// Leaves the call (hangs up if still in it) and disposes it: → `()`.
+    pub const LEAVE_CALL: &str = "leave_call";
 }
 
 /// Events the core emits to the UI (Tauri events on the main window).
@@ -34,6 +47,10 @@ pub mod events {
     pub const SESSION_ENDED: &str = "session-ended";
     /// Payload [`super::FocusAppointment`]: a notification or deep link asks for an appointment.
     pub const FOCUS_APPOINTMENT: &str = "focus-appointment";
+    /// Payload [`crate::CallScreen`]: the call's whole state after any change.
+    pub const CALL_CHANGED: &str = "call-changed";
+    /// No payload: the call is over and disposed; the UI goes back to the schedule.
+    pub const CALL_CLOSED: &str = "call-closed";
 }
 
 /// Arguments of the `login` command.
@@ -229,8 +246,22 @@ pub enum AppError {
     #[error("The app's configuration is not valid: {detail}")]
     Config { detail: String },
 
+    /// The core refused a call control (not joined yet, moderator only, …).
+    #[error("{refusal}")]
+    CallRefused { refusal: crate::CallError },
+
+    /// No call can start: none running, one already running, or no way to carry it here.
+    #[error("{detail}")]
+    CallUnavailable { detail: String },
+
     #[error("Something went wrong inside the app: {detail}")]
     Internal { detail: String },
+}
+
+impl From<crate::CallError> for AppError {
+    fn from(refusal: crate::CallError) -> AppError {
+        AppError::CallRefused { refusal }
+    }
 }
 
 #[cfg(test)]

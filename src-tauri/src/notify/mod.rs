@@ -29,6 +29,7 @@ pub struct Target {
     pub appointment_id: String,
     pub session_id: Option<String>,
     pub join_request_id: Option<String>,
+    pub lobby_participant_id: Option<String>,
 }
 
 impl From<&Alert> for Target {
@@ -37,6 +38,7 @@ impl From<&Alert> for Target {
             appointment_id: alert.appointment_id.clone(),
             session_id: alert.session_id.clone(),
             join_request_id: alert.join_request_id.clone(),
+            lobby_participant_id: alert.lobby_participant_id.clone(),
         }
     }
 }
@@ -54,6 +56,11 @@ pub enum Intent {
         join_request_id: String,
         decision: Decision,
     },
+    /// Admit or deny someone knocking in the running call's lobby.
+    AnswerKnocking {
+        participant_id: String,
+        approved: bool,
+    },
 }
 
 /// Receives the intents of clicks; runs on the notifier's task, so it must return quickly.
@@ -63,6 +70,8 @@ pub type IntentHandler = Arc<dyn Fn(Intent) + Send + Sync>;
 pub const ACTION_OPEN: &str = "default";
 pub const ACTION_ADMIT: &str = "admit";
 pub const ACTION_DECLINE: &str = "decline";
+pub const ACTION_LOBBY_ADMIT: &str = "lobby-admit";
+pub const ACTION_LOBBY_DENY: &str = "lobby-deny";
 /// tauri-plugin-notification's name for a click on the notification itself.
 pub const PLUGIN_TAP: &str = "tap";
 
@@ -71,6 +80,9 @@ pub fn dbus_actions(alert: &Alert) -> Vec<&'static str> {
     let mut actions = vec![ACTION_OPEN, "Open"];
     if alert.join_request_id.is_some() {
         actions.extend([ACTION_ADMIT, "Admit", ACTION_DECLINE, "Decline"]);
+    }
+    if alert.lobby_participant_id.is_some() {
+        actions.extend([ACTION_LOBBY_ADMIT, "Admit", ACTION_LOBBY_DENY, "Deny"]);
     }
     actions
 }
@@ -83,6 +95,9 @@ pub fn dbus_hints(alert: &Alert) -> Vec<(&'static str, String)> {
     ];
     if let Some(id) = &alert.join_request_id {
         hints.push(("x-consult-join-request-id", id.clone()));
+    }
+    if let Some(id) = &alert.lobby_participant_id {
+        hints.push(("x-consult-lobby-participant-id", id.clone()));
     }
     hints
 }
@@ -99,6 +114,12 @@ pub fn intent(key: &str, target: &Target) -> Option<Intent> {
         }
         ACTION_ADMIT => Decision::Admit,
         ACTION_DECLINE => Decision::Decline,
+        ACTION_LOBBY_ADMIT | ACTION_LOBBY_DENY => {
+            return Some(Intent::AnswerKnocking {
+                participant_id: target.lobby_participant_id.clone()?,
+                approved: key == ACTION_LOBBY_ADMIT,
+            })
+        }
         _ => return None,
     };
     Some(Intent::Decide {
@@ -143,6 +164,7 @@ mod tests {
             appointment_id: "a1".into(),
             session_id: Some("s1".into()),
             join_request_id: join_request_id.map(Into::into),
+            lobby_participant_id: None,
         }
     }
 
@@ -188,6 +210,44 @@ mod tests {
             })
         );
         assert_eq!(intent("snooze", &join), None);
+        assert_eq!(intent("lobby-admit", &join), None);
+
+        let knock = consult_core::alerts::lobby_knock(
+            &consult_types::KnockingParticipant {
+                id: "p9".into(),
+                name: Some("Pat".into()),
+            },
+            Some("a1"),
+            "s1",
+            true,
+        );
+        assert_eq!(
+            dbus_actions(&knock),
+            [
+                "default",
+                "Open",
+                "lobby-admit",
+                "Admit",
+                "lobby-deny",
+                "Deny"
+            ]
+        );
+        let knock = Target::from(&knock);
+        assert_eq!(
+            intent("lobby-admit", &knock),
+            Some(Intent::AnswerKnocking {
+                participant_id: "p9".into(),
+                approved: true
+            })
+        );
+        assert_eq!(
+            intent("lobby-deny", &knock),
+            Some(Intent::AnswerKnocking {
+                participant_id: "p9".into(),
+                approved: false
+            })
+        );
+        assert_eq!(intent("admit", &knock), None);
 
         let reminder = Target::from(&alert(None));
         assert_eq!(intent("admit", &reminder), None);

@@ -8,13 +8,18 @@ use tauri_plugin_notification::{Action, ActionType, NotificationExt};
 
 use consult_core::alerts::Alert;
 
-use super::{intent, IntentHandler, Notifier, Target, ACTION_ADMIT, ACTION_DECLINE};
+use super::{
+    intent, IntentHandler, Notifier, Target, ACTION_ADMIT, ACTION_DECLINE, ACTION_LOBBY_ADMIT,
+    ACTION_LOBBY_DENY,
+};
 
 /// The action type of join-request notifications: Admit and Decline buttons.
 const JOIN_REQUEST_ACTIONS: &str = "join-request";
 const EXTRA_APPOINTMENT: &str = "appointmentId";
 const EXTRA_SESSION: &str = "sessionId";
 const EXTRA_JOIN_REQUEST: &str = "joinRequestId";
+const EXTRA_LOBBY_PARTICIPANT: &str = "lobbyParticipantId";
+const LOBBY_ACTIONS: &str = "lobby-knock";
 
 pub struct PluginNotifier<R: Runtime> {
     app: AppHandle<R>,
@@ -24,12 +29,20 @@ pub struct PluginNotifier<R: Runtime> {
 impl<R: Runtime> PluginNotifier<R> {
     pub fn new(app: &AppHandle<R>, on_intent: IntentHandler) -> PluginNotifier<R> {
         let notifications = app.notification();
-        let types = vec![ActionType::builder(JOIN_REQUEST_ACTIONS)
-            .actions(vec![
-                Action::builder(ACTION_ADMIT, "Admit").build(),
-                Action::builder(ACTION_DECLINE, "Decline").build(),
-            ])
-            .build()];
+        let types = vec![
+            ActionType::builder(JOIN_REQUEST_ACTIONS)
+                .actions(vec![
+                    Action::builder(ACTION_ADMIT, "Admit").build(),
+                    Action::builder(ACTION_DECLINE, "Decline").build(),
+                ])
+                .build(),
+            ActionType::builder(LOBBY_ACTIONS)
+                .actions(vec![
+                    Action::builder(ACTION_LOBBY_ADMIT, "Admit").build(),
+                    Action::builder(ACTION_LOBBY_DENY, "Deny").build(),
+                ])
+                .build(),
+        ];
         if let Err(error) = notifications.register_action_types(types) {
             tracing::warn!(%error, "notification actions could not be registered");
         }
@@ -46,6 +59,7 @@ impl<R: Runtime> PluginNotifier<R> {
                 appointment_id,
                 session_id: text(EXTRA_SESSION),
                 join_request_id: text(EXTRA_JOIN_REQUEST),
+                lobby_participant_id: text(EXTRA_LOBBY_PARTICIPANT),
             };
             if let Some(intent) = intent(performed.action_id(), &target) {
                 on_intent(intent);
@@ -78,6 +92,11 @@ impl<R: Runtime> Notifier for PluginNotifier<R> {
             builder = builder
                 .extra(EXTRA_JOIN_REQUEST, join_request_id)
                 .action_type_id(JOIN_REQUEST_ACTIONS);
+        }
+        if let Some(participant_id) = &alert.lobby_participant_id {
+            builder = builder
+                .extra(EXTRA_LOBBY_PARTICIPANT, participant_id)
+                .action_type_id(LOBBY_ACTIONS);
         }
         if let Err(error) = builder.show() {
             tracing::warn!(%error, "a notification could not be shown");

@@ -1,6 +1,6 @@
 //! Measures the desktop app as a person meets it. Run by `scripts/bench`.
 //!
-//! `bench-desktop [startup|desk]` (default: both).
+//! `bench-desktop [startup|desk|call]` (default: all).
 //!
 //! - *startup*: cold start to the login screen rendered, and the memory of the app and its
 //!   WebKit processes at that screen. Cold start is timed from asking tauri-driver for a session
@@ -10,10 +10,17 @@
 //!   request takes from the agency's `POST` until the app's `Notify` call reaches the session
 //!   bus (a notification daemon owned by this process records the time of receipt), over
 //!   [`DESK_REQUESTS`] requests after [`DESK_WARMUP`] unmeasured ones.
+//! - *call*: against the Jitsi stand-in, on the embedded path and on the browser path
+//!   (Chromium): Join clicked → the call screen shows "joined" (Jitsi's `videoConferenceJoined`
+//!   has reached the core and the UI), median of [`CALL_JOINS`]; a control clicked → the
+//!   command received by the meeting page, p50 and p99 over [`CALL_CLICKS`] clicks (both times
+//!   are `Date.now()` in pages on this machine: the click in the app's page, the receipt in the
+//!   meeting page); memory of the app and everything it started during a call.
 
 use std::time::{Duration, Instant};
 
 use consult_e2e::clinic::id_of;
+use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon,
     DEMO_DOCTOR_EMAIL, DEMO_PASSWORD,
@@ -22,19 +29,26 @@ use consult_e2e::{
 const RUNS: usize = 10;
 const DESK_WARMUP: usize = 10;
 const DESK_REQUESTS: usize = 100;
+const CALL_JOINS: usize = 10;
+const CALL_WARMUP: usize = 10;
+const CALL_CLICKS: usize = 200;
 
 #[tokio::main]
 async fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    if !matches!(what.as_str(), "all" | "startup" | "desk") {
-        eprintln!("usage: bench-desktop [startup|desk]");
+    if !matches!(what.as_str(), "all" | "startup" | "desk" | "call") {
+        eprintln!("usage: bench-desktop [startup|desk|call]");
         std::process::exit(2);
     }
-    if what != "desk" {
+    if what == "all" || what == "startup" {
         startup().await;
     }
-    if what != "startup" {
+    if what == "all" || what == "desk" {
         desk().await;
+    }
+    if what == "all" || what == "call" {
+        call("embedded").await;
+        call("browser").await;
     }
 }
 
@@ -139,6 +153,134 @@ async fn desk() {
         "notifications shown: {notified} for {} join requests",
         DESK_WARMUP + DESK_REQUESTS
     );
+    app.quit().await;
+}
+
+async fn call(path: &str) {
+    let session = IsolatedSession::start();
+    let jitsi = JitsiStandIn::start(StandInOptions::hs256(
+        "consult-bench",
+        "bench-only-jitsi-app-secret-0123456789abcdef",
+    ));
+    let server = ClinicServer::start_demo_with_config(
+        &format!("bench-call-{path}"),
+        &jitsi.server_config_toml(),
+    );
+    let api = ClinicApi::new(server.url());
+    let mut env = vec![
+        ("CONSULT_CALL_PATH".to_owned(), path.to_owned()),
+        (
+            "CONSULT_JITSI_CA_FILE".to_owned(),
+            jitsi.ca_file().display().to_string(),
+        ),
+    ];
+    if path == "browser" {
+        env.push(("CONSULT_BROWSER".to_owned(), "/usr/bin/chromium".to_owned()));
+        env.push((
+            "CONSULT_BROWSER_ARGS".to_owned(),
+            r#"["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]"#
+                .to_owned(),
+        ));
+    }
+    let app = App::launch(AppLaunch {
+        session: &session,
+        server_url: server.url().to_owned(),
+        label: format!("bench-call-{path}"),
+        env,
+    })
+    .await;
+    app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
+    app.wait_for("#schedule").await;
+    let doctor = api.doctor().await;
+    let mut appointments = api.appointments(&doctor).await;
+    appointments.sort_by(|a, b| {
+        a["startTime"]
+            .as_str()
+            .unwrap_or_default()
+            .cmp(b["startTime"].as_str().unwrap_or_default())
+    });
+    let appointment_id = id_of(&appointments[0]);
+    let row = format!("li.appointment[data-appointment-id=\"{appointment_id}\"] .patient-name");
+
+    let mut joins = Vec::with_capacity(CALL_JOINS);
+    for round in 0..CALL_JOINS {
+        app.click(&row).await;
+        app.wait_for("#join-call").await;
+        let clicked = Instant::now();
+        app.click("#join-call").await;
+        app.wait_for("#call-phase[data-phase=\"joined\"]").await;
+        joins.push(clicked.elapsed());
+        if round + 1 < CALL_JOINS {
+            app.click("#ctl-hangup").await;
+            app.wait_gone("#call-screen").await;
+        }
+    }
+    joins.sort();
+    println!(
+        "{path}: Join clicked -> call shown joined: median {} ms (min {}, max {}) over {} joins",
+        ms(joins[joins.len() / 2]),
+        ms(joins[0]),
+        ms(joins[joins.len() - 1]),
+        joins.len()
+    );
+
+    // Clicks timed in the app's page and received in the meeting page, one at a time.
+    let mut latencies = Vec::with_capacity(CALL_CLICKS);
+    for round in 0..CALL_WARMUP + CALL_CLICKS {
+        let before = jitsi.commands().len();
+        let clicked_at: f64 = app
+            .client()
+            .execute(
+                "const t = Date.now(); document.getElementById('ctl-audio').click(); return t;",
+                vec![],
+            )
+            .await
+            .expect("click")
+            .as_f64()
+            .expect("a time");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let received = loop {
+            if let Some(command) = jitsi.commands().get(before) {
+                break command.page_time_ms;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the click never reached the meeting"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        // Wait for the state to come back, so the next click is not refused mid-flight.
+        let expected = if round % 2 == 0 { "on" } else { "off" };
+        app.wait_for_attr(
+            "#ctl-audio",
+            "data-state",
+            Duration::from_secs(10),
+            |state| state == expected,
+        )
+        .await;
+        if round >= CALL_WARMUP {
+            latencies.push(received - clicked_at);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index]
+    };
+    println!(
+        "{path}: control clicked -> command received by the meeting page: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} clicks (Date.now(), 1 ms resolution)",
+        at(0.50),
+        at(0.99),
+        latencies[latencies.len() - 1],
+        latencies.len()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    report_memory(
+        &format!("a call ({path} path)"),
+        &process_tree_memory(app.driver_pid()),
+    );
+    app.click("#ctl-hangup").await;
+    app.wait_gone("#call-screen").await;
     app.quit().await;
 }
 

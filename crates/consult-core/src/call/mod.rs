@@ -4,10 +4,15 @@
 //!
 //! Token rejections (jitsi.md §3) are retried once with a fresh token, then end in a clear error.
 
+pub mod browser;
+pub mod channel;
+pub mod deployment;
 mod events;
+pub mod hub;
 pub mod wire;
 
 pub use events::{EventError, InboundEvent};
+pub use hub::{CallHost, CallHub, CallOptions};
 pub use wire::OutboundCommand;
 
 use std::collections::HashMap;

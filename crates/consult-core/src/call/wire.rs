@@ -51,6 +51,24 @@ pub const TOKEN_REJECTED_ERRORS: [&str; 2] = [
 /// The only media type this app mutes for everyone.
 pub const MEDIA_AUDIO: &str = "audio";
 
+/// `executeCommand` names of [`commands`] (public name, wire name), from `external_api.js`'s
+/// command map: the call page calls the genuine `executeCommand`, which rejects unknown names.
+const PUBLIC_COMMAND_NAMES: [(&str, &str); 10] = [
+    ("toggleAudio", commands::TOGGLE_AUDIO),
+    ("toggleVideo", commands::TOGGLE_VIDEO),
+    ("hangup", commands::HANGUP),
+    ("toggleShareScreen", commands::TOGGLE_SHARE_SCREEN),
+    ("toggleRaiseHand", commands::TOGGLE_RAISE_HAND),
+    ("toggleTileView", commands::TOGGLE_TILE_VIEW),
+    ("toggleLobby", commands::TOGGLE_LOBBY),
+    (
+        "answerKnockingParticipant",
+        commands::ANSWER_KNOCKING_PARTICIPANT,
+    ),
+    ("muteEveryone", commands::MUTE_EVERYONE),
+    ("endConference", commands::END_CONFERENCE),
+];
+
 /// A command for the iframe, ready for the postis transport.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundCommand {
@@ -64,8 +82,31 @@ impl OutboundCommand {
         OutboundCommand { name, args }
     }
 
+    /// The name `executeCommand` takes for this command.
+    pub fn public_name(&self) -> &'static str {
+        PUBLIC_COMMAND_NAMES
+            .iter()
+            .find(|(_, wire)| *wire == self.name)
+            .map_or(self.name, |(public, _)| public)
+    }
+
     /// The `params` of the postis `message`: commands travel as events (jitsi.md §2).
     pub fn params(&self) -> Value {
         json!({"type": "event", "data": {"name": self.name, "data": self.args}})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_its_public_name() {
+        for (public, wire) in PUBLIC_COMMAND_NAMES {
+            assert_eq!(OutboundCommand::new(wire, vec![]).public_name(), public);
+        }
+        let wires: std::collections::HashSet<_> =
+            PUBLIC_COMMAND_NAMES.iter().map(|(_, wire)| wire).collect();
+        assert_eq!(wires.len(), PUBLIC_COMMAND_NAMES.len());
     }
 }

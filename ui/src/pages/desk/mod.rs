@@ -1,5 +1,6 @@
 //! The signed-in screen: the doctor's schedule and the people waiting to join, kept current by
-//! the core's `dashboard-changed` events (never polled).
+//! the core's `dashboard-changed` events (never polled). While a call runs, the call screen is
+//! shown instead, kept current by `call-changed` events.
 
 pub mod detail;
 pub mod header;
@@ -15,16 +16,17 @@ use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use consult_types::{
-    events as names, AppError, Appointment, Dashboard, Decision, FocusAppointment, SessionEnded,
-    SessionView,
+    events as names, AppError, Appointment, CallScreen, Dashboard, Decision, FocusAppointment,
+    SessionEnded, SessionView,
 };
 
 use crate::activity::use_activity_reporter;
 use crate::clock::Clock;
-use crate::events::{listen, Listener};
+use crate::events::{listen, listen_signal, Listener};
 use crate::ipc;
+use crate::pages::call::CallPage;
 use crate::pages::settings::SettingsPage;
-use detail::DetailView;
+use detail::{call_blocked, DetailView, Support};
 use header::HeaderView;
 use join_requests::JoinRequestsView;
 use schedule::ScheduleView;
@@ -53,6 +55,13 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
     let signing_out = use_state(|| false);
     let settings_open = use_state(|| false);
     let clock = use_state(Clock::now);
+    let support = use_state(|| None::<Result<consult_types::CallSupport, String>>);
+    let call = use_state(|| None::<CallScreen>);
+    let joining = use_state(|| false);
+    let join_error = use_state(|| None::<String>);
+    // Counts `call-changed`/`call-closed` events, so a command's reply that was overtaken by an
+    // event does not bring back an older state.
+    let call_events = use_mut_ref(|| 0_u64);
     use_activity_reporter();
 
     {
@@ -65,6 +74,7 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
 
     {
         let (dashboard, load_error, focus) = (dashboard.clone(), load_error.clone(), focus.clone());
+        let (support, call, call_events) = (support.clone(), call.clone(), call_events.clone());
         let on_signed_out = props.on_signed_out.clone();
         use_effect_with((), move |_| {
             let mounted = Rc::new(Cell::new(true));
@@ -94,6 +104,22 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
                             })
                             .await
                         },
+                        {
+                            let (call, call_events) = (call.clone(), call_events.clone());
+                            listen(names::CALL_CHANGED, move |screen: CallScreen| {
+                                *call_events.borrow_mut() += 1;
+                                call.set(Some(screen));
+                            })
+                            .await
+                        },
+                        {
+                            let (call, call_events) = (call.clone(), call_events.clone());
+                            listen_signal(names::CALL_CLOSED, move || {
+                                *call_events.borrow_mut() += 1;
+                                call.set(None);
+                            })
+                            .await
+                        },
                     ];
                     let mut listeners = Vec::new();
                     for subscription in subscriptions {
@@ -106,6 +132,18 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
                         return; // Signed out meanwhile: the listeners unsubscribe here.
                     }
                     *held.borrow_mut() = listeners;
+                    // A reload of the page during a call goes back to that call.
+                    let seen = *call_events.borrow();
+                    match ipc::call_screen().await {
+                        Ok(running) if *call_events.borrow() == seen => call.set(running),
+                        Ok(_) => {}
+                        Err(error) => web_sys::console::warn_1(
+                            &format!("cannot ask for a running call: {error}").into(),
+                        ),
+                    }
+                    support.set(Some(
+                        ipc::call_support().await.map_err(|error| error.to_string()),
+                    ));
                     match ipc::dashboard().await {
                         // An event already brought a newer state than this reply.
                         Ok(_) if changed.get() => {}
@@ -168,8 +206,10 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
     let on_admit_all = Callback::from(move |()| run(Box::pin(ipc::admit_all(None))));
 
     let on_open = {
-        let focus = focus.clone();
+        let (focus, join_error) = (focus.clone(), join_error.clone());
         Callback::from(move |id: String| {
+            // A failed Join of another appointment is no longer relevant.
+            join_error.set(None);
             focus.set(Some(FocusAppointment {
                 appointment_id: Some(id),
                 session_id: None,
@@ -188,6 +228,38 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         let settings_open = settings_open.clone();
         Callback::from(move |()| settings_open.set(false))
     };
+    let on_join = {
+        let (call, joining, join_error) = (call.clone(), joining.clone(), join_error.clone());
+        let call_events = call_events.clone();
+        Callback::from(move |(session_id, appointment_id): (String, String)| {
+            if *joining {
+                return;
+            }
+            joining.set(true);
+            join_error.set(None);
+            let (call, joining, join_error) = (call.clone(), joining.clone(), join_error.clone());
+            let call_events = call_events.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let seen = *call_events.borrow();
+                match ipc::join_call(session_id, Some(appointment_id)).await {
+                    // An event already brought a newer state of this call.
+                    Ok(_) if *call_events.borrow() != seen => {}
+                    Ok(screen) => call.set(Some(screen)),
+                    Err(error) => join_error.set(Some(error.to_string())),
+                }
+                joining.set(false);
+            });
+        })
+    };
+    let on_call_screen = {
+        let call = call.clone();
+        Callback::from(move |screen: CallScreen| call.set(Some(screen)))
+    };
+    let on_call_closed = {
+        let call = call.clone();
+        Callback::from(move |()| call.set(None))
+    };
+
     let on_dismiss_error = {
         let action_error = action_error.clone();
         Callback::from(move |_: MouseEvent| action_error.set(None))
@@ -198,6 +270,22 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         .zip((*focus).as_ref())
         .and_then(|(dashboard, wanted)| find_focused(&dashboard.appointments, wanted))
         .cloned();
+
+    if let Some(screen) = (*call).clone() {
+        let title = (*dashboard)
+            .as_ref()
+            .and_then(|dashboard| {
+                let wanted = FocusAppointment {
+                    appointment_id: screen.appointment_id.clone(),
+                    session_id: Some(screen.session_id.clone()),
+                };
+                find_focused(&dashboard.appointments, &wanted)
+            })
+            .map(|appointment| format!("Call with {}", appointment.patient_name));
+        return html! {
+            <CallPage {screen} {title} on_screen={on_call_screen} on_closed={on_call_closed} />
+        };
+    }
 
     html! {
         <>
@@ -217,6 +305,10 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
                 {on_decide}
                 {on_admit_all}
                 {on_dismiss_error}
+                support={(*support).clone()}
+                joining={*joining}
+                join_error={(*join_error).clone()}
+                {on_join}
             />
             if *settings_open {
                 <SettingsPage on_close={on_close_settings} />
@@ -261,6 +353,18 @@ pub struct DeskViewProps {
     pub on_decide: Callback<(String, Decision)>,
     pub on_admit_all: Callback<()>,
     pub on_dismiss_error: Callback<MouseEvent>,
+    /// How this machine would carry a call (asked once after sign-in).
+    #[prop_or_default]
+    pub support: Support,
+    /// A `join_call` is in flight.
+    #[prop_or_default]
+    pub joining: bool,
+    /// Why the last Join failed, shown in the detail.
+    #[prop_or_default]
+    pub join_error: Option<String>,
+    /// Joins `(session_id, appointment_id)`.
+    #[prop_or_default]
+    pub on_join: Callback<(String, String)>,
 }
 
 /// The screen as a pure function of its props, so it is testable without a webview.
@@ -297,12 +401,19 @@ pub fn desk_view(props: &DeskViewProps) -> Html {
                     <div class="main-column">
                         if let Some(appointment) = &props.selected {
                             <DetailView appointment={appointment.clone()} clock={props.clock}
-                                on_close={props.on_close_detail.clone()} />
+                                on_close={props.on_close_detail.clone()}
+                                support={props.support.clone()}
+                                joining={props.joining}
+                                join_error={props.join_error.clone()}
+                                on_join={props.on_join.clone()} />
                         }
                         <ScheduleView
                             appointments={dashboard.map(|d| d.appointments.clone())}
                             clock={props.clock}
                             on_open={props.on_open.clone()}
+                            call_blocked={call_blocked(&props.support)}
+                            joining={props.joining}
+                            on_join={props.on_join.clone()}
                         />
                     </div>
                     <JoinRequestsView

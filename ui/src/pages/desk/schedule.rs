@@ -14,6 +14,15 @@ pub struct ScheduleViewProps {
     pub clock: Clock,
     /// Opens an appointment's detail (by appointment id).
     pub on_open: Callback<String>,
+    /// No call can be carried on this machine (`CallSupport.path` is `none`); the detail says why.
+    #[prop_or_default]
+    pub call_blocked: bool,
+    /// A `join_call` is in flight.
+    #[prop_or_default]
+    pub joining: bool,
+    /// Joins `(session_id, appointment_id)`.
+    #[prop_or_default]
+    pub on_join: Callback<(String, String)>,
 }
 
 #[function_component(ScheduleView)]
@@ -25,7 +34,7 @@ pub fn schedule_view(props: &ScheduleViewProps) -> Html {
         },
         Some(list) => html! {
             <ul class="appointments">
-                { for list.iter().map(|appointment| row(appointment, &props.clock, &props.on_open)) }
+                { for list.iter().map(|appointment| row(appointment, props)) }
             </ul>
         },
     };
@@ -37,17 +46,20 @@ pub fn schedule_view(props: &ScheduleViewProps) -> Html {
     }
 }
 
-fn row(appointment: &Appointment, clock: &Clock, on_open: &Callback<String>) -> Html {
+fn row(appointment: &Appointment, props: &ScheduleViewProps) -> Html {
+    let (clock, on_open) = (&props.clock, &props.on_open);
     let open = {
         let (id, on_open) = (appointment.id.clone(), on_open.clone());
         Callback::from(move |_: MouseEvent| on_open.emit(id.clone()))
     };
     let join = {
-        let (id, on_open) = (appointment.id.clone(), on_open.clone());
+        let (id, session_id) = (appointment.id.clone(), appointment.session_id.clone());
+        let (on_open, on_join) = (on_open.clone(), props.on_join.clone());
         Callback::from(move |event: MouseEvent| {
-            // The row opens the detail too; once is enough.
+            // The row opens the detail too; once is enough. The detail shows a failed Join.
             event.stop_propagation();
-            on_open.emit(id.clone())
+            on_open.emit(id.clone());
+            on_join.emit((session_id.clone(), id.clone()));
         })
     };
     // The row is focusable, so keyboard users can open appointments whose Join is not open yet.
@@ -60,11 +72,14 @@ fn row(appointment: &Appointment, clock: &Clock, on_open: &Callback<String>) -> 
         })
     };
     let join_open = clock.join_open(appointment.start_time);
-    let join_title = if join_open {
-        "Open the appointment to join the call"
-    } else {
+    let join_title = if !join_open {
         "Joining opens 15 minutes before the start"
+    } else if props.call_blocked {
+        "A call cannot start on this computer: open the appointment to see why"
+    } else {
+        "Join the call"
     };
+    let can_join = join_open && !props.call_blocked && !props.joining;
     html! {
         <li class="appointment" key={appointment.id.clone()}
             data-appointment-id={appointment.id.clone()}
@@ -74,7 +89,7 @@ fn row(appointment: &Appointment, clock: &Clock, on_open: &Callback<String>) -> 
             <span class="patient-name">{ &appointment.patient_name }</span>
             <CallTypeBadge call_type={appointment.call_type} />
             <span class="status">{ status_label(appointment) }</span>
-            <button class="join" type="button" disabled={!join_open} title={join_title} onclick={join}>
+            <button class="join" type="button" disabled={!can_join} title={join_title} onclick={join}>
                 { "Join" }
             </button>
         </li>

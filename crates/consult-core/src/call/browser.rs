@@ -1,0 +1,148 @@
+//! The browser call path: a Chromium-family browser in app mode (one window, no tabs or address
+//! bar) showing the core's call page, with a throw-away profile so nothing of the call (the
+//! Jitsi URL carries the token) stays on disk after it.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+/// Flags for a locked-down, quiet app window; no network chatter beyond the call.
+const BASE_FLAGS: [&str; 7] = [
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-extensions",
+    "--password-store=basic",
+];
+
+/// A browser window carrying one call. Dropping it closes the window and deletes the profile.
+pub struct BrowserWindow {
+    child: Child,
+    profile: tempfile::TempDir,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("The browser {program} could not be started ({detail}). Check that it is installed, or ask your IT to set the `browser` setting.")]
+    Start { program: String, detail: String },
+}
+
+/// What to start: the program, the page, and the extras.
+#[derive(Debug, Clone)]
+pub struct BrowserLaunch<'a> {
+    pub program: &'a Path,
+    pub page_url: &'a str,
+    /// From [`super::deployment::Deployment::pinned_spki_sha256`]: trust the clinic's verified
+    /// Jitsi certificate (private CA) in this profile only.
+    pub pinned_spki: Option<&'a str>,
+    /// Administrator-configured extra flags (`browser_args`), e.g. a proxy.
+    pub extra_args: &'a [String],
+}
+
+impl BrowserWindow {
+    pub fn open(launch: &BrowserLaunch<'_>) -> Result<BrowserWindow, BrowserError> {
+        let start_error = |detail: String| BrowserError::Start {
+            program: launch.program.display().to_string(),
+            detail,
+        };
+        let profile = tempfile::Builder::new()
+            .prefix("consult-call-")
+            .tempdir()
+            .map_err(|error| start_error(error.to_string()))?;
+        let args = arguments(launch, profile.path(), running_as_root());
+        let child = Command::new(launch.program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| start_error(error.to_string()))?;
+        tracing::info!(program = %launch.program.display(), pid = child.id(), "call window opened in the browser");
+        Ok(BrowserWindow { child, profile })
+    }
+
+    /// The user closed the browser window (the process exited).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    pub fn profile_dir(&self) -> PathBuf {
+        self.profile.path().to_path_buf()
+    }
+}
+
+impl Drop for BrowserWindow {
+    fn drop(&mut self) {
+        // kill_on_drop ends the browser; the TempDir then removes its profile.
+        let _ = self.child.start_kill();
+    }
+}
+
+fn arguments(launch: &BrowserLaunch<'_>, profile: &Path, as_root: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = BASE_FLAGS.iter().map(OsString::from).collect();
+    let mut profile_flag = OsString::from("--user-data-dir=");
+    profile_flag.push(profile);
+    args.push(profile_flag);
+    if as_root {
+        // Chromium refuses to run as root with its sandbox (kiosks and test machines).
+        args.push("--no-sandbox".into());
+    }
+    if let Some(spki) = launch.pinned_spki {
+        args.push(format!("--ignore-certificate-errors-spki-list={spki}").into());
+    }
+    args.extend(launch.extra_args.iter().map(OsString::from));
+    args.push(format!("--app={}", launch.page_url).into());
+    args
+}
+
+#[cfg(unix)]
+fn running_as_root() -> bool {
+    // HOME-independent: /proc/self/status would need parsing; the effective uid is in the
+    // metadata of /proc/self.
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+#[cfg(not(unix))]
+fn running_as_root() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_window_gets_a_private_profile_and_the_page_last() {
+        let extra = vec!["--proxy-server=http://proxy:3128".to_owned()];
+        let launch = BrowserLaunch {
+            program: Path::new("/usr/bin/chromium"),
+            page_url: "http://127.0.0.1:9/call#k=abc&mode=browser",
+            pinned_spki: Some("AAAA"),
+            extra_args: &extra,
+        };
+        let args: Vec<String> = arguments(&launch, Path::new("/tmp/p"), true)
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect();
+        assert!(args.contains(&"--user-data-dir=/tmp/p".to_owned()));
+        assert!(args.contains(&"--no-sandbox".to_owned()));
+        assert!(args.contains(&"--ignore-certificate-errors-spki-list=AAAA".to_owned()));
+        assert!(args.contains(&"--proxy-server=http://proxy:3128".to_owned()));
+        assert_eq!(
+            args.last().unwrap(),
+            "--app=http://127.0.0.1:9/call#k=abc&mode=browser"
+        );
+        let unprivileged = arguments(&launch, Path::new("/tmp/p"), false);
+        assert!(!unprivileged.iter().any(|arg| arg == "--no-sandbox"));
+    }
+}

@@ -1,0 +1,209 @@
+//! The call page's channel, with a real WebSocket client: only a connection from the page's own
+//! origin that presents this call's key gets through, and then events flow both ways.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use url::Url;
+
+use consult_core::call::channel::{CallChannel, ChannelEvent, CoreMessage, PageMessage, PageMode};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+async fn channel() -> (CallChannel, mpsc::UnboundedReceiver<ChannelEvent>) {
+    let (events, received) = mpsc::unbounded_channel();
+    let jitsi = Url::parse("https://meet.example:8443/").unwrap();
+    (CallChannel::start(&jitsi, events).await.unwrap(), received)
+}
+
+fn key_of(channel: &CallChannel) -> String {
+    let url = Url::parse(&channel.page_url(PageMode::Embedded)).unwrap();
+    let fragment = url.fragment().unwrap().to_owned();
+    fragment
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("k="))
+        .unwrap()
+        .to_owned()
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(channel: &CallChannel, origin: &str) -> Result<Socket, String> {
+    let ws = format!(
+        "ws://{}/call/ws",
+        channel
+            .origin()
+            .host_str()
+            .zip(channel.origin().port())
+            .map(|(h, p)| format!("{h}:{p}"))
+            .unwrap()
+    );
+    let mut request = ws.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Origin", origin.parse().unwrap());
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+        .map_err(|error| error.to_string())
+}
+
+async fn next_event(received: &mut mpsc::UnboundedReceiver<ChannelEvent>) -> ChannelEvent {
+    tokio::time::timeout(WAIT, received.recv())
+        .await
+        .expect("an event in time")
+        .expect("channel open")
+}
+
+fn own_origin(channel: &CallChannel) -> String {
+    channel.origin().as_str().trim_end_matches('/').to_owned()
+}
+
+#[tokio::test]
+async fn the_page_is_served_with_a_policy_naming_only_jitsi() {
+    let (channel, _received) = channel().await;
+    let page = reqwest::get(channel.origin().join("call").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self' https://meet.example:8443"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("frame-src https://meet.example:8443;"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("frame-ancestors 'self' tauri://localhost"),
+        "{policy}"
+    );
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/call.js"));
+}
+
+#[tokio::test]
+async fn a_foreign_origin_cannot_even_open_the_socket() {
+    let (channel, mut received) = channel().await;
+    let refused = connect(&channel, "https://evil.example").await;
+    assert!(refused.unwrap_err().contains("403"));
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "foreign origin"
+        }
+    );
+    assert!(!channel.is_connected());
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_closed_and_nothing_it_sends_arrives() {
+    let (channel, mut received) = channel().await;
+    let mut socket = connect(&channel, &own_origin(&channel)).await.unwrap();
+    socket
+        .send(Message::text(
+            json!({"kind": "hello", "key": "0".repeat(64)}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let _ = socket
+        .send(Message::text(
+            json!({"kind": "control", "control": {"control": "hangUp"}}).to_string(),
+        ))
+        .await;
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "no valid key"
+        }
+    );
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(message) = socket.next().await {
+            if let Ok(Message::Close(Some(frame))) = message {
+                return Some(u16::from(frame.code));
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, Some(4401));
+    assert!(!channel.is_connected());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), received.recv())
+            .await
+            .is_err(),
+        "the hang-up of a refused page reached the core"
+    );
+}
+
+#[tokio::test]
+async fn the_right_key_connects_and_messages_flow_both_ways() {
+    let (channel, mut received) = channel().await;
+    let mut socket = connect(&channel, &own_origin(&channel)).await.unwrap();
+    socket
+        .send(Message::text(
+            json!({"kind": "hello", "key": key_of(&channel)}).to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Connected);
+    assert!(channel.is_connected());
+
+    socket
+        .send(Message::text(
+            json!({"kind": "event", "data": {"name": "audio-mute-status-changed", "muted": true}})
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    match next_event(&mut received).await {
+        ChannelEvent::Message(PageMessage::Event { data }) => {
+            assert_eq!(data["name"], "audio-mute-status-changed")
+        }
+        other => panic!("expected the event, got {other:?}"),
+    }
+    // Anything outside the call's vocabulary is dropped, not forwarded.
+    socket
+        .send(Message::text(
+            json!({"kind": "invoke", "command": "logout"}).to_string(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), received.recv())
+            .await
+            .is_err()
+    );
+
+    assert!(channel.send(&CoreMessage::Command {
+        name: "toggleAudio".into(),
+        args: vec![],
+    }));
+    let text = tokio::time::timeout(WAIT, socket.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .into_text()
+        .unwrap();
+    let command: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        command,
+        json!({"kind": "command", "name": "toggleAudio", "args": []})
+    );
+
+    socket.close(None).await.unwrap();
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Disconnected);
+    assert!(!channel.is_connected());
+}
