@@ -460,4 +460,29 @@ mod tests {
         assert!(first_time(&id));
         assert!(!first_time(&id));
     }
+
+    #[test]
+    fn a_lobby_knock_names_the_knocker_only_when_names_may_show() {
+        let knocker = consult_types::KnockingParticipant {
+            id: "p1".into(),
+            name: Some("Grace Hopper".into()),
+        };
+        let shown = lobby_knock(&knocker, Some("a1"), "s1", true);
+        assert_eq!(
+            shown.body,
+            "Grace Hopper is waiting in the lobby of your call."
+        );
+        assert_eq!(shown.lobby_participant_id.as_deref(), Some("p1"));
+        assert_eq!(shown.join_request_id, None);
+        let hidden = lobby_knock(&knocker, Some("a1"), "s1", false);
+        assert!(!hidden.body.contains("Grace"), "{}", hidden.body);
+        let nameless = consult_types::KnockingParticipant {
+            id: "p2".into(),
+            name: Some("  ".into()),
+        };
+        assert!(lobby_knock(&nameless, None, "s1", true)
+            .body
+            .starts_with("Someone"));
+        assert_ne!(shown.id, lobby_knock(&nameless, None, "s1", true).id);
+    }
 }

@@ -88,6 +88,11 @@ async fn the_page_is_served_with_a_policy_naming_only_jitsi() {
         "{policy}"
     );
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let permissions = page.headers()["permissions-policy"].to_str().unwrap();
+    assert!(
+        permissions.contains("camera=(self \"https://meet.example:8443\")"),
+        "{permissions}"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("/call.js"));
 }

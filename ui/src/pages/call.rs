@@ -36,8 +36,8 @@ pub fn call_page(props: &CallPageProps) -> Html {
     let busy = use_state(|| false);
     let confirm_end_all = use_state(|| false);
     // The view has no lobby flag (Jitsi sends no event for it), so this only remembers what
-    // this screen last asked for, for the button's label. See the report: a `lobby_enabled`
-    // field in `CallView` would let the button mirror Jitsi like the others.
+    // this screen last asked for, for the button's label; the only state not mirrored from
+    // Jitsi.
     let lobby_requested = use_state(|| false);
 
     let on_control = {

@@ -244,7 +244,7 @@ impl Drop for CallChannel {
     }
 }
 
-fn security_headers(shared: &Shared) -> [(header::HeaderName, String); 4] {
+fn security_headers(shared: &Shared) -> [(header::HeaderName, String); 5] {
     let jitsi = &shared.jitsi_origin;
     let own = &shared.origin;
     [
@@ -258,6 +258,15 @@ fn security_headers(shared: &Shared) -> [(header::HeaderName, String); 4] {
                  base-uri 'none'; form-action 'none'; \
                  frame-ancestors 'self' tauri://localhost http://tauri.localhost https://tauri.localhost",
                 ws = own.replacen("http://", "ws://", 1)
+            ),
+        ),
+        (
+            // Media only here and in the Jitsi meeting frame; nothing else this page might
+            // frame could ask (the CSP already allows no other frames).
+            header::HeaderName::from_static("permissions-policy"),
+            format!(
+                "camera=(self \"{jitsi}\"), microphone=(self \"{jitsi}\"), \
+                 display-capture=(self \"{jitsi}\"), geolocation=(), usb=(), payment=()"
             ),
         ),
         (header::REFERRER_POLICY, "no-referrer".into()),
