@@ -728,3 +728,57 @@ fn call_browser_pids() -> Vec<u32> {
         })
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_way_to_carry_the_call_the_app_says_what_to_install_before_join() {
+    let call = Call::open_with(
+        "call-no-path",
+        Path::Browser,
+        stand_in(),
+        DEMO_DOCTOR_EMAIL,
+        &[("CONSULT_BROWSER", "/nonexistent/chromium")],
+    )
+    .await;
+    let appointment = call.joinable_appointment().await;
+    call.open_detail(&id_of(&appointment)).await;
+    call.app
+        .wait_for_attr("#call-path", "data-path", CALL_TIMEOUT, |path| {
+            path == "none"
+        })
+        .await;
+    let notice = call
+        .app
+        .wait_for_text("#call-unavailable", |text| !text.is_empty())
+        .await;
+    assert!(notice.contains("/nonexistent/chromium"), "{notice}");
+    assert!(notice.contains("Install"), "{notice}");
+    assert_eq!(
+        call.app.attr("#join-call", "disabled").await.as_deref(),
+        Some("true"),
+        "Join is disabled"
+    );
+    assert!(call.jitsi.joins().is_empty());
+    call.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jitsi_certificate_from_an_unconfigured_private_ca_is_refused_with_what_to_do() {
+    let call = Call::open_with(
+        "call-untrusted",
+        Path::Embedded,
+        stand_in(),
+        DEMO_DOCTOR_EMAIL,
+        &[("CONSULT_JITSI_CA_FILE", "")],
+    )
+    .await;
+    let appointment = call.joinable_appointment().await;
+    call.join(&id_of(&appointment)).await;
+    let message = call
+        .app
+        .wait_for_text("#call-failed", |text| !text.is_empty())
+        .await;
+    assert!(message.contains("does not trust"), "{message}");
+    assert!(message.contains("jitsi_ca_file"), "{message}");
+    assert!(call.jitsi.joins().is_empty(), "nothing reached Jitsi");
+    call.close().await;
+}
