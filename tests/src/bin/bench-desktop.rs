@@ -136,10 +136,7 @@ async fn desk() {
         api.reject(&doctor, &request_id).await;
     }
     latencies.sort();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        ms(latencies[index])
-    };
+    let at = |q: f64| ms(nearest_rank(&latencies, q));
     println!(
         "join request created -> Notify on the session bus: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms over {} requests",
         at(0.50),
@@ -263,10 +260,7 @@ async fn call(path: &str) {
         }
     }
     latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[index]
-    };
+    let at = |q: f64| nearest_rank(&latencies, q);
     println!(
         "{path}: control clicked -> command received by the meeting page: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} clicks (Date.now(), 1 ms resolution)",
         at(0.50),
@@ -282,6 +276,12 @@ async fn call(path: &str) {
     app.click("#ctl-hangup").await;
     app.wait_gone("#call-screen").await;
     app.quit().await;
+}
+
+/// The `q` quantile of sorted, non-empty `values` by the nearest-rank method.
+fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> T {
+    let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
 }
 
 fn ms(duration: Duration) -> String {

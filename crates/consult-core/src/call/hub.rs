@@ -174,6 +174,8 @@ impl CallHub {
             }
         }
         let jitsi = fetch_token(&session, &args.session_id).await?;
+        // Network work before taking the lock, so the call's state stays readable meanwhile.
+        let checked = deployment::check(&jitsi.server_url, &options.trust, options.timeout).await;
         let email = session.current().await.map(|view| view.user.email);
         let state = CallState::new(
             &jitsi.display_name,
@@ -200,7 +202,7 @@ impl CallHub {
             });
         }
         *active = Some(call);
-        self.open(&mut active).await;
+        self.open(&mut active, checked).await;
         let screen = active
             .as_ref()
             .map(ActiveCall::screen)
@@ -212,19 +214,17 @@ impl CallHub {
         Ok(screen)
     }
 
-    /// Checks the deployment and opens the call page on the call's path. Failures end up in the
+    /// Opens the call page on the call's path for a checked deployment. Failures end up in the
     /// call's state (shown with Retry), not as an error of the command.
-    async fn open(&self, active: &mut Option<ActiveCall>) {
+    async fn open(
+        &self,
+        active: &mut Option<ActiveCall>,
+        checked: Result<Deployment, deployment::DeploymentError>,
+    ) {
         let Some(call) = active.as_mut() else {
             return;
         };
-        let deployment = match deployment::check(
-            &call.jitsi.server_url,
-            &call.options.trust,
-            call.options.timeout,
-        )
-        .await
-        {
+        let deployment = match checked {
             Ok(deployment) => deployment,
             Err(error) => {
                 tracing::warn!(%error, "the Jitsi deployment cannot be used");
@@ -475,14 +475,21 @@ impl CallHub {
 
     /// Loads a failed call again with a fresh token.
     pub async fn retry(&self) -> Result<CallScreen, AppError> {
-        let (session, session_id, id) = {
+        let (session, session_id, id, trust, timeout) = {
             let active = self.0.active.lock().await;
             let call = active.as_ref().ok_or_else(|| AppError::CallUnavailable {
                 detail: "There is no call to retry. Join it again from the schedule.".into(),
             })?;
-            (call.session.clone(), call.args.session_id.clone(), call.id)
+            (
+                call.session.clone(),
+                call.args.session_id.clone(),
+                call.id,
+                call.options.trust.clone(),
+                call.options.timeout,
+            )
         };
         let jitsi = fetch_token(&session, &session_id).await?;
+        let checked = deployment::check(&jitsi.server_url, &trust, timeout).await;
         let mut active = self.0.active.lock().await;
         match active.as_mut().filter(|call| call.id == id) {
             Some(call) => {
@@ -497,7 +504,7 @@ impl CallHub {
                 })
             }
         }
-        self.open(&mut active).await;
+        self.open(&mut active, checked).await;
         let screen = active
             .as_ref()
             .map(ActiveCall::screen)
