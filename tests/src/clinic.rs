@@ -150,6 +150,18 @@ impl ClinicApi {
         array(self.get("/appointments", who).await)
     }
 
+    /// [`ClinicApi::appointments`], earliest start first.
+    pub async fn appointments_earliest_first(&self, who: &Actor) -> Vec<Value> {
+        let mut list = self.appointments(who).await;
+        list.sort_by(|a, b| {
+            a["startTime"]
+                .as_str()
+                .unwrap_or_default()
+                .cmp(b["startTime"].as_str().unwrap_or_default())
+        });
+        list
+    }
+
     /// `doctor` books an appointment starting in `starts_in`, lasting 30 minutes.
     pub async fn book(
         &self,

@@ -65,28 +65,11 @@ impl Call {
                 "CONSULT_LOG".to_owned(),
                 "info,consult_core::call=debug,consult_app_lib::window=debug".to_owned(),
             ),
-            (
-                "CONSULT_JITSI_CA_FILE".to_owned(),
-                jitsi.ca_file().display().to_string(),
-            ),
-            (
-                "CONSULT_CALL_PATH".to_owned(),
-                match path {
-                    Path::Embedded => "embedded".to_owned(),
-                    Path::Browser => "browser".to_owned(),
-                },
-            ),
         ];
-        if path == Path::Browser {
-            env.push(("CONSULT_BROWSER".to_owned(), "/usr/bin/chromium".to_owned()));
-            // Chromium's fake camera and microphone, granted without a prompt: media can flow
-            // under Xvfb with no devices.
-            env.push((
-                "CONSULT_BROWSER_ARGS".to_owned(),
-                r#"["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]"#
-                    .to_owned(),
-            ));
-        }
+        env.extend(jitsi.app_env(match path {
+            Path::Embedded => "embedded",
+            Path::Browser => "browser",
+        }));
         for (key, value) in env_changes {
             env.retain(|(existing, _)| existing != key);
             if !value.is_empty() {
@@ -120,13 +103,7 @@ impl Call {
 
     /// The demo appointment that is joinable now (it starts in 10 minutes).
     async fn joinable_appointment(&self) -> Value {
-        let mut list = self.api.appointments(&self.doctor).await;
-        list.sort_by(|a, b| {
-            a["startTime"]
-                .as_str()
-                .unwrap_or_default()
-                .cmp(b["startTime"].as_str().unwrap_or_default())
-        });
+        let list = self.api.appointments_earliest_first(&self.doctor).await;
         list.into_iter().next().expect("demo appointments")
     }
 

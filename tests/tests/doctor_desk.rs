@@ -119,14 +119,7 @@ impl Desk {
 
     /// The demo doctor's appointments as the server lists them, earliest first.
     async fn appointments(&self) -> Vec<Value> {
-        let mut list = self.api.appointments(&self.doctor).await;
-        list.sort_by(|a, b| {
-            a["startTime"]
-                .as_str()
-                .unwrap_or_default()
-                .cmp(b["startTime"].as_str().unwrap_or_default())
-        });
-        list
+        self.api.appointments_earliest_first(&self.doctor).await
     }
 
     /// The demo appointments the agency is on (the one in 10 minutes, then the one tomorrow

@@ -164,21 +164,7 @@ async fn call(path: &str) {
         &jitsi.server_config_toml(),
     );
     let api = ClinicApi::new(server.url());
-    let mut env = vec![
-        ("CONSULT_CALL_PATH".to_owned(), path.to_owned()),
-        (
-            "CONSULT_JITSI_CA_FILE".to_owned(),
-            jitsi.ca_file().display().to_string(),
-        ),
-    ];
-    if path == "browser" {
-        env.push(("CONSULT_BROWSER".to_owned(), "/usr/bin/chromium".to_owned()));
-        env.push((
-            "CONSULT_BROWSER_ARGS".to_owned(),
-            r#"["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]"#
-                .to_owned(),
-        ));
-    }
+    let env = jitsi.app_env(path);
     let app = App::launch(AppLaunch {
         session: &session,
         server_url: server.url().to_owned(),
@@ -189,13 +175,7 @@ async fn call(path: &str) {
     app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
     app.wait_for("#schedule").await;
     let doctor = api.doctor().await;
-    let mut appointments = api.appointments(&doctor).await;
-    appointments.sort_by(|a, b| {
-        a["startTime"]
-            .as_str()
-            .unwrap_or_default()
-            .cmp(b["startTime"].as_str().unwrap_or_default())
-    });
+    let appointments = api.appointments_earliest_first(&doctor).await;
     let appointment_id = id_of(&appointments[0]);
     let row = format!("li.appointment[data-appointment-id=\"{appointment_id}\"] .patient-name");
 

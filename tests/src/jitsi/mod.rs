@@ -173,6 +173,28 @@ pub struct JitsiStandIn {
 }
 
 impl JitsiStandIn {
+    /// The app's environment for calls to this stand-in on `call_path` (`"embedded"` or
+    /// `"browser"`): its private CA trusted, and on the browser path Debian's Chromium with its
+    /// fake camera and microphone granted without a prompt, so media flows under Xvfb.
+    pub fn app_env(&self, call_path: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("CONSULT_CALL_PATH".to_owned(), call_path.to_owned()),
+            (
+                "CONSULT_JITSI_CA_FILE".to_owned(),
+                self.ca_file().display().to_string(),
+            ),
+        ];
+        if call_path == "browser" {
+            env.push(("CONSULT_BROWSER".to_owned(), "/usr/bin/chromium".to_owned()));
+            env.push((
+                "CONSULT_BROWSER_ARGS".to_owned(),
+                r#"["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]"#
+                    .to_owned(),
+            ));
+        }
+        env
+    }
+
     /// Generates a private CA and a leaf for `127.0.0.1`/`localhost`, and starts serving.
     ///
     /// # Panics

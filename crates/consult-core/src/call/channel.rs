@@ -289,24 +289,23 @@ async fn page_html(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
-async fn page_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        PAGE_JS,
-    )
+async fn page_js() -> Response {
+    asset("text/javascript; charset=utf-8", PAGE_JS)
 }
 
-async fn page_css() -> impl IntoResponse {
+async fn page_css() -> Response {
+    asset("text/css; charset=utf-8", PAGE_CSS)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        PAGE_CSS,
+        body,
     )
+        .into_response()
 }
 
 async fn page_socket(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::{mpsc, Mutex, MutexGuard};
 use url::Url;
 
 use consult_types::{
@@ -202,6 +202,15 @@ impl CallHub {
             });
         }
         *active = Some(call);
+        self.open_and_show(active, checked).await
+    }
+
+    /// [`CallHub::open`], then shows the call and returns its screen.
+    async fn open_and_show(
+        &self,
+        mut active: MutexGuard<'_, Option<ActiveCall>>,
+        checked: Result<Deployment, deployment::DeploymentError>,
+    ) -> Result<CallScreen, AppError> {
         self.open(&mut active, checked).await;
         let screen = active
             .as_ref()
@@ -504,16 +513,7 @@ impl CallHub {
                 })
             }
         }
-        self.open(&mut active, checked).await;
-        let screen = active
-            .as_ref()
-            .map(ActiveCall::screen)
-            .ok_or_else(|| AppError::Internal {
-                detail: "the call vanished while retrying".into(),
-            })?;
-        drop(active);
-        self.0.host.changed(&screen);
-        Ok(screen)
+        self.open_and_show(active, checked).await
     }
 
     /// Leaves the running call: hangs up in Jitsi if still in it, then disposes everything.
