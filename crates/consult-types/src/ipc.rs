@@ -8,35 +8,67 @@ use crate::api::User;
 use crate::clinic::{Appointment, JoinRequest};
 
 /// Names of the core's IPC commands, shared so a typo is a compile error in the UI.
+///
+/// [`commands::ALL`] is the one list of them: `src-tauri/build.rs` declares it to Tauri's
+/// permission system, a test in `src-tauri` checks that the `generate_handler!` list matches it,
+/// and `crates/consult-types/tests/commands.rs` checks the capability file and the UI against it.
 pub mod commands {
-    pub const STARTUP: &str = "startup";
-    pub const LOGIN: &str = "login";
-    pub const LOGOUT: &str = "logout";
-    /// The doctor's schedule, pending join requests and connection state: [`Dashboard`].
-    pub const DASHBOARD: &str = "dashboard";
-    /// Admit or decline one join request: [`DecideArgs`] → [`Dashboard`].
-    pub const DECIDE_JOIN_REQUEST: &str = "decide_join_request";
-    /// Admit every pending join request (optionally of one appointment): [`AdmitAllArgs`].
-    pub const ADMIT_ALL: &str = "admit_all";
-    /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
-    pub const USER_ACTIVE: &str = "user_active";
-    /// The settings as the user may see and change them: [`SettingsView`].
-    pub const SETTINGS: &str = "settings";
-    /// Saves the user's changes: [`SettingsChange`] → [`SettingsView`].
-    pub const SAVE_SETTINGS: &str = "save_settings";
-    /// How this machine would carry a call, known before Join: [`crate::CallSupport`].
-    pub const CALL_SUPPORT: &str = "call_support";
-    /// Joins an appointment's call: [`crate::JoinCallArgs`] → [`crate::CallScreen`].
-    pub const JOIN_CALL: &str = "join_call";
-    /// One control of the running call: [`crate::CallControl`] → `()`. The new state arrives as
-    /// a `call-changed` event once Jitsi confirms it.
-    pub const CALL_CONTROL: &str = "call_control";
-    /// The running call, if any (after a reload of the page): `Option<`[`crate::CallScreen`]`>`.
-    pub const CALL_SCREEN: &str = "call_screen";
-    /// Loads a failed call again with a fresh token: → [`crate::CallScreen`].
-    pub const RETRY_CALL: &str = "retry_call";
-    /// Leaves the call (hangs up if still in it) and disposes it: → `()`.
-    pub const LEAVE_CALL: &str = "leave_call";
+    /// Defines each name as a constant and [`ALL`] from the same lines, so the two cannot drift.
+    macro_rules! commands {
+        ($($(#[$doc:meta])* $name:ident = $wire:literal;)+) => {
+            $($(#[$doc])* pub const $name: &str = $wire;)+
+
+            /// Every command, in declaration order.
+            pub const ALL: &[&str] = &[$($name),+];
+
+            /// Each constant's identifier with its name, for the tests that read other files.
+            #[doc(hidden)]
+            pub const IDENTIFIERS: &[(&str, &str)] = &[$((stringify!($name), $name)),+];
+        };
+    }
+
+    commands! {
+        STARTUP = "startup";
+        LOGIN = "login";
+        LOGOUT = "logout";
+        /// The doctor's schedule, pending join requests and connection state: [`Dashboard`].
+        ///
+        /// [`Dashboard`]: crate::Dashboard
+        DASHBOARD = "dashboard";
+        /// Admit or decline one join request: [`DecideArgs`] → [`Dashboard`].
+        ///
+        /// [`DecideArgs`]: crate::DecideArgs
+        /// [`Dashboard`]: crate::Dashboard
+        DECIDE_JOIN_REQUEST = "decide_join_request";
+        /// Admit every pending join request (optionally of one appointment): [`AdmitAllArgs`].
+        ///
+        /// [`AdmitAllArgs`]: crate::AdmitAllArgs
+        ADMIT_ALL = "admit_all";
+        /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
+        USER_ACTIVE = "user_active";
+        /// The settings as the user may see and change them: [`SettingsView`].
+        ///
+        /// [`SettingsView`]: crate::SettingsView
+        SETTINGS = "settings";
+        /// Saves the user's changes: [`SettingsChange`] → [`SettingsView`].
+        ///
+        /// [`SettingsChange`]: crate::SettingsChange
+        /// [`SettingsView`]: crate::SettingsView
+        SAVE_SETTINGS = "save_settings";
+        /// How this machine would carry a call, known before Join: [`crate::CallSupport`].
+        CALL_SUPPORT = "call_support";
+        /// Joins an appointment's call: [`crate::JoinCallArgs`] → [`crate::CallScreen`].
+        JOIN_CALL = "join_call";
+        /// One control of the running call: [`crate::CallControl`] → `()`. The new state arrives as
+        /// a `call-changed` event once Jitsi confirms it.
+        CALL_CONTROL = "call_control";
+        /// The running call, if any (after a reload of the page): `Option<`[`crate::CallScreen`]`>`.
+        CALL_SCREEN = "call_screen";
+        /// Loads a failed call again with a fresh token: → [`crate::CallScreen`].
+        RETRY_CALL = "retry_call";
+        /// Leaves the call (hangs up if still in it) and disposes it: → `()`.
+        LEAVE_CALL = "leave_call";
+    }
 }
 
 /// Events the core emits to the UI (Tauri events on the main window).
@@ -267,6 +299,21 @@ impl From<crate::CallError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_names_are_unique_snake_case_and_named_after_their_constant() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (identifier, name) in commands::IDENTIFIERS {
+            assert!(seen.insert(*name), "{name} is listed twice");
+            // Tauri turns `decide_join_request` into the permission `allow-decide-join-request`.
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name} is not snake_case"
+            );
+            assert_eq!(identifier.to_ascii_lowercase(), *name);
+        }
+        assert_eq!(seen.len(), commands::ALL.len());
+    }
 
     #[test]
     fn errors_cross_ipc_with_a_stable_code_and_round_trip() {
