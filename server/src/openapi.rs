@@ -126,8 +126,8 @@ async fn document() -> impl IntoResponse {
         schemas(
             ErrorEnvelope,
             ErrorBody,
-            ReadyEvent,
-            EndEvent,
+            consult_types::clinic::ReadyEvent,
+            consult_types::clinic::EndEvent,
             consult_types::clinic::PushEvent,
         ),
         responses(
@@ -320,39 +320,6 @@ pub struct RateLimited(ErrorEnvelope);
 )]
 #[allow(dead_code)]
 pub struct InternalError(ErrorEnvelope);
-
-/// `data:` of the `ready` event that opens `GET /events`.
-#[derive(ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)] // Documentation only; the stream writes this JSON itself.
-pub struct ReadyEvent {
-    /// The id the stream resumes after: the `Last-Event-ID` sent, or the latest event's.
-    last_event_id: i64,
-    /// The missed events cannot be replayed: reload state through the other endpoints.
-    resync: bool,
-}
-
-/// `data:` of the `end` event, the last message of `GET /events`.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Documentation only; the stream writes this JSON itself.
-pub struct EndEvent {
-    reason: EndReason,
-}
-
-/// Why the server ends an event stream.
-#[derive(ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum EndReason {
-    /// The access token that opened the stream expired: reconnect with a fresh one.
-    TokenExpired,
-    /// The session was logged out, or the account disabled.
-    SessionEnded,
-    /// The server is shutting down: reconnect later.
-    ServerStopping,
-    /// The server could not read the event log: reconnect later.
-    ServerError,
-}
 
 /// The request header of `GET /events`.
 #[derive(IntoParams)]
@@ -561,28 +528,18 @@ mod tests {
         assert!(events["responses"]["200"]["content"]["text/event-stream"].is_object());
         assert_eq!(events["parameters"][0]["name"], "Last-Event-ID");
         assert_eq!(events["parameters"][0]["in"], "header");
-        // The stream writes its `ready` and `end` data itself; compare with its source.
-        let source = include_str!("push/stream.rs");
-        let sent: BTreeSet<&str> = source
-            .split("self.end(\"")
-            .skip(1)
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        let documented: BTreeSet<&str> = doc["components"]["schemas"]["EndReason"]["enum"]
-            .as_array()
-            .expect("reasons")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        assert!(!sent.is_empty());
-        assert_eq!(sent, documented, "`end` reasons");
-        let ready = &doc["components"]["schemas"]["ReadyEvent"]["properties"];
-        for key in ready.as_object().expect("properties").keys() {
-            assert!(
-                source.contains(&format!("\"{key}\"")),
-                "ready event's {key}"
-            );
-        }
+        // The stream writes `ready` and `end` from the same consult-types the schemas come from.
+        let schemas = &doc["components"]["schemas"];
+        let ready = schemas["ReadyEvent"]["properties"]
+            .as_object()
+            .expect("ready");
+        assert!(ready.contains_key("lastEventId") && ready.contains_key("resync"));
+        assert!(schemas["EndEvent"]["properties"]["reason"].is_object());
+        assert_eq!(
+            schemas["StreamEndReason"]["enum"].as_array().map(Vec::len),
+            Some(4),
+            "`end` reasons"
+        );
         for event in ["notification", "appointment", "join_request"] {
             let push = doc["components"]["schemas"]["PushEvent"].to_string();
             assert!(push.contains(&format!("\"{event}\"")), "PushEvent {event}");

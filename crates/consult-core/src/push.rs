@@ -17,9 +17,10 @@ use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use reqwest::StatusCode;
-use serde::Deserialize;
 
-use consult_types::{AppError, Appointment, JoinRequest, PushEvent};
+use consult_types::{
+    AppError, Appointment, EndEvent, JoinRequest, PushEvent, ReadyEvent, StreamEndReason,
+};
 
 use crate::session::SessionManager;
 
@@ -119,7 +120,7 @@ pub async fn run<H: PushHandler>(
         }
         let reason = match outcome {
             Outcome::SessionOver(error) => return error,
-            Outcome::Unauthorized | Outcome::Ended(EndReason::SessionEnded) => {
+            Outcome::Unauthorized | Outcome::Ended(Some(StreamEndReason::SessionEnded)) => {
                 if refreshed_after_401 {
                     return AppError::SessionExpired;
                 }
@@ -133,11 +134,11 @@ pub async fn run<H: PushHandler>(
                 }
             }
             // The token that opened the stream expired: reconnect at once with a fresh one.
-            Outcome::Ended(EndReason::TokenExpired) => continue,
-            Outcome::Ended(EndReason::ServerStopping) => {
+            Outcome::Ended(Some(StreamEndReason::TokenExpired)) => continue,
+            Outcome::Ended(Some(StreamEndReason::ServerStopping)) => {
                 "The clinic server is restarting.".to_owned()
             }
-            Outcome::Ended(EndReason::Other) => {
+            Outcome::Ended(Some(StreamEndReason::ServerError) | None) => {
                 "The clinic server closed the connection.".to_owned()
             }
             Outcome::Failed(reason) => reason,
@@ -176,29 +177,10 @@ struct Resumable {
 enum Outcome {
     /// 401 when connecting.
     Unauthorized,
-    /// The server sent `end`.
-    Ended(EndReason),
+    /// The server sent `end`; `None` when its reason is not one this client knows.
+    Ended(Option<StreamEndReason>),
     Failed(String),
     SessionOver(AppError),
-}
-
-enum EndReason {
-    TokenExpired,
-    SessionEnded,
-    ServerStopping,
-    Other,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReadyData {
-    #[serde(default)]
-    resync: bool,
-}
-
-#[derive(Deserialize)]
-struct EndData {
-    reason: String,
 }
 
 /// Why reading the body stopped.
@@ -300,8 +282,8 @@ impl Resumable {
                 self.last_event_id = Some(event.id.clone());
             }
             let update = match event.event.as_str() {
-                "ready" => {
-                    let resync = serde_json::from_str::<ReadyData>(&event.data)
+                ReadyEvent::EVENT => {
+                    let resync = serde_json::from_str::<ReadyEvent>(&event.data)
                         .map(|ready| ready.resync)
                         // Unsure what was missed: reload to be safe.
                         .unwrap_or(true);
@@ -321,17 +303,16 @@ impl Resumable {
                         }
                     }
                 }
-                "end" => {
-                    let reason = serde_json::from_str::<EndData>(&event.data)
-                        .map(|end| end.reason)
-                        .unwrap_or_default();
-                    tracing::info!(reason = %reason, "push stream ended by the server");
-                    return Outcome::Ended(match reason.as_str() {
-                        "token_expired" => EndReason::TokenExpired,
-                        "session_ended" => EndReason::SessionEnded,
-                        "server_stopping" => EndReason::ServerStopping,
-                        _ => EndReason::Other,
-                    });
+                EndEvent::EVENT => {
+                    // A reason from a newer server is still an end: reconnect later.
+                    let reason = serde_json::from_str::<EndEvent>(&event.data)
+                        .ok()
+                        .map(|end| end.reason);
+                    tracing::info!(
+                        reason = reason.map_or("unknown", StreamEndReason::as_str),
+                        "push stream ended by the server"
+                    );
+                    return Outcome::Ended(reason);
                 }
                 "notification" => {
                     parse::<consult_types::Notification>(&event.data).map(PushEvent::Notification)

@@ -29,8 +29,8 @@ enum Reply {
     Hang(String),
     /// These bytes, then closed.
     Close(String),
-    /// These bytes, then a heartbeat comment every 300 ms.
-    Heartbeats(String),
+    /// The first bytes, then a heartbeat comment every 300 ms, and after ten of them the second.
+    Heartbeats(String, String),
 }
 
 #[derive(Default)]
@@ -91,11 +91,18 @@ async fn events(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
                 .chain(futures_util::stream::pending()),
         ),
         Reply::Close(text) => Body::from(text),
-        Reply::Heartbeats(text) => Body::from_stream(
+        Reply::Heartbeats(text, later) => Body::from_stream(
             futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from(text))]).chain(
-                futures_util::stream::unfold((), |()| async {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    Some((Ok(Bytes::from_static(b": heartbeat\n\n")), ()))
+                futures_util::stream::unfold(0, move |sent| {
+                    let later = later.clone();
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        let mut bytes = String::from(": heartbeat\n\n");
+                        if sent == 9 {
+                            bytes.push_str(&later);
+                        }
+                        Some((Ok(Bytes::from(bytes)), sent + 1))
+                    }
                 }),
             ),
         ),
@@ -180,6 +187,17 @@ fn ready(id: u64, resync: bool) -> String {
     format!("event: ready\nid: {id}\ndata: {{\"lastEventId\":{id},\"resync\":{resync}}}\n\n")
 }
 
+fn end(reason: &str) -> String {
+    format!("event: end\ndata: {{\"reason\":\"{reason}\"}}\n\n")
+}
+
+fn join_request_event(id: u64) -> String {
+    format!(
+        "id: {id}\nevent: join_request\ndata: {}\n\n",
+        serde_json::to_string(&join_request()).unwrap()
+    )
+}
+
 fn join_request() -> JoinRequest {
     JoinRequest {
         id: "jrq_1".into(),
@@ -245,7 +263,7 @@ async fn a_silent_stream_is_dropped_and_heartbeats_keep_one_alive() {
     let fake = Arc::new(Fake {
         script: vec![
             Reply::Hang(ready(1, false)),
-            Reply::Heartbeats(ready(1, false)),
+            Reply::Heartbeats(ready(1, false), join_request_event(2)),
         ],
         ..Fake::default()
     });
@@ -275,9 +293,71 @@ async fn a_silent_stream_is_dropped_and_heartbeats_keep_one_alive() {
         PushUpdate::Ready { reload: false },
         "a plain reconnect does not reload"
     );
-    // Heartbeats every 300 ms: three stall timeouts pass without a reconnect.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Heartbeats every 300 ms, then an event on the same connection after three stall timeouts:
+    // nothing may come between the second `ready` and that event.
+    updates
+        .wait_for("the event after the heartbeats", |u| {
+            u.iter().any(|u| matches!(u, PushUpdate::Event(_)))
+        })
+        .await;
+    assert_eq!(
+        updates.significant()[2..],
+        [
+            PushUpdate::Ready { reload: false },
+            PushUpdate::Event(Box::new(PushEvent::JoinRequest(join_request()))),
+        ],
+        "no reconnect while heartbeats arrive"
+    );
     assert_eq!(fake.connections.lock().unwrap().len(), 2);
+    task.abort();
+}
+
+#[tokio::test]
+async fn each_end_reason_is_acted_on_and_an_unknown_one_is_an_end_too() {
+    let fake = Arc::new(Fake {
+        script: vec![
+            Reply::Close(ready(1, false) + &end("token_expired")),
+            Reply::Close(ready(1, false) + &end("server_stopping")),
+            Reply::Close(ready(1, false) + &end("from_a_newer_server")),
+            Reply::Hang(ready(1, false)),
+        ],
+        ..Fake::default()
+    });
+    let session = serve(Arc::clone(&fake)).await;
+    let (updates, task) = run(&session, options(30));
+    updates
+        .wait_for("the fourth connection", |u| {
+            u.iter()
+                .filter(|u| matches!(u, PushUpdate::Ready { .. }))
+                .count()
+                == 4
+        })
+        .await;
+    let significant = updates.significant();
+    let offline: Vec<&str> = significant
+        .iter()
+        .filter_map(|u| match u {
+            PushUpdate::Offline { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    // `token_expired` reconnects at once, with no `Offline` in between.
+    assert_eq!(
+        significant[..2],
+        [
+            PushUpdate::Ready { reload: true },
+            PushUpdate::Ready { reload: false }
+        ],
+        "{significant:?}"
+    );
+    assert_eq!(
+        offline,
+        [
+            "The clinic server is restarting.",
+            "The clinic server closed the connection."
+        ]
+    );
+    assert_eq!(fake.connections.lock().unwrap().len(), 4);
     task.abort();
 }
 

@@ -357,6 +357,61 @@ impl PushEvent {
     }
 }
 
+/// `data:` of the `ready` event, the first message of `GET /events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyEvent {
+    /// The id the stream resumes after: the `Last-Event-ID` sent, or the latest event's.
+    pub last_event_id: i64,
+    /// The missed events cannot be replayed: reload state through the other endpoints.
+    pub resync: bool,
+}
+
+impl ReadyEvent {
+    /// The SSE `event:` field.
+    pub const EVENT: &'static str = "ready";
+}
+
+/// `data:` of the `end` event, the last message of `GET /events`; the server then closes the
+/// stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EndEvent {
+    pub reason: StreamEndReason,
+}
+
+impl EndEvent {
+    /// The SSE `event:` field.
+    pub const EVENT: &'static str = "end";
+}
+
+/// Why the server ends an event stream. A client resumes with the last `id` it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEndReason {
+    /// The access token that opened the stream expired: reconnect with a fresh one.
+    TokenExpired,
+    /// The session was logged out, or the account disabled.
+    SessionEnded,
+    /// The server is shutting down: reconnect later.
+    ServerStopping,
+    /// The server could not read the event log: reconnect later.
+    ServerError,
+}
+
+impl StreamEndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamEndReason::TokenExpired => "token_expired",
+            StreamEndReason::SessionEnded => "session_ended",
+            StreamEndReason::ServerStopping => "server_stopping",
+            StreamEndReason::ServerError => "server_error",
+        }
+    }
+}
+
 /// `POST /auth/device-login`.
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -388,6 +443,31 @@ pub struct RegisterOrLoginRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_ready_and_end_keep_their_wire_format() {
+        let ready = ReadyEvent {
+            last_event_id: 41,
+            resync: false,
+        };
+        let json = serde_json::to_string(&ready).expect("json");
+        assert_eq!(json, r#"{"lastEventId":41,"resync":false}"#);
+        assert_eq!(
+            serde_json::from_str::<ReadyEvent>(&json).expect("ready"),
+            ready
+        );
+        for reason in [
+            StreamEndReason::TokenExpired,
+            StreamEndReason::SessionEnded,
+            StreamEndReason::ServerStopping,
+            StreamEndReason::ServerError,
+        ] {
+            let json = serde_json::to_string(&EndEvent { reason }).expect("json");
+            assert_eq!(json, format!(r#"{{"reason":"{}"}}"#, reason.as_str()));
+            let back: EndEvent = serde_json::from_str(&json).expect("end");
+            assert_eq!(back.reason, reason);
+        }
+    }
 
     #[test]
     fn patch_tells_absent_from_null() {

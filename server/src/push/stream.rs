@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
+use consult_types::{EndEvent, ReadyEvent, StreamEndReason};
 use futures_util::Stream;
-use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -89,12 +89,15 @@ async fn events(
     // a disabled account), so an ended session's stream closes within one interval.
     let heartbeat = Duration::from_secs(state.sse_heartbeat_secs);
     let cursor = Cursor {
-        ready: Some(
+        ready: Some(with_json(
             Event::default()
-                .event("ready")
-                .id(start.to_string())
-                .data(json!({ "lastEventId": start, "resync": resync }).to_string()),
-        ),
+                .event(ReadyEvent::EVENT)
+                .id(start.to_string()),
+            &ReadyEvent {
+                last_event_id: start,
+                resync,
+            },
+        )),
         state: state.clone(),
         session,
         last: start,
@@ -193,7 +196,7 @@ impl Cursor {
                     Ok(_) => {}
                     Err(error) => {
                         tracing::error!(error = %error_chain(&error), "event stream cannot read the log");
-                        return Some(self.end("server_error"));
+                        return Some(self.end(StreamEndReason::ServerError));
                     }
                 }
             }
@@ -207,12 +210,12 @@ impl Cursor {
             };
             match woke {
                 Woke::NewEvents => self.needs_read = true,
-                Woke::Expired => return Some(self.end("token_expired")),
-                Woke::Stopping => return Some(self.end("server_stopping")),
+                Woke::Expired => return Some(self.end(StreamEndReason::TokenExpired)),
+                Woke::Stopping => return Some(self.end(StreamEndReason::ServerStopping)),
                 Woke::SessionCheck => {
                     self.next_session_check = Instant::now() + self.session_check;
                     if !self.session_is_active().await {
-                        return Some(self.end("session_ended"));
+                        return Some(self.end(StreamEndReason::SessionEnded));
                     }
                 }
             }
@@ -233,13 +236,23 @@ impl Cursor {
 
     /// The last message: why the stream ends. The client reconnects (with a fresh token when the
     /// reason is `token_expired`) and resumes from the last id it received.
-    fn end(&mut self, reason: &str) -> Event {
+    fn end(&mut self, reason: StreamEndReason) -> Event {
         self.done = true;
-        tracing::debug!(user_id = %self.session.user_id, reason, "event stream ends");
-        Event::default()
-            .event("end")
-            .data(json!({ "reason": reason }).to_string())
+        let user_id = &self.session.user_id;
+        tracing::debug!(%user_id, reason = reason.as_str(), "event stream ends");
+        with_json(
+            Event::default().event(EndEvent::EVENT),
+            &EndEvent { reason },
+        )
     }
+}
+
+/// `event` with `payload` as its JSON `data:` (the types the client reads, from consult-types).
+fn with_json<T: serde::Serialize>(event: Event, payload: &T) -> Event {
+    // `ReadyEvent` and `EndEvent` are numbers, booleans and unit variants, which always
+    // serialize; an empty `data:` would make the client reload (ready) or reconnect (end).
+    let data = serde_json::to_string(payload).unwrap_or_default();
+    event.data(data)
 }
 
 #[cfg(test)]
