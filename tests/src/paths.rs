@@ -33,7 +33,7 @@ pub fn binary(name: &str) -> PathBuf {
     let path = target_dir().join(profile_dir()).join(name);
     assert!(
         path.is_file(),
-        "{} is missing: build it first (scripts/test does, or `cargo build -p consult-app -p consult-server` after `scripts/build-ui`)",
+        "{} is missing: build it first (scripts/test does, or `trunk build --release` in ui/ and then `cargo build -p consult-app -p consult-server`)",
         path.display()
     );
     path
