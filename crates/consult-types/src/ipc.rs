@@ -71,18 +71,19 @@ pub mod commands {
     }
 }
 
-/// Events the core emits to the UI (Tauri events on the main window).
+/// Events the core emits to the UI (Tauri events on the main window). The dashboard and the
+/// call reach the UI only this way, as [`super::Revised`] states: the commands that change them
+/// answer nothing.
 pub mod events {
-    /// Payload [`super::Dashboard`]: the whole state after any change, so the UI never polls.
+    /// Payload `Revised<`[`super::Dashboard`]`>`: the whole state after any change.
     pub const DASHBOARD_CHANGED: &str = "dashboard-changed";
+    /// Payload `Revised<Option<`[`crate::CallScreen`]`>>`: the call's whole state after any
+    /// change; `None` once it is over and disposed (the UI goes back to the schedule).
+    pub const CALL_CHANGED: &str = "call-changed";
     /// Payload [`super::SessionEnded`]: back to the login screen with the reason shown.
     pub const SESSION_ENDED: &str = "session-ended";
     /// Payload [`super::FocusAppointment`]: a notification or deep link asks for an appointment.
     pub const FOCUS_APPOINTMENT: &str = "focus-appointment";
-    /// Payload [`crate::CallScreen`]: the call's whole state after any change.
-    pub const CALL_CHANGED: &str = "call-changed";
-    /// No payload: the call is over and disposed; the UI goes back to the schedule.
-    pub const CALL_CLOSED: &str = "call-closed";
 }
 
 /// Arguments of the `login` command.
@@ -114,16 +115,26 @@ pub struct SessionView {
     pub remember_problem: Option<String>,
 }
 
-/// What the UI needs to draw its first screen.
+/// What the UI needs to draw its first screen, in one reply, so the screen is drawn once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartupState {
-    /// The clinic server the app talks to, as configured.
-    pub server_url: String,
+    /// The settings in force, with what is preset (the sign-in card shows the clinic server
+    /// field only when it is not).
+    pub settings: SettingsView,
     /// Set when a saved sign-in was restored from the keychain.
     pub session: Option<SessionView>,
     /// Something the user should know before signing in (e.g. a saved sign-in that expired).
     pub notice: Option<String>,
+}
+
+/// A state the core sends as an event, numbered in the order the core changed it, so the UI can
+/// drop one that arrives after a newer one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revised<T> {
+    pub revision: u64,
+    pub value: T,
 }
 
 /// The doctor's view of the clinic, rebuilt by the core from the API and the push stream.
