@@ -46,6 +46,12 @@ pub struct Alert {
     pub lobby_participant_id: Option<String>,
 }
 
+/// The id of the lobby alert about `participant_id` knocking in the call of `session_id`: how it
+/// is withdrawn once the knock is answered, the knocker left or the call ended.
+pub fn lobby_knock_id(session_id: &str, participant_id: &str) -> String {
+    format!("lobby:{session_id}:{participant_id}")
+}
+
 /// The alert for someone knocking in the lobby of the running call (moderators only, jitsi.md
 /// §4). Names follow `show_patient_names` like every other alert; the dedupe id is per knocker.
 pub fn lobby_knock(
@@ -59,7 +65,7 @@ pub fn lobby_knock(
         _ => "Someone".to_owned(),
     };
     Alert {
-        id: format!("lobby:{session_id}:{}", knocker.id),
+        id: lobby_knock_id(session_id, &knocker.id),
         kind: NotificationKind::JoinRequestCreated,
         title: "Waiting in the lobby".into(),
         body: format!("{who} is waiting in the lobby of your call."),
@@ -473,6 +479,7 @@ mod tests {
             "Grace Hopper is waiting in the lobby of your call."
         );
         assert_eq!(shown.lobby_participant_id.as_deref(), Some("p1"));
+        assert_eq!(shown.id, lobby_knock_id("s1", "p1"));
         assert_eq!(shown.join_request_id, None);
         let hidden = lobby_knock(&knocker, Some("a1"), "s1", false);
         assert!(!hidden.body.contains("Grace"), "{}", hidden.body);
