@@ -1,15 +1,17 @@
 //! Linux: `org.freedesktop.Notifications` over the session bus (Desktop Notifications
 //! Specification 1.2), with the app name, actions and `x-consult-*` hints of docs/desktop-contracts.md.
 //!
-//! One connection sends every `Notify` and receives `ActionInvoked` / `NotificationClosed`:
-//! some daemons (dunst) signal only the connection that sent the notification.
+//! One connection sends every `Notify` and `CloseNotification` and receives `ActionInvoked` /
+//! `NotificationClosed`: some daemons (dunst) signal only the connection that sent the
+//! notification. Shows and withdrawals run one at a time in the order they were asked for, so a
+//! withdrawal always finds the daemon's id of the notification it takes back.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{mpsc, Mutex, OnceCell};
 use zbus::zvariant::Value;
 use zbus::{Connection, MatchRule, MessageStream};
 
@@ -26,42 +28,92 @@ const APP_NAME: &str = "Consult";
 const DEFAULT_EXPIRY: i32 = -1;
 
 pub struct DbusNotifier {
-    inner: Arc<Inner>,
+    /// To the task that talks to the daemon, in order.
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+enum Request {
+    Show(Box<Alert>),
+    Withdraw(String),
 }
 
 struct Inner {
     /// The connection, once tried; `None` when there is no session bus.
     connection: OnceCell<Option<Connection>>,
-    /// Notifications on screen, by the daemon's id. Held while a `Notify` call is in flight, so
-    /// an early signal for it waits until its id is recorded.
-    shown: Mutex<HashMap<u32, Target>>,
+    /// Held while a `Notify` call is in flight, so an early signal for it waits until its id is
+    /// recorded.
+    shown: Mutex<OnScreen>,
     on_intent: IntentHandler,
     /// A failure to notify is logged once, then only at debug level.
     warned: AtomicBool,
 }
 
+/// Our notifications on screen: what each is about, by the daemon's id, and the daemon's id of
+/// each alert. Entries go when the daemon says it closed one, or when we withdraw it.
+#[derive(Default)]
+struct OnScreen {
+    targets: HashMap<u32, Target>,
+    ids: HashMap<String, u32>,
+}
+
+impl OnScreen {
+    fn insert(&mut self, id: u32, alert: &Alert) {
+        self.targets.insert(id, Target::from(alert));
+        self.ids.insert(alert.id.clone(), id);
+    }
+
+    fn closed(&mut self, id: u32) {
+        self.targets.remove(&id);
+        self.ids.retain(|_, shown| *shown != id);
+    }
+
+    /// Forgets the alert's notification and returns the daemon's id for it, if it is shown.
+    fn take(&mut self, alert_id: &str) -> Option<u32> {
+        let id = self.ids.remove(alert_id)?;
+        self.targets.remove(&id);
+        Some(id)
+    }
+}
+
 impl DbusNotifier {
     pub fn new(on_intent: IntentHandler) -> DbusNotifier {
-        DbusNotifier {
-            inner: Arc::new(Inner {
-                connection: OnceCell::new(),
-                shown: Mutex::new(HashMap::new()),
-                on_intent,
-                warned: AtomicBool::new(false),
-            }),
+        let inner = Arc::new(Inner {
+            connection: OnceCell::new(),
+            shown: Mutex::new(OnScreen::default()),
+            on_intent,
+            warned: AtomicBool::new(false),
+        });
+        let (requests, mut queue) = mpsc::unbounded_channel();
+        // Ends when the notifier is dropped (its sender with it).
+        tauri::async_runtime::spawn(async move {
+            while let Some(request) = queue.recv().await {
+                match request {
+                    Request::Show(alert) => {
+                        if let Err(error) = inner.show(&alert).await {
+                            inner.failed(&error);
+                        }
+                    }
+                    Request::Withdraw(alert_id) => inner.withdraw(&alert_id).await,
+                }
+            }
+        });
+        DbusNotifier { requests }
+    }
+
+    fn send(&self, request: Request) {
+        if self.requests.send(request).is_err() {
+            tracing::debug!("the notification task is gone");
         }
     }
 }
 
 impl Notifier for DbusNotifier {
     fn show(&self, alert: &Alert) {
-        let inner = Arc::clone(&self.inner);
-        let alert = alert.clone();
-        tauri::async_runtime::spawn(async move {
-            if let Err(error) = inner.show(&alert).await {
-                inner.failed(&error);
-            }
-        });
+        self.send(Request::Show(Box::new(alert.clone())));
+    }
+
+    fn withdraw(&self, alert_id: &str) {
+        self.send(Request::Withdraw(alert_id.to_owned()));
     }
 }
 
@@ -94,9 +146,35 @@ impl Inner {
             )
             .await?;
         let id: u32 = reply.body().deserialize()?;
-        shown.insert(id, Target::from(alert));
+        shown.insert(id, alert);
         tracing::debug!(id, kind = ?alert.kind, "notification shown");
         Ok(())
+    }
+
+    /// `CloseNotification` for the alert's notification, if it is still on screen. Forgotten
+    /// first: a click on it from now on asks about something already settled.
+    async fn withdraw(self: &Arc<Self>, alert_id: &str) {
+        let Some(id) = self.shown.lock().await.take(alert_id) else {
+            return;
+        };
+        let Some(connection) = self.connection().await else {
+            return;
+        };
+        let closed = connection
+            .call_method(
+                Some(BUS_NAME),
+                OBJECT_PATH,
+                Some(INTERFACE),
+                "CloseNotification",
+                &(id,),
+            )
+            .await;
+        match closed {
+            Ok(_) => tracing::debug!(id, "notification withdrawn"),
+            // The daemon may have closed it meanwhile (a click, expiry); it then answers with
+            // an error, as the specification says.
+            Err(error) => tracing::debug!(id, %error, "a notification could not be withdrawn"),
+        }
     }
 
     /// The shared connection, with the signal listener running; `None` without a session bus.
@@ -147,8 +225,9 @@ impl Inner {
                 let Ok((id, key)) = body.deserialize::<(u32, String)>() else {
                     return;
                 };
-                // Unknown ids are other apps' notifications, or ours from before a restart.
-                let target = self.shown.lock().await.get(&id).cloned();
+                // Unknown ids are other apps' notifications, ours from before a restart, or
+                // withdrawn ones.
+                let target = self.shown.lock().await.targets.get(&id).cloned();
                 if let Some(intent) = target.and_then(|target| intent(&key, &target)) {
                     tracing::info!(id, action = %key, "notification action");
                     (self.on_intent)(intent);
@@ -156,7 +235,7 @@ impl Inner {
             }
             Some("NotificationClosed") => {
                 if let Ok((id, _reason)) = body.deserialize::<(u32, u32)>() {
-                    self.shown.lock().await.remove(&id);
+                    self.shown.lock().await.closed(id);
                 }
             }
             _ => {}
@@ -173,4 +252,5 @@ impl Inner {
 }
 
 // Tested end to end: tests/tests/doctor_desk.rs runs the app against a notification daemon the
-// test owns on a private session bus, and clicks Admit, Decline and Open on its notifications.
+// test owns on a private session bus, clicks Admit, Decline and Open on its notifications, and
+// waits for `CloseNotification` once a request is decided elsewhere (tests/tests/call.rs: lobby).

@@ -21,6 +21,9 @@ use consult_types::Decision;
 /// Shows alerts. Returns at once; the work happens on a task.
 pub trait Notifier: Send + Sync + 'static {
     fn show(&self, alert: &Alert);
+    /// Takes back the notification shown for `alert_id` (what it asked about is settled);
+    /// nothing happens if it is not on screen.
+    fn withdraw(&self, alert_id: &str);
 }
 
 /// What a shown notification is about: enough to act on a click without the core's state.

@@ -1,7 +1,12 @@
 //! Windows and macOS: tauri-plugin-notification, with an action type for join requests and the
-//! alert's ids carried in the notification's `extra` so a click can be acted on.
+//! alert's ids carried in the notification's `extra` so a click can be acted on. A withdrawn
+//! alert's notification is removed with the plugin's `remove_active` (which, as of 2.8, can
+//! remove it only where notify-rust can: not on macOS and Windows, so there it stays on screen
+//! and a click on it meets a request that is already decided).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::{Action, ActionType, NotificationExt};
@@ -24,6 +29,10 @@ const LOBBY_ACTIONS: &str = "lobby-knock";
 pub struct PluginNotifier<R: Runtime> {
     app: AppHandle<R>,
     next_id: AtomicI32,
+    /// The plugin's id of each alert shown and not withdrawn. The plugin does not say when the
+    /// user dismisses one, so an entry goes only with its withdrawal (alerts about appointments
+    /// are withdrawn when those end, which bounds it).
+    shown: Mutex<HashMap<String, i32>>,
 }
 
 impl<R: Runtime> PluginNotifier<R> {
@@ -71,17 +80,19 @@ impl<R: Runtime> PluginNotifier<R> {
         PluginNotifier {
             app: app.clone(),
             next_id: AtomicI32::new(1),
+            shown: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl<R: Runtime> Notifier for PluginNotifier<R> {
     fn show(&self, alert: &Alert) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut builder = self
             .app
             .notification()
             .builder()
-            .id(self.next_id.fetch_add(1, Ordering::Relaxed))
+            .id(id)
             .title(&alert.title)
             .body(&alert.body)
             .extra(EXTRA_APPOINTMENT, &alert.appointment_id);
@@ -100,6 +111,24 @@ impl<R: Runtime> Notifier for PluginNotifier<R> {
         }
         if let Err(error) = builder.show() {
             tracing::warn!(%error, "a notification could not be shown");
+            return;
         }
+        self.shown().insert(alert.id.clone(), id);
+    }
+
+    fn withdraw(&self, alert_id: &str) {
+        let Some(id) = self.shown().remove(alert_id) else {
+            return;
+        };
+        if let Err(error) = self.app.notification().remove_active(vec![id]) {
+            tracing::debug!(%error, "a notification could not be withdrawn");
+        }
+    }
+}
+
+impl<R: Runtime> PluginNotifier<R> {
+    fn shown(&self) -> std::sync::MutexGuard<'_, HashMap<String, i32>> {
+        // Single inserts and removals: a panic elsewhere leaves the map whole.
+        self.shown.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
