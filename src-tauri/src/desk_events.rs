@@ -34,4 +34,8 @@ impl DeskEvents for ShellDeskEvents {
     fn alert(&self, alert: &Alert) {
         self.notifier.show(alert);
     }
+
+    fn alert_withdrawn(&self, alert_id: &str) {
+        self.notifier.withdraw(alert_id);
+    }
 }

@@ -31,6 +31,10 @@ pub trait DeskEvents: Send + Sync + 'static {
     fn dashboard_changed(&self, dashboard: &Dashboard);
     fn session_ended(&self, ended: &SessionEnded);
     fn alert(&self, alert: &Alert);
+    /// What the alert with this [`Alert::id`] asked about is settled (a join request decided
+    /// here or elsewhere, its appointment cancelled or over, a resync without it): take its
+    /// notification back. Always after that alert's [`DeskEvents::alert`].
+    fn alert_withdrawn(&self, alert_id: &str);
 }
 
 /// Knobs for tests and special set-ups; [`Desk::start`] uses the defaults.
@@ -75,6 +79,17 @@ struct State {
     /// Pending only.
     join_requests: HashMap<String, JoinRequest>,
     connection: Connection,
+    raised: Raised,
+}
+
+/// Alerts on screen that ask about something still open on the desk, by that thing; each is
+/// withdrawn once it leaves the desk (the one rule, whichever way it leaves).
+#[derive(Default)]
+struct Raised {
+    /// Join request id → the id of the alert asking to admit it.
+    join_requests: HashMap<String, String>,
+    /// Appointment id → the ids of alerts about its call (ready, starting, reminders).
+    appointments: HashMap<String, Vec<String>>,
 }
 
 impl Desk {
@@ -101,6 +116,7 @@ impl Desk {
                 appointments: HashMap::new(),
                 join_requests: HashMap::new(),
                 connection: Connection::Connecting,
+                raised: Raised::default(),
             }),
             prefs: Mutex::new(prefs),
             zone: options.zone,
@@ -180,6 +196,60 @@ impl Desk {
 }
 
 impl State {
+    /// Remembers what `alert` asks about, so it is withdrawn when that leaves the desk. A join
+    /// request's notification usually comes just before the request's own event: the pending
+    /// request it names (fetched) is put on the desk now. True when the dashboard changed.
+    fn raise(&mut self, alert: &Alert, join_request: Option<&JoinRequest>) -> bool {
+        match join_request {
+            Some(request) => {
+                let changed = self.apply_join_request(request.clone());
+                if self.join_requests.contains_key(&request.id) {
+                    self.raised
+                        .join_requests
+                        .insert(request.id.clone(), alert.id.clone());
+                }
+                changed
+            }
+            None => {
+                if alert.join_request_id.is_none()
+                    && self.appointments.contains_key(&alert.appointment_id)
+                {
+                    self.raised
+                        .appointments
+                        .entry(alert.appointment_id.clone())
+                        .or_default()
+                        .push(alert.id.clone());
+                }
+                false
+            }
+        }
+    }
+
+    /// Forgets and returns the alerts whose subject left the desk: a join request no longer
+    /// pending here, an appointment no longer on the schedule.
+    fn settled_alerts(&mut self) -> Vec<String> {
+        let mut settled = Vec::new();
+        let requests = &self.join_requests;
+        self.raised.join_requests.retain(|request_id, alert_id| {
+            let open = requests.contains_key(request_id);
+            if !open {
+                settled.push(std::mem::take(alert_id));
+            }
+            open
+        });
+        let appointments = &self.appointments;
+        self.raised
+            .appointments
+            .retain(|appointment_id, alert_ids| {
+                let open = appointments.contains_key(appointment_id);
+                if !open {
+                    settled.append(alert_ids);
+                }
+                open
+            });
+        settled
+    }
+
     fn dashboard(&self) -> Dashboard {
         let mut appointments: Vec<Appointment> = self.appointments.values().cloned().collect();
         appointments.sort_by(|a, b| (a.start_time, &a.id).cmp(&(b.start_time, &b.id)));
@@ -241,11 +311,22 @@ impl Shared {
             .clone()
     }
 
-    /// Changes the state and emits the dashboard if `change` says something changed.
+    /// Changes the state and emits the dashboard if `change` says something changed, then
+    /// withdraws the alerts whose subject the change settled.
     fn update(&self, change: impl FnOnce(&mut State) -> bool) {
         let mut state = self.state();
         if change(&mut state) {
             self.events.dashboard_changed(&state.dashboard());
+        }
+        self.withdraw_settled(&mut state);
+    }
+
+    /// Called with the state locked, like every event, so that a withdrawal never overtakes
+    /// the alert it takes back.
+    fn withdraw_settled(&self, state: &mut State) {
+        for alert_id in state.settled_alerts() {
+            tracing::debug!(%alert_id, "alert withdrawn: what it asked about is settled");
+            self.events.alert_withdrawn(&alert_id);
         }
     }
 
@@ -434,16 +515,23 @@ impl Shared {
             // Decided already (a replay after a reconnect): nothing left to ask.
             return;
         }
-        if let Some(alert) = alerts::compose(
+        let Some(alert) = alerts::compose(
             &notification,
             appointment.as_ref(),
             join_request.as_ref(),
             &prefs,
             &self.zone,
-        ) {
-            tracing::info!(kind = notification.kind.as_str(), "alert raised");
-            self.events.alert(&alert);
+        ) else {
+            return;
+        };
+        // Under the lock: a decision racing this (the panel's) is applied either before, and
+        // the stream's later event for it withdraws the alert, or after, and withdraws it then.
+        let mut state = self.state();
+        if state.raise(&alert, join_request.as_ref()) {
+            self.events.dashboard_changed(&state.dashboard());
         }
+        tracing::info!(kind = notification.kind.as_str(), "alert raised");
+        self.events.alert(&alert);
     }
 }
 
@@ -488,5 +576,115 @@ impl PushHandler for Handler {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_types::{CallType, Role};
+    use time::macros::datetime;
+
+    fn appointment(id: &str) -> Appointment {
+        Appointment {
+            id: id.into(),
+            appointment_code: "ABC".into(),
+            session_id: format!("ses_{id}"),
+            doctor_id: "usr_d".into(),
+            patient_id: "usr_p".into(),
+            agency_id: None,
+            kiosk_id: None,
+            room_name: "room".into(),
+            call_type: CallType::Video,
+            status: AppointmentStatus::Scheduled,
+            meeting_status: MeetingStatus::Created,
+            waiting_room: false,
+            start_time: datetime!(2030-03-04 13:30 UTC),
+            end_time: datetime!(2030-03-04 14:00 UTC),
+            doctor_name: "Ada Lovelace".into(),
+            patient_name: "Grace Hopper".into(),
+            agency_name: None,
+        }
+    }
+
+    fn request(id: &str, appointment_id: &str) -> JoinRequest {
+        JoinRequest {
+            id: id.into(),
+            appointment_id: appointment_id.into(),
+            session_id: format!("ses_{appointment_id}"),
+            requester_id: "usr_x".into(),
+            requester_name: "Sam Carer".into(),
+            requester_role: Role::Agency,
+            status: JoinRequestStatus::Pending,
+            requested_at: datetime!(2030-03-04 13:20 UTC),
+            decided_at: None,
+        }
+    }
+
+    fn alert(id: &str, appointment_id: &str, join_request_id: Option<&str>) -> Alert {
+        Alert {
+            id: id.into(),
+            kind: if join_request_id.is_some() {
+                NotificationKind::JoinRequestCreated
+            } else {
+                NotificationKind::VideoCallStarting
+            },
+            title: "t".into(),
+            body: "b".into(),
+            appointment_id: appointment_id.into(),
+            session_id: None,
+            join_request_id: join_request_id.map(Into::into),
+            lobby_participant_id: None,
+        }
+    }
+
+    fn desk_with(appointments: &[&str]) -> State {
+        State {
+            appointments: appointments
+                .iter()
+                .map(|id| ((*id).to_owned(), appointment(id)))
+                .collect(),
+            join_requests: HashMap::new(),
+            connection: Connection::Online,
+            raised: Raised::default(),
+        }
+    }
+
+    #[test]
+    fn a_resync_without_the_request_withdraws_its_alert_and_keeps_the_others() {
+        let mut state = desk_with(&["a1", "a2"]);
+        let (kept, dropped) = (request("j1", "a1"), request("j2", "a2"));
+        assert!(state.raise(&alert("n1", "a1", Some("j1")), Some(&kept)));
+        assert!(state.raise(&alert("n2", "a2", Some("j2")), Some(&dropped)));
+        assert!(!state.raise(&alert("n3", "a2", None), None));
+        assert_eq!(state.settled_alerts(), Vec::<String>::new());
+
+        // A reload that no longer lists j2 (decided while the stream was away).
+        state.join_requests = HashMap::from([(kept.id.clone(), kept.clone())]);
+        assert_eq!(state.settled_alerts(), ["n2"]);
+        assert_eq!(state.settled_alerts(), Vec::<String>::new(), "once only");
+
+        // The appointment leaves the schedule: its call alert and its requests' alerts go.
+        let mut over = appointment("a1");
+        over.meeting_status = MeetingStatus::Ended;
+        assert!(state.apply_appointment(over));
+        assert_eq!(state.settled_alerts(), ["n1"]);
+        let mut cancelled = appointment("a2");
+        cancelled.status = AppointmentStatus::Cancelled;
+        state.apply_appointment(cancelled);
+        assert_eq!(state.settled_alerts(), ["n3"]);
+    }
+
+    #[test]
+    fn a_request_decided_before_its_alert_is_raised_is_withdrawn_by_the_decisions_event() {
+        let mut state = desk_with(&["a1"]);
+        // The panel's decision lands first; the alert's fetched copy still says pending.
+        let pending = request("j1", "a1");
+        assert!(state.raise(&alert("n1", "a1", Some("j1")), Some(&pending)));
+        assert_eq!(state.settled_alerts(), Vec::<String>::new());
+        let mut decided = pending;
+        decided.status = JoinRequestStatus::Approved;
+        assert!(state.apply_join_request(decided));
+        assert_eq!(state.settled_alerts(), ["n1"]);
     }
 }

@@ -114,6 +114,8 @@ impl World {
 struct Recorder {
     dashboards: Mutex<Vec<Dashboard>>,
     alerts: Mutex<Vec<Alert>>,
+    /// Alert ids, as withdrawn.
+    withdrawn: Mutex<Vec<String>>,
     ended: Mutex<Vec<SessionEnded>>,
 }
 
@@ -127,6 +129,11 @@ impl DeskEvents for Recorder {
     fn alert(&self, alert: &Alert) {
         self.alerts.lock().unwrap().push(alert.clone());
     }
+    fn alert_withdrawn(&self, alert_id: &str) {
+        let raised = self.alerts.lock().unwrap().iter().any(|a| a.id == alert_id);
+        assert!(raised, "{alert_id} withdrawn before it was raised");
+        self.withdrawn.lock().unwrap().push(alert_id.to_owned());
+    }
 }
 
 impl Recorder {
@@ -136,6 +143,22 @@ impl Recorder {
 
     fn alerts(&self) -> Vec<Alert> {
         self.alerts.lock().unwrap().clone()
+    }
+
+    fn withdrawn(&self) -> Vec<String> {
+        self.withdrawn.lock().unwrap().clone()
+    }
+
+    /// The alert raised for a join request, once it is.
+    async fn alert_for(&self, join_request_id: &str) -> Alert {
+        let find = |r: &Recorder| {
+            r.alerts()
+                .into_iter()
+                .find(|a| a.join_request_id.as_deref() == Some(join_request_id))
+        };
+        self.wait_for("the request's alert", |r| find(r).is_some())
+            .await;
+        find(self).unwrap()
     }
 
     async fn wait_for(&self, what: &str, condition: impl Fn(&Recorder) -> bool) {
@@ -533,4 +556,183 @@ async fn a_revoked_access_token_is_refreshed_once_for_api_calls() {
     // The session goes on with the refreshed pair.
     assert!(doctor.refreshed_token(&token).await.is_ok());
     assert_eq!(doctor.me().await.unwrap().email, DOCTOR);
+}
+
+/// A call to the API the core's client does not make (cancelling, meetings), as `who`.
+async fn send_as(world: &World, who: &SessionManager, method: reqwest::Method, path: &str) {
+    let token = who.access_token().await.unwrap();
+    let response = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", world.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+#[tokio::test]
+async fn a_request_decided_here_withdraws_its_notification_and_only_that_one() {
+    let world = World::start(false).await;
+    let people = people(&world).await;
+    let (desk, recorder) = world
+        .desk(
+            &people.doctor,
+            NotificationPrefs::default(),
+            Duration::from_millis(200),
+        )
+        .await;
+    let first = people.book(Duration::from_secs(3600)).await;
+    let second = people.book(Duration::from_secs(7200)).await;
+    let first_request = people.ask_to_join(&first.id).await;
+    let second_request = people.ask_to_join(&second.id).await;
+    let first_alert = recorder.alert_for(&first_request).await;
+    let second_alert = recorder.alert_for(&second_request).await;
+    recorder
+        .wait_for("both requests", |r| {
+            has_request(r, &first_request) && has_request(r, &second_request)
+        })
+        .await;
+    assert!(
+        recorder.withdrawn().is_empty(),
+        "{:?}",
+        recorder.withdrawn()
+    );
+
+    desk.decide(&first_request, Decision::Decline)
+        .await
+        .unwrap();
+    assert_eq!(recorder.withdrawn(), [first_alert.id.as_str()]);
+    // The stream's echo of that decision, and the second decision, withdraw nothing twice.
+    desk.decide(&second_request, Decision::Admit).await.unwrap();
+    assert_eq!(recorder.withdrawn(), [first_alert.id, second_alert.id]);
+    desk.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_decided_elsewhere_withdraws_its_notification() {
+    let world = World::start(false).await;
+    let people = people(&world).await;
+    let (desk, recorder) = world
+        .desk(
+            &people.doctor,
+            NotificationPrefs::default(),
+            Duration::from_millis(200),
+        )
+        .await;
+    let appointment = people.book(Duration::from_secs(3600)).await;
+    let request_id = people.ask_to_join(&appointment.id).await;
+    let alert = recorder.alert_for(&request_id).await;
+
+    // The doctor's other device admits it.
+    let elsewhere = world.session(DOCTOR).await;
+    let token = elsewhere.access_token().await.unwrap();
+    elsewhere
+        .client()
+        .decide_join_request(&token, &request_id, Decision::Admit)
+        .await
+        .unwrap();
+    recorder
+        .wait_for("the withdrawal", |r| !r.withdrawn().is_empty())
+        .await;
+    assert_eq!(recorder.withdrawn(), [alert.id]);
+    assert!(!has_request(&recorder, &request_id));
+    desk.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_appointment_withdraws_its_requests_notification() {
+    let world = World::start(false).await;
+    let people = people(&world).await;
+    let (desk, recorder) = world
+        .desk(
+            &people.doctor,
+            NotificationPrefs::default(),
+            Duration::from_millis(200),
+        )
+        .await;
+    let appointment = people.book(Duration::from_secs(3600)).await;
+    let request_id = people.ask_to_join(&appointment.id).await;
+    let alert = recorder.alert_for(&request_id).await;
+
+    send_as(
+        &world,
+        &people.doctor,
+        reqwest::Method::DELETE,
+        &format!("/appointments/{}", appointment.id),
+    )
+    .await;
+    recorder
+        .wait_for("the withdrawal", |r| !r.withdrawn().is_empty())
+        .await;
+    assert_eq!(recorder.withdrawn(), [alert.id]);
+    assert!(desk.dashboard().await.join_requests.is_empty());
+    desk.stop().await;
+}
+
+#[tokio::test]
+async fn an_ended_meeting_withdraws_its_call_ready_notification() {
+    let world = World::start(false).await;
+    let people = people(&world).await;
+    // The patient's desk: guests are told when the doctor starts the meeting.
+    let patient = world.session(PATIENT).await;
+    let (desk, recorder) = world
+        .desk(
+            &patient,
+            NotificationPrefs::default(),
+            Duration::from_millis(200),
+        )
+        .await;
+    let appointment = people.book(Duration::from_secs(3600)).await;
+    recorder
+        .wait_for("the booked appointment", |r| {
+            r.last_dashboard()
+                .is_some_and(|d| d.appointments.iter().any(|a| a.id == appointment.id))
+        })
+        .await;
+    let meeting = format!("/appointments/{}/meeting", appointment.id);
+    send_as(
+        &world,
+        &people.doctor,
+        reqwest::Method::POST,
+        &format!("{meeting}/start"),
+    )
+    .await;
+    let ready = |r: &Recorder| {
+        r.alerts()
+            .into_iter()
+            .find(|a| a.kind == NotificationKind::VideoCallReady)
+    };
+    recorder
+        .wait_for("the call-ready alert", |r| ready(r).is_some())
+        .await;
+    let ready = ready(&recorder).unwrap();
+    assert_eq!(ready.appointment_id, appointment.id);
+    assert!(recorder.withdrawn().is_empty());
+
+    send_as(
+        &world,
+        &people.doctor,
+        reqwest::Method::POST,
+        &format!("{meeting}/end"),
+    )
+    .await;
+    recorder
+        .wait_for("the withdrawal", |r| r.withdrawn().contains(&ready.id))
+        .await;
+    // Every alert about that call goes with it, and nothing else.
+    let mut about_it: Vec<String> = recorder
+        .alerts()
+        .into_iter()
+        .filter(|a| a.appointment_id == appointment.id)
+        .map(|a| a.id)
+        .collect();
+    let mut withdrawn = recorder.withdrawn();
+    about_it.sort();
+    withdrawn.sort();
+    assert_eq!(withdrawn, about_it);
+    desk.stop().await;
 }
