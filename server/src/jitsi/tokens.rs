@@ -16,6 +16,7 @@ use thiserror::Error;
 use url::Url;
 
 use super::config::{JitsiAlgorithm, JitsiConfig, JitsiConfigError, JitsiFlavor};
+use crate::ids;
 
 /// Smaller RSA keys are breakable; JaaS and most libraries refuse them as well.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -122,6 +123,9 @@ struct Claims<'a> {
     iat: i64,
     nbf: i64,
     exp: i64,
+    /// 128 random bits, so a token fetched again in the same second (a retry after a refusal)
+    /// is a new token, not a byte-identical copy of the refused one. Prosody and JaaS ignore it.
+    jti: String,
     context: Context<'a>,
 }
 
@@ -246,6 +250,7 @@ impl JitsiTokens {
             iat: grant.now,
             nbf: grant.now.saturating_sub(self.nbf_backdate_secs),
             exp,
+            jti: ids::hex(&ids::random_bytes::<16>()),
             context: Context {
                 user: User {
                     id: grant.user_id,
@@ -391,6 +396,21 @@ mod tests {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).expect("base64url")).expect("json")
     }
 
+    /// The claims without `jti`, which is random; checked to be 32 hex digits.
+    fn fixed_claims(token: &str) -> Value {
+        let mut claims = part(token, 1);
+        let jti = claims
+            .as_object_mut()
+            .and_then(|claims| claims.remove("jti"))
+            .expect("a jti claim");
+        let jti = jti.as_str().expect("jti is a string");
+        assert!(
+            jti.len() == 32 && jti.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{jti}"
+        );
+        claims
+    }
+
     #[test]
     fn hs256_tokens_have_the_prosody_shape() {
         let tokens = tokens(&hs_config());
@@ -402,7 +422,7 @@ mod tests {
             json!({"typ": "JWT", "alg": "HS256"})
         );
         assert_eq!(
-            part(&minted.token, 1),
+            fixed_claims(&minted.token),
             json!({
                 "iss": "consult",
                 "aud": "jitsi",
@@ -485,6 +505,19 @@ mod tests {
                     "outbound-call": "false", "sip-outbound-call": "false"
                 })
             );
+        }
+    }
+
+    #[test]
+    fn tokens_minted_in_the_same_second_differ() {
+        for config in [hs_config(), jaas_config()] {
+            let tokens = tokens(&config);
+            let first = tokens.mint(&grant(false)).expect("mint");
+            let again = tokens.mint(&grant(false)).expect("mint");
+            // Same grant, same `now`: only the jti tells them apart.
+            assert_eq!(fixed_claims(&first.token), fixed_claims(&again.token));
+            assert_ne!(part(&first.token, 1)["jti"], part(&again.token, 1)["jti"]);
+            assert_ne!(first.token, again.token);
         }
     }
 

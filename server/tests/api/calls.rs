@@ -27,7 +27,9 @@ const MAX_NBF_BACKDATE_SECS: i64 = 300;
 /// The claims a Consult token may carry, and the fields of `context.user`; anything else (an
 /// affiliation, a lobby bypass, features on a self-hosted deployment) is a privilege nobody asked
 /// the server for.
-const CLAIMS: [&str; 8] = ["aud", "context", "exp", "iat", "iss", "nbf", "room", "sub"];
+const CLAIMS: [&str; 9] = [
+    "aud", "context", "exp", "iat", "iss", "jti", "nbf", "room", "sub",
+];
 const USER_FIELDS: [&str; 5] = ["avatar", "email", "id", "moderator", "name"];
 
 /// The XMPP domain of the fixture's deployment (`sub` of bare rooms).
@@ -200,6 +202,12 @@ fn check_token(token: &str, appointment: &Value, expected: &Expected<'_>) -> Ver
     let mut keys: Vec<&str> = claims.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, CLAIMS, "{who}: {}", verified.claims);
+    // jti: 128 random bits, so each issue is a token of its own.
+    let jti = verified.claims["jti"].as_str().expect("jti");
+    assert!(
+        jti.len() == 32 && jti.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{who}: jti {jti}"
+    );
     let context = verified.claims["context"].as_object().expect("context");
     assert_eq!(
         context.keys().collect::<Vec<_>>(),
@@ -406,6 +414,25 @@ async fn the_doctor_and_an_admin_get_moderator_tokens_for_the_room() {
     let running = fetch(&clinic, &appointment).await;
     let reply = clinic.get(&jwt_path(&running), &clinic.doctor).await;
     check_session(&reply, &running, &doctor);
+}
+
+#[tokio::test]
+async fn a_token_fetched_again_is_a_new_token() {
+    // After a refusal the app fetches again at once, often within the same second: that must
+    // be a real retry, not the refused token once more.
+    let clinic = Clinic::start().await;
+    let appointment = clinic.book(HOUR, json!({})).await;
+    let doctor = Expected::of(&clinic, &clinic.doctor, true).await;
+    let mut tokens = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let reply = clinic.get(&jwt_path(&appointment), &clinic.doctor).await;
+        let token = check_session(&reply, &appointment, &doctor);
+        let verified = check_token(&token, &appointment, &doctor);
+        let jti = verified.claims["jti"].as_str().expect("jti").to_owned();
+        assert!(ids.insert(jti), "a new jti");
+        assert!(tokens.insert(token), "a new token");
+    }
 }
 
 #[tokio::test]
