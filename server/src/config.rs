@@ -73,7 +73,7 @@ pub struct ServerConfig {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "string_or_number"
+        deserialize_with = "lenient::option"
     )]
     pub jwt_signing_key: Option<String>,
     /// The `[jitsi]` table: the deployment meeting tokens are minted for; none without it.
@@ -353,42 +353,53 @@ impl<'a> From<&'a Cli> for CliOverrides<'a> {
     }
 }
 
-/// Environment values are parsed as TOML-ish literals, so a key of digits arrives as a number.
-fn string_or_number<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct Visitor;
+/// Environment values are parsed as TOML-ish literals, so a key, id or secret of digits arrives
+/// as a number: these deserializers take it back as the string it was.
+pub(crate) mod lenient {
+    use std::fmt;
 
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = Option<String>;
+    use serde::{Deserialize, Deserializer};
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
-        }
+    /// A string, or an integer read as its digits.
+    struct Lenient(String);
 
-        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(value.to_owned()))
-        }
+    impl<'de> Deserialize<'de> for Lenient {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
 
-        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string()))
-        }
+            impl serde::de::Visitor<'_> for Visitor {
+                type Value = Lenient;
 
-        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string()))
-        }
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
 
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+                fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Lenient, E> {
+                    Ok(Lenient(value.to_owned()))
+                }
 
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
+                fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Lenient, E> {
+                    Ok(Lenient(value.to_string()))
+                }
+
+                fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Lenient, E> {
+                    Ok(Lenient(value.to_string()))
+                }
+            }
+
+            deserializer.deserialize_any(Visitor)
         }
     }
 
-    deserializer.deserialize_any(Visitor)
+    /// For `deserialize_with` on a `String`.
+    pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        Lenient::deserialize(deserializer).map(|lenient| lenient.0)
+    }
+
+    /// For `deserialize_with` on an `Option<String>` (with `#[serde(default)]`).
+    pub fn option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        Option::<Lenient>::deserialize(deserializer).map(|lenient| lenient.map(|l| l.0))
+    }
 }
 
 #[cfg(test)]
@@ -396,6 +407,7 @@ where
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+    use crate::jitsi::JitsiSigning;
     use figment::Jail;
 
     fn parse(args: &[&str]) -> Cli {
@@ -673,7 +685,12 @@ mod tests {
                 .map_err(as_figment)?
                 .jitsi
                 .expect("a [jitsi] table");
-            assert_eq!(jitsi.app_secret.as_deref(), Some(digits.as_str()));
+            assert_eq!(
+                jitsi.signing,
+                JitsiSigning::Hs256 {
+                    app_secret: digits.clone()
+                }
+            );
             assert_eq!(jitsi.app_id, "consult");
             Ok(())
         });
@@ -705,6 +722,31 @@ mod tests {
                 ConfigError::Jitsi(JitsiConfigError::ServerUrl(_))
             ));
             assert_eq!(error.to_string(), "jitsi.server_url must use https");
+            // A key of the other algorithm is refused while parsing, by name.
+            jail.create_file(
+                "mixed.toml",
+                &format!(
+                    "data_dir = \"/d\"\n[jitsi]\nserver_url = \"https://meet.example.com\"\n\
+                     app_id = \"consult\"\napp_secret = \"{JITSI_SECRET}\"\nkey_id = \"k1\"\n"
+                ),
+            )?;
+            let error = load(&["--config", "mixed.toml"]).expect_err("key_id without rs256");
+            assert!(matches!(error, ConfigError::Figment(_)), "{error:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains("jitsi.key_id is not used with algorithm = \"hs256\""),
+                "{error}"
+            );
+            jail.set_env("CONSULT_SERVER_JITSI__ALGORITHM", "rs256");
+            let error = load(&["--config", "mixed.toml"]).expect_err("app_secret with rs256");
+            assert!(
+                error
+                    .to_string()
+                    .contains("jitsi.app_secret is not used with algorithm = \"rs256\""),
+                "{error}"
+            );
+            jail.clear_env();
             jail.set_env(
                 "CONSULT_SERVER_JITSI__SERVER_URL",
                 "https://meet.example.com",

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use url::Url;
 
+use crate::config::lenient;
+
 /// Environment variables for the table are `CONSULT_SERVER_JITSI__<FIELD>`.
 pub const ENV_PREFIX: &str = "CONSULT_SERVER_JITSI__";
 
@@ -41,7 +43,7 @@ pub const JAAS_TENANT_PREFIX: &str = "vpaas-magic-cookie-";
 /// The issuer JaaS expects.
 pub const JAAS_ISSUER: &str = "chat";
 
-/// How tokens are signed; Prosody accepts exactly one algorithm.
+/// The `algorithm` key: how tokens are signed; Prosody accepts exactly one algorithm.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JitsiAlgorithm {
@@ -57,6 +59,49 @@ impl JitsiAlgorithm {
         match self {
             JitsiAlgorithm::Hs256 => "hs256",
             JitsiAlgorithm::Rs256 => "rs256",
+        }
+    }
+}
+
+/// The algorithm with the key it signs with: a secret with RS256, or a key file with HS256,
+/// cannot be configured.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JitsiSigning {
+    /// HMAC with Prosody's `app_secret` (at least 32 bytes).
+    Hs256 { app_secret: String },
+    /// RSA with the PEM key (PKCS#8 or PKCS#1) in `private_key_file`. `key_id` is the `kid`
+    /// header; on JaaS either the full `vpaas-magic-cookie-<appId>/<keyId>` or just `<keyId>`.
+    Rs256 {
+        private_key_file: PathBuf,
+        key_id: String,
+    },
+}
+
+impl JitsiSigning {
+    pub fn algorithm(&self) -> JitsiAlgorithm {
+        match self {
+            JitsiSigning::Hs256 { .. } => JitsiAlgorithm::Hs256,
+            JitsiSigning::Rs256 { .. } => JitsiAlgorithm::Rs256,
+        }
+    }
+}
+
+// The app secret must never reach a log line.
+impl fmt::Debug for JitsiSigning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JitsiSigning::Hs256 { .. } => f
+                .debug_struct("Hs256")
+                .field("app_secret", &"<redacted>")
+                .finish(),
+            JitsiSigning::Rs256 {
+                private_key_file,
+                key_id,
+            } => f
+                .debug_struct("Rs256")
+                .field("private_key_file", private_key_file)
+                .field("key_id", key_id)
+                .finish(),
         }
     }
 }
@@ -81,61 +126,149 @@ impl JitsiFlavor {
     }
 }
 
-/// The `[jitsi]` table. Absent means the server mints no meeting tokens.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The `[jitsi]` table, parsed. Absent means the server mints no meeting tokens.
+///
+/// It is read from the flat table of the README (`algorithm`, `app_secret`, `private_key_file`,
+/// `key_id` side by side); a combination that does not fit [`JitsiSigning`] is refused while
+/// parsing, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "JitsiTable", into = "JitsiTable")]
 pub struct JitsiConfig {
     /// The deployment's base URL, `https://host[:port]` (e.g. `https://meet.example.com`).
     pub server_url: String,
-    #[serde(default)]
-    pub algorithm: JitsiAlgorithm,
     /// Prosody's `app_id`; on JaaS the AppID (`vpaas-magic-cookie-…`, with or without the prefix).
-    #[serde(deserialize_with = "lenient_string")]
     pub app_id: String,
-    /// Prosody's `app_secret` (HS256 only; at least 32 bytes).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_option_string"
-    )]
-    pub app_secret: Option<String>,
-    /// PEM file (PKCS#8 or PKCS#1) with the RSA private key (RS256 only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_key_file: Option<PathBuf>,
-    /// The `kid` header (RS256 only, required there). On JaaS either the full
-    /// `vpaas-magic-cookie-<appId>/<keyId>` or just `<keyId>`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_option_string"
-    )]
-    pub key_id: Option<String>,
+    pub signing: JitsiSigning,
     /// `iss`; default `app_id` (on JaaS `"chat"`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_option_string"
-    )]
     pub issuer: Option<String>,
     /// `aud`; Prosody should be configured with the same value in `asap_accepted_audiences`.
-    #[serde(default = "default_audience", deserialize_with = "lenient_string")]
     pub audience: String,
     /// `sub`; default the server URL's host (the XMPP domain). Not settable on JaaS, where it is
     /// always the tenant.
+    pub subject: Option<String>,
+    pub flavor: JitsiFlavor,
+    /// Added to the appointment's end for `exp`.
+    pub grace_secs: u64,
+    /// `nbf` is this many seconds before the moment of minting.
+    pub nbf_backdate_secs: u64,
+}
+
+/// The `[jitsi]` table as written: every key of the README, each optional where it may be.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JitsiTable {
+    server_url: String,
+    #[serde(default)]
+    algorithm: JitsiAlgorithm,
+    #[serde(deserialize_with = "lenient::string")]
+    app_id: String,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "lenient_option_string"
+        deserialize_with = "lenient::option"
     )]
-    pub subject: Option<String>,
+    app_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    private_key_file: Option<PathBuf>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::option"
+    )]
+    key_id: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::option"
+    )]
+    issuer: Option<String>,
+    #[serde(default = "default_audience", deserialize_with = "lenient::string")]
+    audience: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::option"
+    )]
+    subject: Option<String>,
     #[serde(default)]
-    pub flavor: JitsiFlavor,
-    /// Added to the appointment's end for `exp`.
+    flavor: JitsiFlavor,
     #[serde(default = "default_grace_secs")]
-    pub grace_secs: u64,
-    /// `nbf` is this many seconds before the moment of minting.
+    grace_secs: u64,
     #[serde(default = "default_nbf_backdate_secs")]
-    pub nbf_backdate_secs: u64,
+    nbf_backdate_secs: u64,
+}
+
+impl TryFrom<JitsiTable> for JitsiConfig {
+    type Error = JitsiConfigError;
+
+    fn try_from(table: JitsiTable) -> Result<JitsiConfig, JitsiConfigError> {
+        let algorithm = table.algorithm.as_str();
+        let missing = |field| JitsiConfigError::Missing { field, algorithm };
+        let not_used = |field| JitsiConfigError::NotUsed { field, algorithm };
+        let signing = match table.algorithm {
+            JitsiAlgorithm::Hs256 => {
+                if table.private_key_file.is_some() {
+                    return Err(not_used("private_key_file"));
+                }
+                if table.key_id.is_some() {
+                    return Err(not_used("key_id"));
+                }
+                JitsiSigning::Hs256 {
+                    app_secret: table.app_secret.ok_or_else(|| missing("app_secret"))?,
+                }
+            }
+            JitsiAlgorithm::Rs256 => {
+                if table.app_secret.is_some() {
+                    return Err(not_used("app_secret"));
+                }
+                JitsiSigning::Rs256 {
+                    private_key_file: table
+                        .private_key_file
+                        .filter(|path| !path.as_os_str().is_empty())
+                        .ok_or_else(|| missing("private_key_file"))?,
+                    key_id: table.key_id.ok_or_else(|| missing("key_id"))?,
+                }
+            }
+        };
+        Ok(JitsiConfig {
+            server_url: table.server_url,
+            app_id: table.app_id,
+            signing,
+            issuer: table.issuer,
+            audience: table.audience,
+            subject: table.subject,
+            flavor: table.flavor,
+            grace_secs: table.grace_secs,
+            nbf_backdate_secs: table.nbf_backdate_secs,
+        })
+    }
+}
+
+impl From<JitsiConfig> for JitsiTable {
+    fn from(config: JitsiConfig) -> JitsiTable {
+        let algorithm = config.signing.algorithm();
+        let (app_secret, private_key_file, key_id) = match config.signing {
+            JitsiSigning::Hs256 { app_secret } => (Some(app_secret), None, None),
+            JitsiSigning::Rs256 {
+                private_key_file,
+                key_id,
+            } => (None, Some(private_key_file), Some(key_id)),
+        };
+        JitsiTable {
+            server_url: config.server_url,
+            algorithm,
+            app_id: config.app_id,
+            app_secret,
+            private_key_file,
+            key_id,
+            issuer: config.issuer,
+            audience: config.audience,
+            subject: config.subject,
+            flavor: config.flavor,
+            grace_secs: config.grace_secs,
+            nbf_backdate_secs: config.nbf_backdate_secs,
+        }
+    }
 }
 
 fn default_audience() -> String {
@@ -148,29 +281,6 @@ fn default_grace_secs() -> u64 {
 
 fn default_nbf_backdate_secs() -> u64 {
     DEFAULT_NBF_BACKDATE_SECS
-}
-
-// The app secret must never reach a log line; the rest is harmless and helps diagnose setups.
-impl fmt::Debug for JitsiConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JitsiConfig")
-            .field("server_url", &self.server_url)
-            .field("algorithm", &self.algorithm)
-            .field("app_id", &self.app_id)
-            .field(
-                "app_secret",
-                &self.app_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("private_key_file", &self.private_key_file)
-            .field("key_id", &self.key_id)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("subject", &self.subject)
-            .field("flavor", &self.flavor)
-            .field("grace_secs", &self.grace_secs)
-            .field("nbf_backdate_secs", &self.nbf_backdate_secs)
-            .finish()
-    }
 }
 
 /// What is wrong with a `[jitsi]` table.
@@ -187,7 +297,10 @@ pub enum JitsiConfigError {
         field: &'static str,
         algorithm: &'static str,
     },
-    #[error("jitsi.{field} is not used with algorithm = \"{algorithm}\"; remove it")]
+    #[error(
+        "jitsi.{field} is not used with algorithm = \"{algorithm}\" (hs256 signs with \
+         app_secret, rs256 with private_key_file and key_id); remove it or change algorithm"
+    )]
     NotUsed {
         field: &'static str,
         algorithm: &'static str,
@@ -211,11 +324,10 @@ impl JitsiConfig {
     ) -> JitsiConfig {
         JitsiConfig {
             server_url: server_url.into(),
-            algorithm: JitsiAlgorithm::Hs256,
             app_id: app_id.into(),
-            app_secret: Some(app_secret.into()),
-            private_key_file: None,
-            key_id: None,
+            signing: JitsiSigning::Hs256 {
+                app_secret: app_secret.into(),
+            },
             issuer: None,
             audience: default_audience(),
             subject: None,
@@ -233,10 +345,10 @@ impl JitsiConfig {
         key_id: impl Into<String>,
     ) -> JitsiConfig {
         JitsiConfig {
-            algorithm: JitsiAlgorithm::Rs256,
-            app_secret: None,
-            private_key_file: Some(private_key_file.into()),
-            key_id: Some(key_id.into()),
+            signing: JitsiSigning::Rs256 {
+                private_key_file: private_key_file.into(),
+                key_id: key_id.into(),
+            },
             ..JitsiConfig::hs256(server_url, app_id, String::new())
         }
     }
@@ -259,64 +371,32 @@ impl JitsiConfig {
         self.base_url()?;
         check_word("app_id", &self.app_id)?;
         check_word("audience", &self.audience)?;
-        for (field, value) in [
-            ("key_id", &self.key_id),
-            ("issuer", &self.issuer),
-            ("subject", &self.subject),
-        ] {
+        for (field, value) in [("issuer", &self.issuer), ("subject", &self.subject)] {
             if let Some(value) = value {
                 check_word(field, value)?;
             }
         }
-        let algorithm = self.algorithm.as_str();
-        match self.algorithm {
-            JitsiAlgorithm::Hs256 => {
-                let secret = self
-                    .app_secret
-                    .as_deref()
-                    .ok_or(JitsiConfigError::Missing {
-                        field: "app_secret",
-                        algorithm,
-                    })?;
-                if secret.len() < MIN_APP_SECRET_BYTES {
+        match &self.signing {
+            JitsiSigning::Hs256 { app_secret } => {
+                if app_secret.len() < MIN_APP_SECRET_BYTES {
                     return Err(JitsiConfigError::AppSecretTooShort);
                 }
-                for (field, set) in [
-                    ("private_key_file", self.private_key_file.is_some()),
-                    ("key_id", self.key_id.is_some()),
-                ] {
-                    if set {
-                        return Err(JitsiConfigError::NotUsed { field, algorithm });
-                    }
-                }
             }
-            JitsiAlgorithm::Rs256 => {
-                if self.app_secret.is_some() {
-                    return Err(JitsiConfigError::NotUsed {
-                        field: "app_secret",
-                        algorithm,
-                    });
-                }
-                if self
-                    .private_key_file
-                    .as_ref()
-                    .is_none_or(|path| path.as_os_str().is_empty())
-                {
+            JitsiSigning::Rs256 {
+                private_key_file,
+                key_id,
+            } => {
+                if private_key_file.as_os_str().is_empty() {
                     return Err(JitsiConfigError::Missing {
                         field: "private_key_file",
-                        algorithm,
+                        algorithm: JitsiAlgorithm::Rs256.as_str(),
                     });
                 }
-                if self.key_id.is_none() {
-                    return Err(JitsiConfigError::Missing {
-                        field: "key_id",
-                        algorithm,
-                    });
-                }
+                check_word("key_id", key_id)?;
             }
         }
         if self.flavor == JitsiFlavor::Jaas {
-            if self.algorithm != JitsiAlgorithm::Rs256 {
+            if self.signing.algorithm() != JitsiAlgorithm::Rs256 {
                 return Err(JitsiConfigError::JaasNeedsRs256);
             }
             if self.subject.is_some() {
@@ -405,7 +485,7 @@ impl JitsiConfig {
 
     /// The `kid` header (RS256 only). On JaaS a bare key id gets the `<tenant>/` prefix.
     pub fn kid(&self) -> Result<Option<String>, JitsiConfigError> {
-        let (Some(key_id), JitsiAlgorithm::Rs256) = (&self.key_id, self.algorithm) else {
+        let JitsiSigning::Rs256 { key_id, .. } = &self.signing else {
             return Ok(None);
         };
         let Some(tenant) = self.tenant() else {
@@ -429,55 +509,11 @@ fn check_word(field: &'static str, value: &str) -> Result<(), JitsiConfigError> 
     Ok(())
 }
 
-/// Environment values are parsed as TOML-ish literals, so an id or secret of digits arrives as
-/// a number; take it back as the string it was.
-fn lenient_string<'de, D>(deserializer: D) -> Result<String, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    lenient_option_string(deserializer)?
-        .ok_or_else(|| serde::de::Error::custom("expected a string"))
-}
-
-fn lenient_option_string<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct Visitor;
-
-    impl serde::de::Visitor<'_> for Visitor {
-        type Value = Option<String>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
-        }
-
-        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(value.to_owned()))
-        }
-
-        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string()))
-        }
-
-        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
-            Ok(Some(value.to_string()))
-        }
-
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-
-    deserializer.deserialize_any(Visitor)
-}
-
 #[cfg(test)]
 mod tests {
+    use figment::providers::{Format, Toml};
+    use figment::Figment;
+
     use super::*;
 
     const SECRET: &str = "an-hs256-app-secret-of-at-least-32-bytes";
@@ -540,19 +576,16 @@ mod tests {
             Ok(Some("vpaas-magic-cookie-abc123/key1".into()))
         );
         // The bare AppID and the full kid work as well.
-        let bare = JitsiConfig {
-            app_id: "abc123".into(),
-            key_id: Some("vpaas-magic-cookie-abc123/key1".into()),
-            ..jaas()
-        };
+        let bare = JitsiConfig::jaas("abc123", "/keys/jaas.pem", "vpaas-magic-cookie-abc123/key1");
         bare.validate().expect("valid");
         assert_eq!(bare.tenant().as_deref(), Some(tenant));
         assert_eq!(bare.kid(), config.kid());
 
-        let foreign = JitsiConfig {
-            key_id: Some("vpaas-magic-cookie-other/key1".into()),
-            ..jaas()
-        };
+        let foreign = JitsiConfig::jaas(
+            "vpaas-magic-cookie-abc123",
+            "/keys/jaas.pem",
+            "vpaas-magic-cookie-other/key1",
+        );
         assert_eq!(foreign.validate(), Err(JitsiConfigError::JaasKeyIdTenant));
     }
 
@@ -593,75 +626,100 @@ mod tests {
         }
     }
 
-    #[test]
-    fn keys_must_match_the_algorithm() {
-        let short = JitsiConfig {
-            app_secret: Some("x".repeat(31)),
-            ..hs()
-        };
-        assert_eq!(short.validate(), Err(JitsiConfigError::AppSecretTooShort));
-        let no_secret = JitsiConfig {
-            app_secret: None,
-            ..hs()
-        };
-        assert_eq!(
-            no_secret.validate(),
-            Err(JitsiConfigError::Missing {
-                field: "app_secret",
-                algorithm: "hs256"
-            })
-        );
-        let stray_kid = JitsiConfig {
-            key_id: Some("k".into()),
-            ..hs()
-        };
-        assert_eq!(
-            stray_kid.validate(),
-            Err(JitsiConfigError::NotUsed {
-                field: "key_id",
-                algorithm: "hs256"
-            })
-        );
+    /// Parses a `[jitsi]` table as the configuration file spells it.
+    fn parse(table: &str) -> Result<JitsiConfig, String> {
+        let text =
+            format!("server_url = \"https://meet.example.com\"\napp_id = \"consult\"\n{table}");
+        Figment::from(Toml::string(&text))
+            .extract::<JitsiConfig>()
+            .map_err(|error| error.to_string())
+    }
 
-        let rs = JitsiConfig::rs256("https://meet.example.com", "consult", "/k.pem", "kid1");
+    #[test]
+    fn the_signing_keys_are_parsed_with_their_algorithm() {
+        let parsed = parse(&format!("app_secret = \"{SECRET}\"")).expect("hs256 is the default");
+        assert_eq!(parsed, hs());
+        let rs = parse("algorithm = \"rs256\"\nprivate_key_file = \"/k.pem\"\nkey_id = \"kid1\"")
+            .expect("rs256");
+        assert_eq!(
+            rs.signing,
+            JitsiSigning::Rs256 {
+                private_key_file: "/k.pem".into(),
+                key_id: "kid1".into()
+            }
+        );
         rs.validate().expect("valid");
         assert_eq!(rs.kid(), Ok(Some("kid1".into())));
-        for (config, field) in [
+        // What is parsed serializes back to the same table.
+        let table = toml_of(&rs);
+        assert!(table.contains("algorithm = \"rs256\""), "{table}");
+        assert_eq!(parse(&table), Ok(rs));
+    }
+
+    fn toml_of(config: &JitsiConfig) -> String {
+        let value = serde_json::to_value(config).expect("serializes");
+        value
+            .as_object()
+            .expect("a table")
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "server_url" | "app_id"))
+            .map(|(key, value)| format!("{key} = {value}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn keys_that_do_not_fit_the_algorithm_are_refused_naming_them() {
+        let key_file = "private_key_file = \"/k.pem\"\nkey_id = \"kid1\"";
+        for (table, field, algorithm) in [
+            ("", "app_secret", "hs256"),
+            (key_file, "private_key_file", "hs256"),
             (
-                JitsiConfig {
-                    key_id: None,
-                    ..rs.clone()
-                },
+                &format!("app_secret = \"{SECRET}\"\nkey_id = \"k\"") as &str,
                 "key_id",
+                "hs256",
             ),
             (
-                JitsiConfig {
-                    private_key_file: None,
-                    ..rs.clone()
-                },
+                "algorithm = \"rs256\"\nkey_id = \"kid1\"",
                 "private_key_file",
+                "rs256",
+            ),
+            (
+                "algorithm = \"rs256\"\nprivate_key_file = \"\"\nkey_id = \"kid1\"",
+                "private_key_file",
+                "rs256",
+            ),
+            (
+                "algorithm = \"rs256\"\nprivate_key_file = \"/k.pem\"",
+                "key_id",
+                "rs256",
+            ),
+            (
+                &format!("algorithm = \"rs256\"\n{key_file}\napp_secret = \"{SECRET}\""),
+                "app_secret",
+                "rs256",
             ),
         ] {
-            assert_eq!(
-                config.validate(),
-                Err(JitsiConfigError::Missing {
-                    field,
-                    algorithm: "rs256"
-                })
+            let error = parse(table).expect_err(table);
+            let expected = [
+                JitsiConfigError::Missing { field, algorithm },
+                JitsiConfigError::NotUsed { field, algorithm },
+            ]
+            .map(|error| error.to_string());
+            assert!(
+                expected
+                    .iter()
+                    .any(|message| error.contains(message.as_str())),
+                "{table}: {error}"
             );
         }
-        let with_secret = JitsiConfig {
-            app_secret: Some(SECRET.into()),
-            ..rs
-        };
-        assert_eq!(
-            with_secret.validate(),
-            Err(JitsiConfigError::NotUsed {
-                field: "app_secret",
-                algorithm: "rs256"
-            })
-        );
+    }
 
+    #[test]
+    fn other_keys_are_checked_against_the_algorithm_by_validate() {
+        let short = JitsiConfig::hs256("https://meet.example.com", "consult", "x".repeat(31));
+        assert_eq!(short.validate(), Err(JitsiConfigError::AppSecretTooShort));
+        let blank_kid = JitsiConfig::rs256("https://meet.example.com", "consult", "/k.pem", "a b");
+        assert_eq!(blank_kid.validate(), Err(JitsiConfigError::Blank("key_id")));
         let jaas_hs = JitsiConfig {
             flavor: JitsiFlavor::Jaas,
             ..hs()

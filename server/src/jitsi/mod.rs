@@ -4,5 +4,5 @@
 pub mod config;
 pub mod tokens;
 
-pub use config::{JitsiAlgorithm, JitsiConfig, JitsiConfigError, JitsiFlavor};
+pub use config::{JitsiAlgorithm, JitsiConfig, JitsiConfigError, JitsiFlavor, JitsiSigning};
 pub use tokens::{JitsiError, JitsiTokens, MintedToken, TokenGrant};

@@ -15,7 +15,7 @@ use serde::Serialize;
 use thiserror::Error;
 use url::Url;
 
-use super::config::{JitsiAlgorithm, JitsiConfig, JitsiConfigError, JitsiFlavor};
+use super::config::{JitsiConfig, JitsiConfigError, JitsiFlavor, JitsiSigning};
 use crate::ids;
 
 /// Smaller RSA keys are breakable; JaaS and most libraries refuse them as well.
@@ -179,20 +179,14 @@ impl JitsiTokens {
     /// Validates the configuration and loads the signing key.
     pub fn from_config(config: &JitsiConfig) -> Result<JitsiTokens, JitsiError> {
         config.validate()?;
-        let (algorithm, key) = match config.algorithm {
-            JitsiAlgorithm::Hs256 => {
-                // validate() guarantees a secret of at least 32 bytes.
-                let secret = config.app_secret.as_deref().unwrap_or_default();
-                (
-                    Algorithm::HS256,
-                    EncodingKey::from_secret(secret.as_bytes()),
-                )
-            }
-            JitsiAlgorithm::Rs256 => {
-                // validate() guarantees a path.
-                let path = config.private_key_file.as_deref().unwrap_or(Path::new(""));
-                (Algorithm::RS256, load_rsa_key(path)?)
-            }
+        let (algorithm, key) = match &config.signing {
+            JitsiSigning::Hs256 { app_secret } => (
+                Algorithm::HS256,
+                EncodingKey::from_secret(app_secret.as_bytes()),
+            ),
+            JitsiSigning::Rs256 {
+                private_key_file, ..
+            } => (Algorithm::RS256, load_rsa_key(private_key_file)?),
         };
         let tokens = JitsiTokens {
             algorithm,
@@ -211,7 +205,7 @@ impl JitsiTokens {
         };
         tracing::info!(
             server_url = %tokens.server_url,
-            algorithm = config.algorithm.as_str(),
+            algorithm = config.signing.algorithm().as_str(),
             flavor = config.flavor.as_str(),
             "Jitsi meeting tokens enabled"
         );
@@ -565,7 +559,10 @@ mod tests {
     fn keys_are_checked_at_startup() {
         crate::auth::install_crypto_provider();
         let with_key = |name: &str| JitsiConfig {
-            private_key_file: Some(fixture(name)),
+            signing: JitsiSigning::Rs256 {
+                private_key_file: fixture(name),
+                key_id: "key1".into(),
+            },
             ..jaas_config()
         };
         assert!(matches!(
@@ -581,10 +578,11 @@ mod tests {
             Err(JitsiError::KeyTooSmall { bits: 1024, .. })
         ));
         assert!(matches!(
-            JitsiTokens::from_config(&JitsiConfig {
-                app_secret: Some("short".into()),
-                ..hs_config()
-            }),
+            JitsiTokens::from_config(&JitsiConfig::hs256(
+                "https://meet.example.com",
+                "consult",
+                "short"
+            )),
             Err(JitsiError::Config(JitsiConfigError::AppSecretTooShort))
         ));
     }
