@@ -158,7 +158,7 @@ async fn create_user(
         None => None,
     };
 
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
     let new = NewUser {
         email: &email,
@@ -312,7 +312,7 @@ async fn disable_user(
     let record = users::find_by_id(&state.db, &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
     users::set_disabled(&mut tx, &user_id, true, now).await?;
     let revoked_sessions =
@@ -361,7 +361,7 @@ async fn enable_user(
     let record = users::find_by_id(&state.db, &user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
     users::set_disabled(&mut tx, &user_id, false, now).await?;
     let event = AuditEvent::UserEnabled {
@@ -457,7 +457,7 @@ async fn create_device(
     let device_id = device::new_id();
     let secret = DeviceSecret::generate();
     let email = format!("{device_id}@{KIOSK_EMAIL_DOMAIN}");
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
 
     let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
     let new = NewUser {

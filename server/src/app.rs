@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::auth::access_token::AccessTokens;
 use crate::auth::password::Passwords;
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub sse_heartbeat_secs: u64,
     /// Turns true when the server shuts down, so long-lived responses end.
     pub stopping: watch::Receiver<bool>,
+    /// "Now" for every decision by time.
+    pub clock: Clock,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -170,7 +170,7 @@ async fn issue(
         .user;
     let display_name = user.display_name();
     let moderator = party.is_moderator();
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let minted = jitsi
         .mint(&TokenGrant {
             room: &appointment.room_name,

@@ -9,7 +9,6 @@ use thiserror::Error;
 use crate::appointments::store as appointments;
 use crate::auth::device::{self, DeviceSecret};
 use crate::auth::password::{PasswordError, Passwords};
-use crate::clock;
 use crate::db::{Db, StoreError};
 use crate::users::{self, NewUser};
 
@@ -64,7 +63,7 @@ const ACCOUNTS: [DemoAccount; 4] = [
 ];
 
 /// Creates the missing demo accounts; returns how many were created.
-pub async fn seed(db: &Db, passwords: &Passwords) -> Result<usize, DemoError> {
+pub async fn seed(db: &Db, passwords: &Passwords, now: i64) -> Result<usize, DemoError> {
     let mut created = 0;
     for account in &ACCOUNTS {
         // Hashing is slow; skip it for accounts a previous start already made.
@@ -81,11 +80,12 @@ pub async fn seed(db: &Db, passwords: &Passwords) -> Result<usize, DemoError> {
                 last_name: Some(account.last_name),
                 role: account.role,
             },
+            now,
         )
         .await?;
         created += usize::from(inserted);
     }
-    created += seed_kiosk(db).await?;
+    created += seed_kiosk(db, now).await?;
     // The credentials are public by design (README); the log names none of them.
     tracing::warn!(
         created,
@@ -98,7 +98,7 @@ pub async fn seed(db: &Db, passwords: &Passwords) -> Result<usize, DemoError> {
 }
 
 /// The demo kiosk account and its device; returns how many of the two were created.
-async fn seed_kiosk(db: &Db) -> Result<usize, StoreError> {
+async fn seed_kiosk(db: &Db, now: i64) -> Result<usize, StoreError> {
     if device::find_credential(db, DEMO_DEVICE_ID).await?.is_some() {
         return Ok(0);
     }
@@ -107,7 +107,6 @@ async fn seed_kiosk(db: &Db) -> Result<usize, StoreError> {
         tracing::warn!(user_id = %record.user.id, "{DEMO_KIOSK_EMAIL} is not a kiosk account; demo kiosk not seeded");
         return Ok(0);
     }
-    let now = clock::now_unix();
     let mut tx = db.pool().begin().await?;
     let mut created = 0;
     let user_id = match existing {

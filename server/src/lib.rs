@@ -44,6 +44,7 @@ use crate::app::AppState;
 use crate::auth::access_token::AccessTokens;
 use crate::auth::password::Passwords;
 use crate::auth::signing_key;
+use crate::clock::Clock;
 use crate::db::{Backend, Db};
 use crate::jitsi::JitsiTokens;
 use crate::push::EventHub;
@@ -52,6 +53,7 @@ use crate::rate_limit::RateLimits;
 /// A started server.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    clock: Clock,
     shutdown: ShutdownHandle,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -65,6 +67,11 @@ impl RunningServer {
     /// `http://<local_addr>`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The clock the server reads "now" from; tests advance it instead of sleeping.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// A handle that can stop the server from elsewhere (a signal handler, a test).
@@ -98,6 +105,15 @@ impl ShutdownHandle {
 /// Prepares storage and keys, binds `config.bind`, and serves in a background task.
 /// Returns once the socket is listening.
 pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    serve_with_clock(config, Clock::system()).await
+}
+
+/// [`serve`] on a given clock: tests pass one they advance, and the same one again when they
+/// restart the server.
+pub async fn serve_with_clock(
+    config: ServerConfig,
+    clock: Clock,
+) -> Result<RunningServer, ServerError> {
     config.validate()?;
     auth::install_crypto_provider();
     create_private_dir(&config.data_dir)?;
@@ -105,9 +121,9 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let db = Db::open(&config).await?;
     let passwords = Passwords::new().await?;
     if config.demo {
-        demo::seed(&db, &passwords).await?;
+        demo::seed(&db, &passwords, clock.now_unix()).await?;
         if config.demo_appointments {
-            demo::seed_appointments(&db, clock::now_unix()).await?;
+            demo::seed_appointments(&db, clock.now_unix()).await?;
         }
     }
     let jitsi = match &config.jitsi {
@@ -123,6 +139,7 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let rate_limits = Arc::new(RateLimits::per_minute(
         config.login_attempts_per_minute_per_ip,
         config.login_attempts_per_minute_per_account,
+        &clock,
     ));
     RateLimits::spawn_sweeper(&rate_limits);
     let state = AppState {
@@ -138,12 +155,14 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
         reminders: reminders_poke.clone(),
         sse_heartbeat_secs: config.sse_heartbeat_secs,
         stopping,
+        clock: clock.clone(),
     };
     let mut background = vec![reminders::spawn(
         db.clone(),
         hub.clone(),
         reminders_poke,
         Duration::from_secs(config.reminder_poll_secs),
+        clock.clone(),
     )];
     if db.backend() == Backend::Postgres {
         if let Some(url) = &config.database_url {
@@ -182,6 +201,7 @@ pub async fn serve(config: ServerConfig) -> Result<RunningServer, ServerError> {
     tracing::info!(%local_addr, demo = config.demo, "listening");
     Ok(RunningServer {
         local_addr,
+        clock,
         shutdown,
         task,
     })

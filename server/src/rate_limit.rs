@@ -19,8 +19,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::clock::{Clock, Reference};
-use governor::{DefaultKeyedRateLimiter, NotUntil, Quota};
+use governor::clock::{Clock as _, Reference};
+use governor::state::keyed::DashMapStateStore;
+use governor::{NotUntil, Quota, RateLimiter};
+
+use crate::clock::Clock;
 
 /// The "minute" of the configured per-minute limits.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -101,7 +104,8 @@ impl AccountKey {
     }
 }
 
-type Limiter<K> = DefaultKeyedRateLimiter<K>;
+/// Windows are measured on the server's [`Clock`], so tests move through them without waiting.
+type Limiter<K> = RateLimiter<K, DashMapStateStore<K>, Clock>;
 
 /// The server's login limiters; a limit of 0 turns that limit off.
 pub struct RateLimits {
@@ -111,17 +115,12 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// Limits in attempts per minute; 0 disables that limit.
-    pub fn per_minute(per_ip: u32, per_account: u32) -> RateLimits {
-        RateLimits::per_window(per_ip, per_account, WINDOW)
-    }
-
-    /// Limits in attempts per `window` (tests use a short one).
-    pub fn per_window(per_ip: u32, per_account: u32, window: Duration) -> RateLimits {
+    /// Limits in attempts per minute on `clock`; 0 disables that limit.
+    pub fn per_minute(per_ip: u32, per_account: u32, clock: &Clock) -> RateLimits {
         RateLimits {
-            login_by_ip: limiter(per_ip, window),
-            refresh_by_ip: limiter(per_ip, window),
-            by_account: limiter(per_account, window),
+            login_by_ip: limiter(per_ip, clock),
+            refresh_by_ip: limiter(per_ip, clock),
+            by_account: limiter(per_account, clock),
         }
     }
 
@@ -193,15 +192,12 @@ impl RateLimits {
     }
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(
-    per_window: u32,
-    window: Duration,
-) -> Option<Limiter<K>> {
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_window: u32, clock: &Clock) -> Option<Limiter<K>> {
     let burst = NonZeroU32::new(per_window)?;
     // At least a nanosecond per cell, which only matters for absurd limits.
-    let period = (window / burst.get()).max(Duration::from_nanos(1));
+    let period = (WINDOW / burst.get()).max(Duration::from_nanos(1));
     let quota = Quota::with_period(period)?.allow_burst(burst);
-    Some(Limiter::dashmap(quota))
+    Some(Limiter::dashmap_with_clock(quota, clock.clone()))
 }
 
 fn check_key<K: std::hash::Hash + Eq + Clone>(
@@ -240,12 +236,16 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
+    fn per_minute(per_ip: u32, per_account: u32) -> RateLimits {
+        RateLimits::per_minute(per_ip, per_account, &Clock::system())
+    }
+
     const A: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
     const B: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
 
     #[test]
     fn the_ip_limit_refuses_after_the_burst_and_keeps_addresses_apart() {
-        let limits = RateLimits::per_minute(3, 0);
+        let limits = per_minute(3, 0);
         for _ in 0..3 {
             assert_eq!(limits.check(Endpoint::Login, A, None), Ok(()));
         }
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_account_limit_spans_addresses_and_endpoints_share_it_by_name() {
-        let limits = RateLimits::per_minute(0, 2);
+        let limits = per_minute(0, 2);
         let ada = Some(Account::Email("ada@example.org"));
         assert_eq!(limits.check(Endpoint::Login, A, ada), Ok(()));
         assert_eq!(limits.check(Endpoint::RegisterOrLogin, B, ada), Ok(()));
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn an_attempt_refused_by_ip_does_not_spend_the_accounts_budget() {
-        let limits = RateLimits::per_minute(1, 1);
+        let limits = per_minute(1, 1);
         let ada = Some(Account::Email("ada@example.org"));
         assert_eq!(limits.check(Endpoint::Login, A, None), Ok(()));
         assert!(limits.check(Endpoint::Login, A, ada).is_err());
@@ -291,7 +291,7 @@ mod tests {
 
     #[test]
     fn zero_turns_limits_off() {
-        let limits = RateLimits::per_minute(0, 0);
+        let limits = per_minute(0, 0);
         for _ in 0..1000 {
             let ada = Some(Account::Email("ada@example.org"));
             assert_eq!(limits.check(Endpoint::Login, A, ada), Ok(()));
@@ -299,9 +299,10 @@ mod tests {
         assert_eq!(limits.tracked_keys(), 0);
     }
 
-    #[tokio::test]
-    async fn buckets_refill_and_refilled_keys_are_swept() {
-        let limits = RateLimits::per_window(2, 2, Duration::from_millis(200));
+    #[test]
+    fn buckets_refill_and_refilled_keys_are_swept() {
+        let clock = Clock::system();
+        let limits = RateLimits::per_minute(2, 2, &clock);
         let ada = Some(Account::Email("ada@example.org"));
         assert_eq!(limits.check(Endpoint::Login, A, ada), Ok(()));
         assert_eq!(limits.check(Endpoint::Login, A, ada), Ok(()));
@@ -310,12 +311,16 @@ mod tests {
             refused,
             Err(Limited {
                 scope: Scope::Ip,
-                retry_after_secs: 1
+                retry_after_secs: 30
             })
         );
         assert_eq!(limits.tracked_keys(), 2);
-        // governor keeps a key until one cell interval (here 100 ms) after its bucket is full.
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Half a window refills one cell: a key with room left is kept.
+        clock.advance(WINDOW / 2);
+        limits.retain_recent();
+        assert_eq!(limits.tracked_keys(), 2);
+        // governor keeps a key until one cell interval (here 30 s) after its bucket is full.
+        clock.advance(WINDOW + WINDOW / 2);
         limits.retain_recent();
         assert_eq!(limits.tracked_keys(), 0);
         assert_eq!(limits.check(Endpoint::Login, A, ada), Ok(()));

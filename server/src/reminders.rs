@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::appointments::store as appointments;
-use crate::clock;
+use crate::clock::Clock;
 use crate::db::{Db, StoreError};
 use crate::error::error_chain;
 use crate::notifications::{self, texts};
@@ -64,12 +64,18 @@ const EVENT_RETENTION_SECS: i64 = 7 * 24 * 60 * 60;
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Runs passes every `interval` and whenever `poke` is notified (an appointment was booked or
-/// moved), until aborted. Also prunes the event log now and then.
-pub fn spawn(db: Db, hub: Arc<EventHub>, poke: Arc<Notify>, interval: Duration) -> JoinHandle<()> {
+/// moved), until aborted, each at `clock`'s now. Also prunes the event log now and then.
+pub fn spawn(
+    db: Db,
+    hub: Arc<EventHub>,
+    poke: Arc<Notify>,
+    interval: Duration,
+    clock: Clock,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut next_prune = tokio::time::Instant::now();
         loop {
-            let now = clock::now_unix();
+            let now = clock.now_unix();
             if let Err(error) = run_pass(&db, &hub, now).await {
                 tracing::warn!(error = %error_chain(&error), "reminder pass failed; will retry");
             }

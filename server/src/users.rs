@@ -4,7 +4,6 @@ use std::fmt;
 
 use consult_types::api::{Role, User};
 
-use crate::clock;
 use crate::db::{Db, StoreError};
 use crate::ids;
 
@@ -121,7 +120,7 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<UserRecord>, StoreEr
 }
 
 /// Creates the account unless one with that email exists; true when it was created.
-pub async fn insert_if_absent(db: &Db, new: NewUser<'_>) -> Result<bool, StoreError> {
+pub async fn insert_if_absent(db: &Db, new: NewUser<'_>, now: i64) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
@@ -132,7 +131,7 @@ pub async fn insert_if_absent(db: &Db, new: NewUser<'_>) -> Result<bool, StoreEr
     .bind(new.first_name)
     .bind(new.last_name)
     .bind(new.role.as_str())
-    .bind(clock::now_unix())
+    .bind(now)
     .execute(db.pool())
     .await?;
     Ok(result.rows_affected() == 1)
@@ -286,8 +285,10 @@ mod tests {
             last_name: None,
             role: Role::Doctor,
         };
-        assert!(insert_if_absent(&db, new()).await.expect("insert"));
-        assert!(!insert_if_absent(&db, new()).await.expect("second insert"));
+        assert!(insert_if_absent(&db, new(), 0).await.expect("insert"));
+        assert!(!insert_if_absent(&db, new(), 0)
+            .await
+            .expect("second insert"));
 
         let found = find_by_email(&db, "ADA@example.ORG")
             .await

@@ -17,7 +17,6 @@ use super::store::{self, AppointmentRecord, NewRecord, Scope};
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::AuthSession;
-use crate::clock;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::notifications::{self, texts};
@@ -175,7 +174,7 @@ async fn create(
             ))
         }
     }
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let start_time = new.start_time.unix_timestamp();
     let end_time = new.end_time.unix_timestamp();
     check_times(start_time, end_time, now)?;
@@ -258,7 +257,7 @@ async fn change(
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<AppointmentPatch>,
 ) -> Result<Json<Envelope<Appointment>>, ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     if let Some(Some(agency_id)) = &patch.agency_id {
         require_account(&state, "agencyId", agency_id, Role::Agency).await?;
     }
@@ -450,7 +449,7 @@ async fn move_status(
     id: &str,
     action: Move,
 ) -> Result<Appointment, ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.begin_write().await?;
     let record = store::find_for_update(&mut tx, state.db.backend(), id)
         .await?

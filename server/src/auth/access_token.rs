@@ -2,7 +2,6 @@
 //! the server sets, and checks issuer and audience with no leeway.
 
 use consult_types::api::{Role, User};
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -51,7 +50,8 @@ impl AccessTokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = 0;
-        validation.validate_exp = true;
+        // Expiry is checked in `verify` against the server's clock, not the system's.
+        validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -87,14 +87,17 @@ impl AccessTokens {
             .map_err(AccessTokenError::Sign)
     }
 
-    /// The claims of a genuine, current token; anything else is refused.
-    pub fn verify(&self, token: &str) -> Result<Claims, Rejection> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    /// The claims of a genuine token that is current at `now` (unix seconds); anything else is
+    /// refused.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, Rejection> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|error| match error.kind() {
-                ErrorKind::ExpiredSignature => Rejection::Expired,
-                _ => Rejection::Invalid,
-            })
+            .map_err(|_| Rejection::Invalid)?;
+        // jsonwebtoken's rule with no leeway: expired once `exp` is in the past.
+        if i64::try_from(claims.exp).is_ok_and(|exp| exp < now) {
+            return Err(Rejection::Expired);
+        }
+        Ok(claims)
     }
 }
 
@@ -123,11 +126,15 @@ mod tests {
         jsonwebtoken::get_current_timestamp()
     }
 
+    fn now_i64() -> i64 {
+        i64::try_from(now()).expect("fits")
+    }
+
     #[test]
     fn issued_tokens_verify_with_their_claims() {
         let tokens = tokens(&"a".repeat(32));
         let token = tokens.issue(&user(), "fam_1", now()).expect("sign");
-        let claims = tokens.verify(&token).expect("valid");
+        let claims = tokens.verify(&token, now_i64()).expect("valid");
         assert_eq!(claims.sub, "usr_1");
         assert_eq!(claims.sid, "fam_1");
         assert_eq!(claims.role, Role::Patient);
@@ -139,10 +146,18 @@ mod tests {
     }
 
     #[test]
-    fn expired_tokens_are_reported_as_expired() {
+    fn tokens_expire_by_the_given_time() {
         let tokens = tokens(&"a".repeat(32));
-        let token = tokens.issue(&user(), "fam_1", now() - 901).expect("sign");
-        assert_eq!(tokens.verify(&token), Err(Rejection::Expired));
+        let issued = 1_800_000_000;
+        let token = tokens.issue(&user(), "fam_1", issued).expect("sign");
+        let at = |secs: u64| tokens.verify(&token, i64::try_from(secs).expect("fits"));
+        // Valid through its `exp` second, expired after it: no leeway.
+        assert!(at(issued + 900).is_ok());
+        assert_eq!(at(issued + 901), Err(Rejection::Expired));
+        // Expiry is decided by the time given, not the system clock.
+        let old = tokens.issue(&user(), "fam_1", now() - 901).expect("sign");
+        assert_eq!(tokens.verify(&old, now_i64()), Err(Rejection::Expired));
+        assert!(tokens.verify(&old, now_i64() - 60).is_ok());
     }
 
     #[test]
@@ -150,9 +165,9 @@ mod tests {
         let ours = tokens(&"a".repeat(32));
         let theirs = tokens(&"b".repeat(32));
         let forged = theirs.issue(&user(), "fam_1", now()).expect("sign");
-        assert_eq!(ours.verify(&forged), Err(Rejection::Invalid));
-        assert_eq!(ours.verify("not.a.jwt"), Err(Rejection::Invalid));
-        assert_eq!(ours.verify(""), Err(Rejection::Invalid));
+        assert_eq!(ours.verify(&forged, now_i64()), Err(Rejection::Invalid));
+        assert_eq!(ours.verify("not.a.jwt", now_i64()), Err(Rejection::Invalid));
+        assert_eq!(ours.verify("", now_i64()), Err(Rejection::Invalid));
     }
 
     #[test]
@@ -174,25 +189,31 @@ mod tests {
             })
         };
         assert!(ours
-            .verify(&sign(claims(ISSUER, AUDIENCE), Algorithm::HS256))
+            .verify(&sign(claims(ISSUER, AUDIENCE), Algorithm::HS256), now_i64())
             .is_ok());
         assert_eq!(
-            ours.verify(&sign(claims(ISSUER, "other-api"), Algorithm::HS256)),
+            ours.verify(
+                &sign(claims(ISSUER, "other-api"), Algorithm::HS256),
+                now_i64()
+            ),
             Err(Rejection::Invalid)
         );
         assert_eq!(
-            ours.verify(&sign(claims("someone-else", AUDIENCE), Algorithm::HS256)),
+            ours.verify(
+                &sign(claims("someone-else", AUDIENCE), Algorithm::HS256),
+                now_i64()
+            ),
             Err(Rejection::Invalid)
         );
         assert_eq!(
-            ours.verify(&sign(claims(ISSUER, AUDIENCE), Algorithm::HS512)),
+            ours.verify(&sign(claims(ISSUER, AUDIENCE), Algorithm::HS512), now_i64()),
             Err(Rejection::Invalid)
         );
         // A string `exp` must not slip past validation (the jsonwebtoken < 10.3 type confusion).
         let mut stringly = claims(ISSUER, AUDIENCE);
         stringly["exp"] = serde_json::json!("9999999999");
         assert_eq!(
-            ours.verify(&sign(stringly, Algorithm::HS256)),
+            ours.verify(&sign(stringly, Algorithm::HS256), now_i64()),
             Err(Rejection::Invalid)
         );
     }

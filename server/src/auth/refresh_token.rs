@@ -294,6 +294,7 @@ mod tests {
                 last_name: None,
                 role: Role::Patient,
             },
+            0,
         )
         .await
         .expect("user");

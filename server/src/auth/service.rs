@@ -11,7 +11,6 @@ use super::refresh_token::{self, RefreshSecret, RevokeReason, Rotation, StoredTo
 use super::session::AuthSession;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, Grant, LoginFailure};
-use crate::clock;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::rate_limit::{Account, Endpoint};
@@ -58,7 +57,14 @@ pub async fn login(
 ) -> Result<AuthResponse, ApiError> {
     let email = users::normalize_email(&request.email);
     let account = Account::Email(&email);
-    enforce_rate_limit(state, Endpoint::Login, ip, Some(account), clock::now_unix()).await?;
+    enforce_rate_limit(
+        state,
+        Endpoint::Login,
+        ip,
+        Some(account),
+        state.clock.now_unix(),
+    )
+    .await?;
     let record = users::find_by_email(&state.db, &email).await?;
     let stored_hash = record.as_ref().and_then(|r| r.password_hash.clone());
     // Runs the full hash even for unknown accounts, so timing does not reveal which exist.
@@ -66,7 +72,7 @@ pub async fn login(
         .passwords
         .verify(request.password, stored_hash)
         .await?;
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let reason = match &record {
         Some(record) if matches && !record.disabled => {
             return start_session(state, record.user.clone(), Grant::Password, ip, now).await;
@@ -87,7 +93,7 @@ pub async fn device_login(
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
     let account = Account::Device(&request.device_id);
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     enforce_rate_limit(state, Endpoint::DeviceLogin, ip, Some(account), now).await?;
     let credential = device::find_credential(&state.db, &request.device_id).await?;
     let Some(credential) = credential else {
@@ -125,7 +131,7 @@ pub async fn register_or_login(
 ) -> Result<AuthResponse, ApiError> {
     let email = users::normalize_email(&request.email);
     let account = Account::Email(&email);
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     enforce_rate_limit(state, Endpoint::RegisterOrLogin, ip, Some(account), now).await?;
     users::validate_email(&email).map_err(|problem| ApiError::InvalidValue(problem.to_owned()))?;
     if matches!(request.role, Role::Admin | Role::Kiosk) {
@@ -251,7 +257,7 @@ pub async fn refresh(
     presented: &str,
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     enforce_rate_limit(state, Endpoint::Refresh, ip, None, now).await?;
     let stored = refresh_token::find_by_digest(&state.db, &refresh_token::digest(presented))
         .await?
@@ -297,7 +303,7 @@ pub async fn logout(
     session: &AuthSession,
     ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     refresh_token::revoke_family(&state.db, &session.family_id, RevokeReason::Logout, now).await?;
     let event = AuditEvent::Logout {
         user_id: &session.user_id,

@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for AuthSession {
         let token = bearer_token(&parts.headers)?;
         let claims = state
             .access_tokens
-            .verify(token)
+            .verify(token, state.clock.now_unix())
             .map_err(|rejection| match rejection {
                 Rejection::Expired => ApiError::TokenExpired,
                 Rejection::Invalid => ApiError::InvalidToken,

@@ -14,7 +14,6 @@ use crate::app::AppState;
 use crate::appointments::{access, store as appointments, Party};
 use crate::audit::{self, AuditEvent};
 use crate::auth::AuthSession;
-use crate::clock;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, ClientIp};
@@ -58,7 +57,7 @@ async fn create(
     session: AuthSession,
     ApiPath(appointment_id): ApiPath<String>,
 ) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.begin_write().await?;
     let appointment = appointments::find_for_update(&mut tx, state.db.backend(), &appointment_id)
         .await?
@@ -269,7 +268,7 @@ async fn decide(
     id: &str,
     decision: JoinRequestStatus,
 ) -> Result<JoinRequest, ApiError> {
-    let now = clock::now_unix();
+    let now = state.clock.now_unix();
     let mut tx = state.db.begin_write().await?;
     let request = store::find(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     let appointment = appointments::find_by_id(&mut tx, &request.appointment_id)

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::store;
 use crate::app::AppState;
 use crate::auth::AuthSession;
-use crate::clock;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 
@@ -80,7 +79,7 @@ async fn mark_read(
     session: AuthSession,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<Notification>>, ApiError> {
-    let notification = store::mark_read(&state.db, &session.user_id, &id, clock::now_unix())
+    let notification = store::mark_read(&state.db, &session.user_id, &id, state.clock.now_unix())
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(Envelope::ok(notification)))

@@ -18,7 +18,6 @@ use super::log::{self, LoggedEvent};
 use crate::app::AppState;
 use crate::auth::refresh_token::{self, SessionState};
 use crate::auth::AuthSession;
-use crate::clock;
 use crate::error::{error_chain, ApiError};
 
 /// Events read from the log per query.
@@ -84,7 +83,7 @@ async fn events(
             (seen, pruned)
         }
     };
-    let seconds_left = session.expires_at.saturating_sub(clock::now_unix());
+    let seconds_left = session.expires_at.saturating_sub(state.clock.now_unix());
     // Each heartbeat interval the stream also checks that its session was not ended (logout,
     // a disabled account), so an ended session's stream closes within one interval.
     let heartbeat = Duration::from_secs(state.sse_heartbeat_secs);

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use consult_server::{serve, RunningServer, ServerConfig};
+use consult_server::clock::Clock;
+use consult_server::{serve_with_clock, RunningServer, ServerConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::any::AnyPoolOptions;
@@ -170,11 +171,19 @@ impl TestServer {
     /// the database of that directory: created at the first start, the same at every later
     /// start in this process, so stopping and starting on one directory is a restart on either
     /// backend.
-    pub async fn start(mut config: ServerConfig) -> TestServer {
+    pub async fn start(config: ServerConfig) -> TestServer {
+        TestServer::start_on_clock(config, Clock::system()).await
+    }
+
+    /// [`TestServer::start`] on a given clock, e.g. one a stopped server ran on and the test
+    /// moved on while it was down.
+    pub async fn start_on_clock(mut config: ServerConfig, clock: Clock) -> TestServer {
         if config.database_url.is_none() && backend() == Backend::Postgres {
             config.database_url = Some(postgres_database_for(&config.data_dir).await);
         }
-        let server = serve(config.clone()).await.expect("server starts");
+        let server = serve_with_clock(config.clone(), clock)
+            .await
+            .expect("server starts");
         TestServer {
             url: server.base_url(),
             client: reqwest::Client::builder()
@@ -203,7 +212,8 @@ impl TestServer {
         let mut config = first.config.clone();
         config.bind = "127.0.0.1:0".parse().expect("addr");
         configure(&mut config);
-        TestServer::start(config).await
+        // Two instances of one deployment tell the same time.
+        TestServer::start_on_clock(config, first.clock().clone()).await
     }
 
     /// Stops the server and starts it again on the same directory and database, with the same
@@ -215,9 +225,10 @@ impl TestServer {
     /// [`TestServer::restart`] with changes to the configuration, e.g. `demo` off.
     pub async fn restart_with(self, configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let mut config = self.config.clone();
+        let clock = self.clock().clone();
         let owned_dir = self.stop().await;
         configure(&mut config);
-        let mut server = TestServer::start(config).await;
+        let mut server = TestServer::start_on_clock(config, clock).await;
         server._owned_dir = owned_dir;
         server
     }
@@ -226,6 +237,12 @@ impl TestServer {
     pub async fn stop(self) -> Option<TempDir> {
         self.server.shutdown().await.expect("clean shutdown");
         self._owned_dir
+    }
+
+    /// The server's clock: advance it to let time pass without waiting (token expiry, rate-limit
+    /// windows, reminders). It stays with the server across restarts.
+    pub fn clock(&self) -> &Clock {
+        self.server.clock()
     }
 
     /// The configuration the server runs with; on PostgreSQL `database_url` names its database.

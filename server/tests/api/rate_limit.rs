@@ -143,7 +143,8 @@ async fn refreshes_are_limited_per_ip_and_work_again_after_the_window() {
     // Logging in is counted apart from refreshing.
     server.login(PATIENT, DEMO_PASSWORD).await.data();
 
-    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    // The window passes on the server's clock, not the test's.
+    server.clock().advance(Duration::from_secs(retry_after));
     server.refresh(&session.refresh_token()).await.data();
     server.stop().await;
 }
@@ -162,7 +163,8 @@ async fn device_logins_are_limited_per_device_and_work_again_after_the_window() 
     // Another account is unaffected.
     server.login(DOCTOR, DEMO_PASSWORD).await.data();
 
-    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    // The window passes on the server's clock, not the test's.
+    server.clock().advance(Duration::from_secs(retry_after));
     device_login(&server, DEMO_DEVICE_ID, DEMO_DEVICE_SECRET)
         .await
         .data();

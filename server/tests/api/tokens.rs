@@ -1,5 +1,7 @@
 //! Bearer tokens on GET /me, refresh-token rotation and reuse detection, logout.
 
+use std::time::Duration;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -161,7 +163,7 @@ async fn concurrent_refreshes_of_one_token_cannot_both_win() {
 async fn unknown_and_expired_refresh_tokens_are_refused() {
     let server = TestServer::start_with(|config| {
         config.demo = true;
-        config.refresh_token_ttl_secs = 1;
+        config.refresh_token_ttl_secs = 60;
     })
     .await;
     server
@@ -174,11 +176,40 @@ async fn unknown_and_expired_refresh_tokens_are_refused() {
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
 
     let login = server.login(DOCTOR, DEMO_PASSWORD).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = server.login(DOCTOR, DEMO_PASSWORD).await;
+    server.clock().advance(Duration::from_secs(59));
+    server.refresh(&fresh.refresh_token()).await.data();
+    server.clock().advance(Duration::from_secs(2));
     server
         .refresh(&login.refresh_token())
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn access_tokens_expire_on_the_servers_clock() {
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.access_token_ttl_secs = 60;
+    })
+    .await;
+    let login = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let access = login.access_token();
+    server.clock().advance(Duration::from_secs(59));
+    server.me(&access).await.data();
+    server.clock().advance(Duration::from_secs(2));
+    server
+        .me(&access)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+    // A refresh then gives a token that is current on that clock.
+    let before = now();
+    let refreshed = server.refresh(&login.refresh_token()).await;
+    let claims = genuine_claims(&refreshed.access_token());
+    let iat = claims["iat"].as_u64().expect("iat");
+    assert!(iat >= before + 61, "iat {iat} is on the server's clock");
+    server.me(&refreshed.access_token()).await.data();
     server.stop().await;
 }
 
