@@ -154,7 +154,7 @@ async fn create_user(
         return Err(email_taken());
     }
     let password_hash = match request.password {
-        Some(password) => Some(state.passwords.hash(password).await?),
+        Some(password) => Some(state.auth.passwords.hash(password).await?),
         None => None,
     };
 

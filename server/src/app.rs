@@ -15,28 +15,21 @@ use axum::{Json, Router};
 use consult_types::api::Envelope;
 use serde::Serialize;
 
-use crate::auth::access_token::AccessTokens;
-use crate::auth::password::Passwords;
+use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::jitsi::JitsiTokens;
 use crate::push::EventHub;
-use crate::rate_limit::RateLimits;
 use crate::{account, admin, appointments, auth, calls, join_requests, notifications, push};
 
 /// What handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub passwords: Passwords,
-    pub access_tokens: Arc<AccessTokens>,
-    pub refresh_ttl_secs: i64,
-    /// Demo mode: enables `POST /auth/register-or-login`.
-    pub demo: bool,
-    /// Login attempt limits per IP and account (per instance, in memory).
-    pub rate_limits: Arc<RateLimits>,
+    /// Sign-in and bearer-token checks; its handlers take only this (`FromRef`).
+    pub auth: AuthState,
     /// Wakes open event streams when their users have new events.
     pub hub: Arc<EventHub>,
     /// Mints meeting tokens; `None` when no Jitsi deployment is configured.

@@ -44,6 +44,7 @@ use crate::app::AppState;
 use crate::auth::access_token::AccessTokens;
 use crate::auth::password::Passwords;
 use crate::auth::signing_key;
+use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::db::{Backend, Db};
 use crate::jitsi::JitsiTokens;
@@ -142,14 +143,19 @@ pub async fn serve_with_clock(
         &clock,
     ));
     RateLimits::spawn_sweeper(&rate_limits);
-    let state = AppState {
+    let auth = AuthState {
         db: db.clone(),
         passwords,
         access_tokens: Arc::new(AccessTokens::new(&key, config.access_token_ttl_secs)),
         // Validated to at most ten years, so it fits.
         refresh_ttl_secs: i64::try_from(config.refresh_token_ttl_secs).unwrap_or(i64::MAX),
-        demo: config.demo,
         rate_limits,
+        demo: config.demo,
+        clock: clock.clone(),
+    };
+    let state = AppState {
+        db: db.clone(),
+        auth,
         hub: hub.clone(),
         jitsi,
         reminders: reminders_poke.clone(),

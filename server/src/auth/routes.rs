@@ -9,6 +9,7 @@ use consult_types::clinic::{DeviceLoginRequest, RegisterOrLoginRequest};
 
 use super::service;
 use super::session::AuthSession;
+use super::AuthState;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
@@ -47,7 +48,7 @@ pub fn router() -> Router<AppState> {
     ),
 )]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<Envelope<AuthResponse>>, ApiError> {
@@ -77,7 +78,7 @@ async fn login(
     ),
 )]
 async fn device_login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<DeviceLoginRequest>,
 ) -> Result<Json<Envelope<AuthResponse>>, ApiError> {
@@ -116,7 +117,7 @@ async fn device_login(
     ),
 )]
 async fn register_or_login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientIp(ip): ClientIp,
     request: Request,
 ) -> Result<Json<Envelope<AuthResponse>>, ApiError> {
@@ -154,7 +155,7 @@ async fn register_or_login(
     ),
 )]
 async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<Envelope<AuthResponse>>, ApiError> {
@@ -178,7 +179,7 @@ async fn refresh(
     ),
 )]
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ClientIp(ip): ClientIp,
     session: AuthSession,
 ) -> Result<Json<Envelope<()>>, ApiError> {

@@ -9,7 +9,7 @@ use consult_types::clinic::{DeviceLoginRequest, RegisterOrLoginRequest};
 use super::device;
 use super::refresh_token::{self, RefreshSecret, RevokeReason, Rotation, StoredToken};
 use super::session::AuthSession;
-use crate::app::AppState;
+use super::AuthState;
 use crate::audit::{self, AuditEvent, Grant, LoginFailure};
 use crate::db::StoreError;
 use crate::error::ApiError;
@@ -22,7 +22,7 @@ const MAX_EXTERNAL_USER_ID_CHARS: usize = 256;
 /// Counts the attempt against the rate limits; a refused one is audited and answered 429
 /// before anything expensive (no account lookup, no password hashing).
 pub async fn enforce_rate_limit(
-    state: &AppState,
+    state: &AuthState,
     endpoint: Endpoint,
     ip: Option<IpAddr>,
     account: Option<Account<'_>>,
@@ -51,7 +51,7 @@ pub async fn enforce_rate_limit(
 
 /// Checks the password and starts a new session (refresh-token family).
 pub async fn login(
-    state: &AppState,
+    state: &AuthState,
     request: LoginRequest,
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
@@ -88,7 +88,7 @@ pub async fn login(
 
 /// A kiosk signs in with its device id and secret.
 pub async fn device_login(
-    state: &AppState,
+    state: &AuthState,
     request: DeviceLoginRequest,
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
@@ -125,7 +125,7 @@ pub async fn device_login(
 /// The seeds' password-less flow (demo mode only; the caller checks): finds the account by
 /// email, or creates it without a password, and starts a session.
 pub async fn register_or_login(
-    state: &AppState,
+    state: &AuthState,
     request: RegisterOrLoginRequest,
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
@@ -199,7 +199,7 @@ pub async fn register_or_login(
 
 /// Starts a session (refresh-token family) for an authenticated user and issues its tokens.
 pub async fn start_session(
-    state: &AppState,
+    state: &AuthState,
     user: User,
     grant: Grant,
     ip: Option<IpAddr>,
@@ -221,7 +221,7 @@ pub async fn start_session(
 
 /// Records a refused login and returns the error to answer with.
 async fn refuse(
-    state: &AppState,
+    state: &AuthState,
     account: Account<'_>,
     user_id: Option<&str>,
     reason: LoginFailure,
@@ -253,7 +253,7 @@ async fn refuse(
 
 /// Rotates a refresh token; a second use of one revokes its family.
 pub async fn refresh(
-    state: &AppState,
+    state: &AuthState,
     presented: &str,
     ip: Option<IpAddr>,
 ) -> Result<AuthResponse, ApiError> {
@@ -299,7 +299,7 @@ pub async fn refresh(
 
 /// Ends the caller's session: its refresh tokens and access tokens stop working.
 pub async fn logout(
-    state: &AppState,
+    state: &AuthState,
     session: &AuthSession,
     ip: Option<IpAddr>,
 ) -> Result<(), ApiError> {
@@ -316,7 +316,7 @@ pub async fn logout(
 
 /// Signs the access token, records the issue, and assembles the response.
 async fn issue(
-    state: &AppState,
+    state: &AuthState,
     user: User,
     family_id: &str,
     secret: RefreshSecret,
@@ -344,7 +344,7 @@ async fn issue(
 
 /// Revokes the family of a reused token, records it, and returns the error to answer with.
 async fn reuse_detected(
-    state: &AppState,
+    state: &AuthState,
     stored: &StoredToken,
     ip: Option<IpAddr>,
     now: i64,

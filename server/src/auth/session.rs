@@ -1,6 +1,6 @@
 //! The authenticated caller: a bearer access token that verifies and whose session is live.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -8,7 +8,7 @@ use consult_types::api::Role;
 
 use super::access_token::Rejection;
 use super::refresh_token::{self, SessionState};
-use crate::app::AppState;
+use super::Sessions;
 use crate::error::ApiError;
 
 /// Who is calling. Extracting it answers 401 for a missing, invalid, expired or ended token.
@@ -22,13 +22,15 @@ pub struct AuthSession {
     pub expires_at: i64,
 }
 
-impl FromRequestParts<AppState> for AuthSession {
+impl<S> FromRequestParts<S> for AuthSession
+where
+    S: Send + Sync,
+    Sessions: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = Sessions::from_ref(state);
         let token = bearer_token(&parts.headers)?;
         let claims = state
             .access_tokens
