@@ -1,17 +1,18 @@
 //! The caller's own account: `GET /me`.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::{Envelope, User};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::AuthSession;
 use crate::error::ApiError;
 use crate::users;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(me))
 }
 
 #[utoipa::path(

@@ -6,12 +6,13 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::{Envelope, Role, User};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditEvent, AuditQuery};
@@ -36,13 +37,13 @@ const MAX_AUDIT_LIMIT: u32 = 1000;
 /// Kiosk accounts get an address under the reserved `.invalid` TLD: unique, never deliverable.
 const KIOSK_EMAIL_DOMAIN: &str = "kiosk.invalid";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(create_user).get(list_users))
-        .route("/users/{id}/disable", post(disable_user))
-        .route("/users/{id}/enable", post(enable_user))
-        .route("/devices", post(create_device).get(list_devices))
-        .route("/audit", get(list_audit))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
+        .routes(routes!(create_device, list_devices))
+        .routes(routes!(list_audit))
 }
 
 /// The caller, known to be an administrator: 401 without a live session, 403 for any other

@@ -10,10 +10,12 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use axum::{Json, Router};
 use consult_types::api::Envelope;
 use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::AuthState;
 use crate::clock::Clock;
@@ -21,6 +23,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::MAX_BODY_BYTES;
 use crate::jitsi::JitsiTokens;
+use crate::openapi::ApiDoc;
 use crate::push::EventHub;
 use crate::{account, admin, appointments, auth, calls, join_requests, notifications, push};
 
@@ -43,9 +46,10 @@ pub struct AppState {
     pub clock: Clock,
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
+/// Every route with its OpenAPI operation, each handler registered once (`routes!`) for both.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
         .merge(auth::routes::router())
         .merge(account::router())
         .merge(admin::router())
@@ -55,6 +59,12 @@ pub fn router(state: AppState) -> Router {
         .merge(notifications::routes::router())
         .merge(push::stream::router())
         .merge(crate::openapi::router())
+}
+
+pub fn router(state: AppState) -> Router {
+    // The document is served from `openapi::document_json`, built once from `api()` as well.
+    let (routes, _document) = api().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

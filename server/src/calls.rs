@@ -7,10 +7,11 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::Envelope;
 use consult_types::clinic::{JitsiSession, MeetingLink};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::appointments::{access, store as appointments, AppointmentRecord, Party};
@@ -24,10 +25,10 @@ use crate::jitsi::{JitsiError, MintedToken, TokenGrant};
 use crate::join_requests::store as join_requests;
 use crate::users;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions/{session_id}/jwt", get(session_token))
-        .route("/meetings/{appointment_id}/link", get(meeting_link))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(session_token))
+        .routes(routes!(meeting_link))
 }
 
 #[utoipa::path(

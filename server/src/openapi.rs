@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document of the clinic API, `GET /openapi.json`: generated from the handlers'
 //! `#[utoipa::path]` annotations and the wire types' schemas, so it is the authority on shapes and
-//! codes (`shared/spec/clinic-api.md` says what they mean).
+//! codes (`shared/spec/clinic-api.md` says what they mean). Each handler is registered once, with
+//! utoipa-axum's `routes!`, for both the router and this document ([`crate::app::api`]); [`ApiDoc`]
+//! adds what is not an operation.
 //!
 //! Every JSON answer is the contract's envelope. The success half is one concrete schema per
 //! payload (`AppointmentEnvelope` = `{"success": true, "data": Appointment}`), so `data` is a
@@ -12,14 +14,14 @@ use std::sync::LazyLock;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use consult_types::api::{AuthResponse, ErrorBody, User};
 use consult_types::clinic::{Appointment, JitsiSession, JoinRequest, MeetingLink, Notification};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::admin::{AccountView, CreatedDevice, DeviceView};
 use crate::app::{AppState, Health};
@@ -49,14 +51,16 @@ shape or with invalid values), 429 `rate_limited` (with `Retry-After`), 503 \
 `Cache-Control: no-store`.";
 
 /// Serves the document.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(document))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(document))
 }
 
-/// The document as JSON, built once.
+/// The document as JSON, built once: [`ApiDoc`] with the operations of every route
+/// ([`crate::app::api`]).
 pub fn document_json() -> &'static str {
     static JSON: LazyLock<String> = LazyLock::new(|| {
-        ApiDoc::openapi()
+        crate::app::api()
+            .into_openapi()
             .to_json()
             .expect("the OpenAPI document serializes")
     });
@@ -87,40 +91,6 @@ async fn document() -> impl IntoResponse {
         version = env!("CARGO_PKG_VERSION"),
         description = DESCRIPTION,
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
-    ),
-    paths(
-        crate::app::health,
-        document,
-        crate::auth::routes::login,
-        crate::auth::routes::device_login,
-        crate::auth::routes::register_or_login,
-        crate::auth::routes::refresh,
-        crate::auth::routes::logout,
-        crate::account::me,
-        crate::appointments::routes::list,
-        crate::appointments::routes::create,
-        crate::appointments::routes::fetch,
-        crate::appointments::routes::change,
-        crate::appointments::routes::cancel,
-        crate::appointments::routes::start_meeting,
-        crate::appointments::routes::end_meeting,
-        crate::calls::session_token,
-        crate::calls::meeting_link,
-        crate::join_requests::routes::create,
-        crate::join_requests::routes::list,
-        crate::join_requests::routes::fetch,
-        crate::join_requests::routes::approve,
-        crate::join_requests::routes::reject,
-        crate::notifications::routes::list,
-        crate::notifications::routes::mark_read,
-        crate::push::stream::events,
-        crate::admin::create_user,
-        crate::admin::list_users,
-        crate::admin::disable_user,
-        crate::admin::enable_user,
-        crate::admin::create_device,
-        crate::admin::list_devices,
-        crate::admin::list_audit,
     ),
     components(
         schemas(

@@ -3,14 +3,15 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::{Envelope, Role};
 use consult_types::clinic::{
     Appointment, AppointmentPatch, AppointmentStatus, MeetingStatus, NewAppointment, PushEvent,
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::access;
 use super::store::{self, AppointmentRecord, NewRecord, Scope};
@@ -28,15 +29,12 @@ const MAX_DURATION_SECS: i64 = 12 * 60 * 60;
 /// A listing returns at most this many appointments; narrow `from`/`to` for more.
 const LIST_LIMIT: i64 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/appointments", get(list).post(create))
-        .route(
-            "/appointments/{id}",
-            get(fetch).patch(change).delete(cancel),
-        )
-        .route("/appointments/{id}/meeting/start", post(start_meeting))
-        .route("/appointments/{id}/meeting/end", post(end_meeting))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(fetch, change, cancel))
+        .routes(routes!(start_meeting))
+        .routes(routes!(end_meeting))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

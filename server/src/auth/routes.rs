@@ -2,10 +2,12 @@
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::Method;
-use axum::routing::{any, post};
-use axum::{Json, Router};
+use axum::routing::any;
+use axum::Json;
 use consult_types::api::{AuthResponse, Envelope, LoginRequest, RefreshRequest};
 use consult_types::clinic::{DeviceLoginRequest, RegisterOrLoginRequest};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::service;
 use super::session::AuthSession;
@@ -14,14 +16,15 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/device-login", post(device_login))
-        // Any method, so that outside demo mode every request answers like an unknown route.
-        .route("/auth/register-or-login", any(register_or_login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(login))
+        .routes(routes!(device_login))
+        // Documented as the POST it is in demo mode, but routed for any method, so that outside
+        // demo mode every request answers like an unknown route.
+        .routes(routes!(register_or_login).map(|_| any(register_or_login)))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
 }
 
 #[utoipa::path(

@@ -3,11 +3,12 @@
 use std::net::IpAddr;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::Envelope;
 use consult_types::clinic::{JoinRequest, JoinRequestStatus, PushEvent};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::store::{self, JoinRequestRecord};
 use crate::app::AppState;
@@ -20,12 +21,12 @@ use crate::extract::{ApiPath, ApiQuery, ClientIp};
 use crate::notifications::{self, texts};
 use crate::push::Outbox;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/appointments/{id}/join-requests", get(list).post(create))
-        .route("/join-requests/{id}", get(fetch))
-        .route("/join-requests/{id}/approve", post(approve))
-        .route("/join-requests/{id}/reject", post(reject))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list, create))
+        .routes(routes!(fetch))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
 }
 
 #[utoipa::path(

@@ -1,11 +1,12 @@
 //! `GET /notifications`, `POST /notifications/{id}/read`.
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use consult_types::api::Envelope;
 use consult_types::clinic::Notification;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::store;
 use crate::app::AppState;
@@ -16,10 +17,10 @@ use crate::extract::{ApiPath, ApiQuery};
 /// Polling clients get the latest this many; older ones stay stored.
 const LIST_LIMIT: i64 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/notifications", get(list))
-        .route("/notifications/{id}/read", post(mark_read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(mark_read))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -7,12 +7,12 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::Router;
 use consult_types::{EndEvent, ReadyEvent, StreamEndReason};
 use futures_util::Stream;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::log::{self, LoggedEvent};
 use crate::app::AppState;
@@ -23,8 +23,8 @@ use crate::error::{error_chain, ApiError};
 /// Events read from the log per query.
 const BATCH: i64 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(events))
 }
 
 #[utoipa::path(

@@ -1,7 +1,8 @@
 //! `GET /openapi.json`: a valid OpenAPI 3.1 document that covers the contract and cannot drift
-//! from the router. The routes the code registers (read from the `.route(…)` calls in
-//! `server/src`) and the operations the document lists must be the same set, and a real server
-//! must answer every documented operation with its handler, not the router's fallbacks.
+//! from the router. Every route in `server/src` is registered through utoipa-axum's `routes!`,
+//! which adds it to the router and the document at once (no `.route(…)` call elsewhere), and a
+//! real server must answer every documented operation with its handler, not the router's
+//! fallbacks, and every other method on a documented path with 405.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -304,148 +305,117 @@ fn with_placeholders(path: &str) -> String {
         .join("/")
 }
 
-#[tokio::test]
-async fn every_route_in_the_code_is_documented_and_nothing_else() {
-    let server = TestServer::start_with(|_| {}).await;
-    let doc = fetch_document(&server).await;
-    server.stop().await;
-    let documented = operations(&doc);
-
+#[test]
+fn every_route_in_the_code_is_registered_with_its_document_entry() {
+    // `routes!` registers a handler for the router and the document at once, so they can only
+    // drift through a route registered some other way: find any such call in the source.
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let routes = routes_in(&source);
-    assert!(routes.contains_key("/health"), "routes found: {routes:?}");
-    let mut in_code = BTreeSet::new();
-    for (path, methods) in &routes {
-        if methods.contains("any") {
-            // Any method reaches the handler, which picks its own: the document says which.
-            assert!(
-                documented.iter().any(|(_, p)| p == path),
-                "{path} (any method) is not documented"
-            );
-            in_code.extend(documented.iter().filter(|(_, p)| p == path).cloned());
-        } else {
-            in_code.extend(methods.iter().map(|m| (m.clone(), path.clone())));
-        }
+    let mut registered = Vec::new();
+    let mut bypasses = Vec::new();
+    for (file, code) in sources(&source) {
+        let (handlers, found) = registrations(&code);
+        registered.extend(handlers);
+        bypasses.extend(
+            found
+                .into_iter()
+                .map(|call| format!("{}: {call}", file.display())),
+        );
     }
-    let undocumented: Vec<_> = in_code.difference(&documented).collect();
     assert!(
-        undocumented.is_empty(),
-        "routed but undocumented: {undocumented:?}"
+        bypasses.is_empty(),
+        "routes registered without `routes!` are missing from the document: {bypasses:?}"
     );
-    let unrouted: Vec<_> = documented.difference(&in_code).collect();
-    assert!(
-        unrouted.is_empty(),
-        "documented but not routed: {unrouted:?}"
+    // A reader of the code that found nothing would pass the check above: it must see one
+    // handler per documented operation.
+    for handler in ["health", "login", "session_token", "events", "document"] {
+        assert!(
+            registered.iter().any(|name| name == handler),
+            "{handler} in {registered:?}"
+        );
+    }
+    let doc: Value =
+        serde_json::from_str(consult_server::openapi::document_json()).expect("the document");
+    assert_eq!(
+        registered.len(),
+        operations(&doc).len(),
+        "handlers in `routes!` calls: {registered:?}"
     );
 }
 
-/// Path → methods of every `.route("path", get(…).post(…))` in the `.rs` files under `dir`.
-fn routes_in(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut routes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut files = vec![dir.to_owned()];
-    while let Some(entry) = files.pop() {
+/// `(path, code without line comments)` of every `.rs` file under `dir`.
+fn sources(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut entries = vec![dir.to_owned()];
+    while let Some(entry) = entries.pop() {
         if entry.is_dir() {
             for child in std::fs::read_dir(&entry).expect("read_dir") {
-                files.push(child.expect("entry").path());
+                entries.push(child.expect("entry").path());
             }
-            continue;
-        }
-        if entry.extension().is_none_or(|ext| ext != "rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&entry).expect("source file");
-        let code: String = text
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for other in [
-            ".nest(",
-            ".nest_service(",
-            ".route_service(",
-            ".fallback_service(",
-        ] {
-            assert!(
-                !code.contains(other),
-                "{}: `{other}` routes are not understood by this test; teach it",
-                entry.display()
-            );
-        }
-        for call in code.split(".route(").skip(1) {
-            let (path, methods) = parse_route(call).unwrap_or_else(|| {
-                panic!(
-                    "{}: cannot read `.route({}`; route paths must be string literals",
-                    entry.display(),
-                    call.chars().take(80).collect::<String>()
-                )
-            });
-            let known = routes.entry(path).or_default();
-            known.extend(methods);
+        } else if entry.extension().is_some_and(|ext| ext == "rs") {
+            let text = std::fs::read_to_string(&entry).expect("source file");
+            let code = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            found.push((entry, code));
         }
     }
-    routes
+    found
 }
 
-/// `"path", get(a).post(b))…` → ("path", {"get", "post"}).
-fn parse_route(call: &str) -> Option<(String, BTreeSet<String>)> {
-    let rest = call.trim_start().strip_prefix('"')?;
-    let (path, rest) = rest.split_once('"')?;
-    let rest = rest.trim_start().strip_prefix(',')?;
-    // The method router: up to the `)` that closes `.route(`.
-    let mut depth = 0usize;
-    let mut end = None;
-    for (at, c) in rest.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth == 0 => {
-                end = Some(at);
-                break;
-            }
-            ')' => depth -= 1,
-            _ => {}
+/// The handlers named in `routes!(…)` calls (in order, repeated names repeated), and every call that registers a route otherwise
+/// (axum's `.route(…)` and friends, or a hand-made `.routes(…)` argument).
+fn registrations(code: &str) -> (Vec<String>, Vec<String>) {
+    let mut handlers = Vec::new();
+    for call in code.split("routes!(").skip(1) {
+        let list = call.split(')').next().unwrap_or_default();
+        handlers.extend(
+            list.split(',')
+                .map(|handler| handler.trim().rsplit("::").next().unwrap_or_default())
+                .filter(|handler| !handler.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    let mut bypasses = Vec::new();
+    for other in [
+        ".route(",
+        ".route_service(",
+        ".nest(",
+        ".nest_service(",
+        ".fallback_service(",
+        "Router::new()",
+        "OpenApiRouter::from(",
+    ] {
+        if code.contains(other) {
+            bypasses.push(other.to_owned());
         }
     }
-    let chain = &rest[..end?];
-    // The calls at depth 0 of the chain: `get(…)`, `.post(…)`, `axum::routing::any(…)`.
-    let mut methods = BTreeSet::new();
-    let mut depth = 0usize;
-    let mut word = String::new();
-    for c in chain.chars() {
-        match c {
-            '(' => {
-                if depth == 0 && !word.is_empty() {
-                    methods.insert(std::mem::take(&mut word));
-                }
-                depth += 1;
-            }
-            ')' => depth = depth.saturating_sub(1),
-            c if depth == 0 && (c.is_ascii_alphanumeric() || c == '_') => word.push(c),
-            _ if depth == 0 => word.clear(),
-            _ => {}
+    for call in code.split(".routes(").skip(1) {
+        if !call.trim_start().starts_with("routes!(") {
+            bypasses.push(format!(
+                ".routes({}",
+                call.chars().take(40).collect::<String>()
+            ));
         }
     }
-    let allowed = [
-        "get", "post", "put", "patch", "delete", "options", "trace", "any",
-    ];
-    methods
-        .iter()
-        .all(|method| allowed.contains(&method.as_str()))
-        .then_some((path.to_owned(), methods))
+    (handlers, bypasses)
 }
 
 #[test]
-fn routes_are_read_from_their_calls() {
-    let (path, methods) = parse_route(
-        "\n            \"/appointments/{id}\",\n            get(fetch).patch(change).delete(cancel),\n        )\n        .route(",
-    )
-    .expect("parsed");
-    assert_eq!(path, "/appointments/{id}");
-    assert_eq!(methods, ["delete", "get", "patch"].map(String::from).into());
-    let (_, methods) = parse_route("\"/x\", axum::routing::any(handler))").expect("parsed");
-    assert_eq!(methods, ["any"].map(String::from).into());
-    assert!(
-        parse_route("PATH, get(x))").is_none(),
-        "a constant path is refused"
+fn registrations_outside_routes_are_found() {
+    let (handlers, bypasses) = registrations(
+        "OpenApiRouter::default()\n    .routes(routes!(list, create))\n    \
+         .routes(routes!(crate::x::fetch).map(|_| any(fetch)))",
     );
-    assert!(parse_route("\"/x\", get_service(x))").is_none());
+    assert_eq!(handlers, ["list", "create", "fetch"]);
+    assert!(bypasses.is_empty(), "{bypasses:?}");
+    for code in [
+        "Router::new().route(\"/x\", get(x))",
+        "api().merge(OpenApiRouter::from(other))",
+        "OpenApiRouter::default().routes((schemas, paths, get(x)))",
+        "router.nest(\"/v2\", other)",
+    ] {
+        assert!(!registrations(code).1.is_empty(), "{code}");
+    }
 }
