@@ -834,7 +834,16 @@ async fn a_second_launch_with_a_join_link_opens_that_appointment_in_the_first() 
         &["consult://join/../../etc?x=1"],
     );
     assert!(status.success(), "the second instance exited with {status}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The running instance logs its verdict on the link; "no detail" means something only after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !desk.app.logs().contains("ignored a consult:// link") {
+        assert!(
+            Instant::now() < deadline,
+            "the crafted link was not judged: {}",
+            desk.app.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(!desk.app.is_present("#appointment-detail").await);
     desk.close().await;
 }

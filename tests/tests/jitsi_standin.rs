@@ -135,6 +135,20 @@ impl Browser {
         assert_eq!(started, json!(true));
     }
 
+    /// Asks the meeting page a question (`isAudioMuted`) and waits for the answer. The answer
+    /// comes over the same `postMessage` channel as the page's events and after every event the
+    /// page sent before it, so a test can then check that an event did not come.
+    async fn round_trip(&self) {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.api.isAudioMuted().then(() => done(true), () => done(false));",
+                vec![],
+            )
+            .await
+            .expect("isAudioMuted answered");
+    }
+
     async fn host_events(&self) -> Vec<Value> {
         let events = self
             .client
@@ -285,7 +299,7 @@ async fn a_token_with_the_wrong_secret_is_refused_as_password_required() {
     let joins = standin.wait_for_joins(1, TIMEOUT);
     assert!(!joins[0].accepted);
     assert_eq!(joins[0].reason.as_deref(), Some("BadSignature"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.round_trip().await;
     let events = browser.host_events().await;
     assert!(
         !events.iter().any(|e| e["event"] == "videoConferenceJoined"),
