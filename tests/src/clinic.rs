@@ -235,6 +235,18 @@ impl ClinicApi {
             .await
     }
 
+    /// The doctor cancels an appointment (`DELETE /appointments/{id}`); the cancelled
+    /// appointment.
+    pub async fn cancel(&self, doctor: &Actor, appointment_id: &str) -> Value {
+        self.call(
+            Method::DELETE,
+            &format!("/appointments/{appointment_id}"),
+            Some(&doctor.access_token),
+            None,
+        )
+        .await
+    }
+
     /// `who`'s notifications, newest first.
     pub async fn notifications(&self, who: &Actor) -> Vec<Value> {
         array(self.get("/notifications", who).await)

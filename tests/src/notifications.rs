@@ -1,7 +1,9 @@
 //! A fake desktop notification daemon that the test owns, on the [`IsolatedSession`]'s private
 //! bus: it owns `org.freedesktop.Notifications` (Desktop Notifications Specification 1.2),
-//! records every `Notify` call, and can act as the user by emitting `ActionInvoked` and
-//! `NotificationClosed`, the way GNOME Shell or dunst would after a click.
+//! records every `Notify` and `CloseNotification` call (closing a live one emits
+//! `NotificationClosed` with reason 3, as a real daemon does), and can act as the user by
+//! emitting `ActionInvoked` and `NotificationClosed`, the way GNOME Shell or dunst would after a
+//! click.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -254,6 +256,27 @@ impl NotificationDaemon {
                 Err(_) => panic!(
                     "no matching notification within {timeout:?}; received: {:#?}",
                     self.all()
+                ),
+            }
+        }
+    }
+
+    /// Waits until the client asked to close notification `id` (`CloseNotification`, already or
+    /// later). Panics with the close calls received when the deadline passes.
+    pub async fn wait_for_close(&self, id: u32, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changed = self.changed.clone();
+        loop {
+            changed.borrow_and_update();
+            if self.lock().close_calls.contains(&id) {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) => panic!("the notification daemon stopped"),
+                Err(_) => panic!(
+                    "notification {id} was not closed within {timeout:?}; close calls: {:?}",
+                    self.close_calls()
                 ),
             }
         }

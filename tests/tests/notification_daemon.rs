@@ -170,6 +170,67 @@ async fn emits_action_invoked_and_notification_closed_that_clients_receive() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn close_notification_is_recorded_awaited_and_signalled_as_closed_by_call() {
+    let session = IsolatedSession::start();
+    let daemon = NotificationDaemon::start(&session).await;
+    let client = zbus::connection::Builder::address(session.bus_address())
+        .expect("address")
+        .build()
+        .await
+        .expect("client connection");
+    let proxy = zbus::Proxy::new(
+        &client,
+        BUS_NAME,
+        OBJECT_PATH,
+        "org.freedesktop.Notifications",
+    )
+    .await
+    .expect("proxy");
+    let mut closed = proxy
+        .receive_signal("NotificationClosed")
+        .await
+        .expect("subscribe");
+    let (first, second) = (notify(&session, 0, "First"), notify(&session, 0, "Second"));
+
+    // Waiting starts before the call, as a test waits for the app.
+    let waiting = daemon.wait_for_close(second, SHORT);
+    let () = proxy
+        .call("CloseNotification", &(second,))
+        .await
+        .expect("CloseNotification");
+    waiting.await;
+    let message = tokio::time::timeout(SHORT, closed.next())
+        .await
+        .expect("NotificationClosed within 5 s")
+        .expect("a signal");
+    let (closed_id, reason): (u32, u32) = message.body().deserialize().expect("(uu)");
+    assert_eq!((closed_id, reason), (second, close_reason::CLOSED_BY_CALL));
+
+    // Closing it again is recorded but signals nothing: the next signal is about `first`.
+    let () = proxy
+        .call("CloseNotification", &(second,))
+        .await
+        .expect("CloseNotification");
+    daemon.close(first, close_reason::EXPIRED).await;
+    let message = tokio::time::timeout(SHORT, closed.next())
+        .await
+        .expect("NotificationClosed within 5 s")
+        .expect("a signal");
+    let (closed_id, reason): (u32, u32) = message.body().deserialize().expect("(uu)");
+    assert_eq!((closed_id, reason), (first, close_reason::EXPIRED));
+    assert_eq!(daemon.close_calls(), vec![second, second]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[should_panic(expected = "not closed")]
+async fn waiting_for_a_close_that_never_comes_fails() {
+    let session = IsolatedSession::start();
+    let daemon = NotificationDaemon::start(&session).await;
+    let id = notify(&session, 0, "Stays");
+    daemon.wait_for_close(id, Duration::from_millis(500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 #[should_panic(expected = "no matching notification")]
 async fn waiting_for_a_notification_that_never_comes_fails() {
     let session = IsolatedSession::start();
