@@ -213,6 +213,11 @@ impl Cursor {
                 Woke::Stopping => return Some(self.end(StreamEndReason::ServerStopping)),
                 Woke::SessionCheck => {
                     self.next_session_check = Instant::now() + self.session_check;
+                    // The timer above runs on the system's time; this ends the stream when the
+                    // server's clock says the token is over (only ever first when tests move it).
+                    if self.state.clock.now_unix() > self.session.expires_at {
+                        return Some(self.end(StreamEndReason::TokenExpired));
+                    }
                     if !self.session_is_active().await {
                         return Some(self.end(StreamEndReason::SessionEnded));
                     }

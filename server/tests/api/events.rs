@@ -143,9 +143,33 @@ async fn idle_streams_get_heartbeats_and_end_when_the_session_does() {
 
 #[tokio::test]
 async fn a_stream_ends_cleanly_when_its_token_expires() {
-    let clinic = Clinic::start_with(|config| config.access_token_ttl_secs = 2).await;
+    let clinic = Clinic::start().await;
+    // Opened a second before its token's end (on the server's clock), the stream's own timer
+    // ends it a second later.
+    let ttl = clinic.server.config().access_token_ttl_secs;
+    clinic.server.clock().advance(Duration::from_secs(ttl - 1));
     let mut stream = EventStream::open(&clinic.server.url, &clinic.doctor.token, None).await;
     ready(&mut stream).await;
+    let (_, event, data) = stream
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("end");
+    assert_eq!(event, "end");
+    assert_eq!(
+        serde_json::from_str::<Value>(&data).expect("json")["reason"],
+        "token_expired"
+    );
+    assert_eq!(stream.next(SOON).await, None);
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_the_servers_clock_passes_its_token() {
+    let clinic = Clinic::start_with(|config| config.sse_heartbeat_secs = 1).await;
+    let mut stream = EventStream::open(&clinic.server.url, &clinic.doctor.token, None).await;
+    ready(&mut stream).await;
+    // The token's lifetime passes on the server's clock; the stream notices within a heartbeat.
+    let ttl = clinic.server.config().access_token_ttl_secs;
+    clinic.server.clock().advance(Duration::from_secs(ttl + 1));
     let (_, event, data) = stream
         .next_event(Duration::from_secs(5))
         .await
