@@ -506,9 +506,9 @@ async fn join_requests_are_notified_and_decided_from_the_notification() {
 async fn the_panel_declines_one_and_admits_all() {
     let desk = Desk::open("desk-panel", &[]).await;
     let on_agency = desk.agency_appointments().await;
-    let (first, _) = desk.ask_and_notify(&desk.agency, &on_agency[0]).await;
-    let (second, _) = desk.ask_and_notify(&desk.agency, &on_agency[1]).await;
-    let (third, _) = desk.ask_and_notify(&desk.patient, &on_agency[1]).await;
+    let (first, first_shown) = desk.ask_and_notify(&desk.agency, &on_agency[0]).await;
+    let (second, second_shown) = desk.ask_and_notify(&desk.agency, &on_agency[1]).await;
+    let (third, third_shown) = desk.ask_and_notify(&desk.patient, &on_agency[1]).await;
     let ids = [id_of(&first), id_of(&second), id_of(&third)];
     desk.app
         .wait_for_count("#join-requests li.join-request", 3)
@@ -549,17 +549,65 @@ async fn the_panel_declines_one_and_admits_all() {
         "pending",
         "declining one leaves the others"
     );
+    // Its notification, with Admit and Decline still on it, is taken back; the others stay.
+    desk.daemon
+        .wait_for_close(second_shown.id, PUSH_TIMEOUT)
+        .await;
+    assert_eq!(desk.daemon.close_calls(), vec![second_shown.id]);
 
     desk.app.click("#admit-all").await;
     desk.wait_for_status(&ids[0], "approved").await;
     desk.wait_for_status(&ids[2], "approved").await;
     desk.app.wait_for("#join-requests-empty").await;
+    for shown in [&first_shown, &third_shown] {
+        desk.daemon.wait_for_close(shown.id, PUSH_TIMEOUT).await;
+    }
+    let mut closed = desk.daemon.close_calls();
+    closed.sort_unstable();
+    let mut all = vec![first_shown.id, second_shown.id, third_shown.id];
+    all.sort_unstable();
+    assert_eq!(closed, all, "each notification closed once");
     assert_eq!(
         desk.api.join_request_status(&desk.doctor, &ids[1]).await,
         "rejected",
         "admit all does not reverse a decline"
     );
     assert!(!desk.app.is_present("#action-error").await);
+    desk.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_decided_elsewhere_or_cancelled_has_its_notification_withdrawn() {
+    let desk = Desk::open("desk-withdraw", &[]).await;
+    let on_agency = desk.agency_appointments().await;
+    let (approved, approved_shown) = desk.ask_and_notify(&desk.agency, &on_agency[0]).await;
+    let (moot, moot_shown) = desk.ask_and_notify(&desk.patient, &on_agency[1]).await;
+    desk.app.wait_for(&Desk::request_item(&id_of(&moot))).await;
+
+    // The doctor's other device admits the agency: the app's notification goes.
+    desk.api.approve(&desk.doctor, &id_of(&approved)).await;
+    desk.daemon
+        .wait_for_close(approved_shown.id, PUSH_TIMEOUT)
+        .await;
+    desk.app
+        .wait_gone(&Desk::request_item(&id_of(&approved)))
+        .await;
+    assert_eq!(
+        desk.daemon.close_calls(),
+        vec![approved_shown.id],
+        "the other request's notification stays"
+    );
+
+    // The other appointment is cancelled: nobody is let into it, so its request's goes too.
+    desk.api.cancel(&desk.doctor, &id_of(&on_agency[1])).await;
+    desk.daemon
+        .wait_for_close(moot_shown.id, PUSH_TIMEOUT)
+        .await;
+    desk.app.wait_gone(&Desk::request_item(&id_of(&moot))).await;
+    assert_eq!(
+        desk.daemon.close_calls(),
+        vec![approved_shown.id, moot_shown.id]
+    );
     desk.close().await;
 }
 
