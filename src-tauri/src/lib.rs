@@ -1,19 +1,15 @@
-//! The Tauri shell: it creates the window, wires IPC commands to [`consult_core`], runs the
-//! signed-in desk with its idle sign-out, shows native notifications, and owns nothing else.
-//! Logic belongs in `consult-core`, where it is tested without a webview.
+//! The Tauri shell: wiring only. It creates the window, implements the core's ports (the UI,
+//! native notifications, the embedded call's window) and turns each IPC command into one call on
+//! the core's [`Desktop`], which owns everything else (`consult-core`, tested without a webview).
 
-mod call;
 mod commands;
-mod core;
 mod deep_link;
-mod desk_events;
-mod events;
-mod idle;
-mod live;
+mod embedded;
 mod logging;
 mod notify;
 mod settings_store;
 mod single_instance;
+mod ui;
 mod window;
 
 use std::process::ExitCode;
@@ -21,16 +17,12 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 
-use consult_core::call::CallHub;
-use consult_types::CallControl;
+use consult_core::desktop::{Desktop, Ports};
 
-use crate::call::{EmbeddedAccess, ShellCallHost};
-pub use crate::core::Core;
-use crate::events::MainWindow;
-use crate::live::Live;
-use crate::notify::Intent;
+use crate::embedded::{EmbeddedAccess, ShellCallWindow};
 use crate::settings_store::PluginSettingsStore;
-use crate::window::{WindowState, MAIN_LABEL, STATE_KEY};
+use crate::ui::{MainWindow, MAIN_LABEL};
+use crate::window::{WindowState, STATE_KEY};
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
@@ -48,17 +40,24 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// All wiring, generic over the runtime so it can run on Tauri's mock runtime in tests.
+/// All wiring, generic over the runtime.
 pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     // First, so a second launch hands over its arguments before anything else starts.
     let mut builder = builder
         .plugin(single_instance::plugin())
-        .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_store::Builder::new().build());
+        .plugin(tauri_plugin_deep_link::init());
     if let Some(notifications) = notify::plugin() {
         builder = builder.plugin(notifications);
     }
+    wire(builder, single_instance::listen_for_links)
+}
+
+/// The wiring that needs no desktop services (second launches, links and the notification
+/// plugin are added by [`build`]), so it also runs on Tauri's mock runtime in tests.
+/// `then` runs at the end of the app's set-up.
+pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> tauri::Builder<R> {
     builder
+        .plugin(tauri_plugin_store::Builder::new().build())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::login,
@@ -76,23 +75,20 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::retry_call,
             commands::leave_call,
         ])
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle();
             let store = Arc::new(PluginSettingsStore::open(handle)?);
-            let config_dir = app.path().app_config_dir()?;
-            app.manage(Core::load(&config_dir, store.clone()));
-
-            let notifier = notify::notifier(handle, intent_handler(handle));
-            app.manage(Live::new(
-                Arc::new(MainWindow::new(handle)),
-                notifier.clone(),
-            ));
             let access = Arc::new(EmbeddedAccess::default());
-            app.manage(ShellCallHost::hub(handle, notifier, Arc::clone(&access)));
-
+            let ports = Ports {
+                ui: Arc::new(MainWindow::new(handle)),
+                notifier: notify::notifier(handle, act_on_clicks(handle)),
+                call_window: Arc::new(ShellCallWindow::new(handle, Arc::clone(&access))),
+            };
+            let config_dir = app.path().app_config_dir()?;
+            app.manage(Desktop::load(&config_dir, store.clone(), ports));
             window::create_main(handle, store.get::<WindowState>(STATE_KEY), access)?;
             app.manage(store);
-            single_instance::listen_for_links(handle);
+            then(handle);
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -102,60 +98,14 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         })
 }
 
-/// What clicks on notifications do: Admit/Decline decide in the background (the window stays
-/// as it is), Open brings the app to the front on the appointment.
-fn intent_handler<R: Runtime>(app: &AppHandle<R>) -> notify::IntentHandler {
+/// Clicks on native notifications go to the core, on a task: the notifier must not wait.
+fn act_on_clicks<R: Runtime>(app: &AppHandle<R>) -> notify::IntentHandler {
     let app = app.clone();
-    Arc::new(move |intent| {
-        let Some(live) = app.try_state::<Live>() else {
-            return;
-        };
-        let live = live.inner().clone();
-        let calls = app
-            .try_state::<CallHub>()
-            .map(|calls| calls.inner().clone());
-        tauri::async_runtime::spawn(async move {
-            live.touch();
-            match intent {
-                Intent::Decide {
-                    join_request_id,
-                    decision,
-                } => match live.decide(&join_request_id, decision).await {
-                    Ok(_) => tracing::info!(?decision, "join request decided from a notification"),
-                    Err(error) => {
-                        tracing::warn!(?decision, %error, "a decision from a notification failed")
-                    }
-                },
-                Intent::AnswerKnocking {
-                    participant_id,
-                    approved,
-                } => {
-                    let Some(calls) = calls else {
-                        return;
-                    };
-                    let control = CallControl::AnswerKnocking {
-                        participant_id,
-                        approved,
-                    };
-                    match calls.control(control).await {
-                        Ok(()) => tracing::info!(approved, "lobby answered from a notification"),
-                        Err(error) => {
-                            tracing::warn!(%error, "a lobby answer from a notification failed")
-                        }
-                    }
-                }
-                Intent::Open {
-                    appointment_id,
-                    session_id,
-                } => {
-                    live.focus(consult_types::FocusAppointment {
-                        appointment_id: Some(appointment_id),
-                        session_id,
-                    })
-                    .await
-                }
-            }
-        });
+    Arc::new(move |action| {
+        if let Some(desktop) = app.try_state::<Desktop>() {
+            let desktop = desktop.inner().clone();
+            tauri::async_runtime::spawn(async move { desktop.act(action).await });
+        }
     })
 }
 

@@ -6,11 +6,12 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 
+use consult_core::desktop::Desktop;
+use consult_core::ports::Ui;
 use consult_types::FocusAppointment;
 
 use crate::deep_link;
-use crate::events::{MainWindow, Ui};
-use crate::live::Live;
+use crate::ui::MainWindow;
 
 /// The plugin; register it before the others, so a second launch stops before doing anything.
 pub fn plugin<R: Runtime>() -> TauriPlugin<R> {
@@ -50,13 +51,13 @@ pub fn listen_for_links<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn focus_all<R: Runtime>(app: &AppHandle<R>, requests: Vec<FocusAppointment>) {
-    let Some(live) = app.try_state::<Live>() else {
+    let Some(desktop) = app.try_state::<Desktop>() else {
         return;
     };
-    let live = live.inner().clone();
+    let desktop = desktop.inner().clone();
     tauri::async_runtime::spawn(async move {
         for request in requests {
-            live.focus(request).await;
+            desktop.focus(request).await;
         }
     });
 }

@@ -10,9 +10,9 @@ use tauri::{
 };
 use url::Url;
 
-use crate::call::EmbeddedAccess;
+use crate::embedded::{self, EmbeddedAccess};
+use crate::ui::MAIN_LABEL;
 
-pub const MAIN_LABEL: &str = "main";
 /// Key of the window's place in `settings.json`.
 pub const STATE_KEY: &str = "window";
 const MIN_WIDTH: f64 = 720.0;
@@ -63,7 +63,7 @@ pub fn create_main<R: Runtime>(
         })
         .on_permission_request(move |_webview, kind| media_permission(&access, kind))
         .build()?;
-    crate::call::enable_webrtc(&window);
+    embedded::enable_webrtc(&window);
     if let Some(saved) = saved {
         restore(&window, saved);
     }

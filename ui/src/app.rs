@@ -1,11 +1,14 @@
-//! The root component: asks the core what to show first, then switches between screens.
+//! The root component: asks the core once what the first screen needs, then switches between the
+//! app's screens: sign-in, the desk, and the call while one runs.
 
 use yew::prelude::*;
 
-use consult_types::{AppError, SessionView, StartupState};
+use consult_types::{AppError, FocusAppointment, SessionView, SettingsView, StartupState};
 
 use crate::ipc;
-use crate::pages::desk::DeskPage;
+use crate::live::use_live_state;
+use crate::pages::call::CallPage;
+use crate::pages::desk::{find_focused, DeskPage};
 use crate::pages::login::LoginPage;
 
 #[derive(Clone, PartialEq)]
@@ -14,11 +17,11 @@ enum Screen {
     /// The core could not start (configuration); nothing else is possible.
     Broken(AppError),
     SignedOut {
-        server_url: String,
+        settings: SettingsView,
         notice: Option<String>,
     },
     SignedIn {
-        server_url: String,
+        settings: SettingsView,
         session: SessionView,
     },
 }
@@ -27,11 +30,11 @@ impl From<StartupState> for Screen {
     fn from(state: StartupState) -> Screen {
         match state.session {
             Some(session) => Screen::SignedIn {
-                server_url: state.server_url,
+                settings: state.settings,
                 session,
             },
             None => Screen::SignedOut {
-                server_url: state.server_url,
+                settings: state.settings,
                 notice: state.notice,
             },
         }
@@ -66,44 +69,70 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
-        Screen::SignedOut { server_url, notice } => {
+        Screen::SignedOut { settings, notice } => {
             let on_signed_in = {
                 let screen = screen.clone();
-                let server_url = server_url.clone();
+                let settings = settings.clone();
                 Callback::from(move |session: SessionView| {
                     screen.set(Screen::SignedIn {
-                        server_url: server_url.clone(),
+                        settings: settings.clone(),
                         session,
                     })
                 })
             };
-            let on_server_changed = {
+            let on_settings_changed = {
                 let screen = screen.clone();
                 let notice = notice.clone();
-                Callback::from(move |server_url: String| {
+                Callback::from(move |settings: SettingsView| {
                     screen.set(Screen::SignedOut {
-                        server_url,
+                        settings,
                         notice: notice.clone(),
                     })
                 })
             };
-            html! { <LoginPage {server_url} {notice} {on_signed_in} {on_server_changed} /> }
+            html! { <LoginPage {settings} {notice} {on_signed_in} {on_settings_changed} /> }
         }
-        Screen::SignedIn {
-            server_url,
-            session,
-        } => {
+        Screen::SignedIn { settings, session } => {
             let on_signed_out = {
                 let screen = screen.clone();
-                let server_url = server_url.clone();
                 Callback::from(move |notice: Option<String>| {
                     screen.set(Screen::SignedOut {
-                        server_url: server_url.clone(),
+                        settings: settings.clone(),
                         notice,
                     })
                 })
             };
-            html! { <DeskPage {session} {on_signed_out} /> }
+            html! { <SignedIn {session} {on_signed_out} /> }
         }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SignedInProps {
+    session: SessionView,
+    on_signed_out: Callback<Option<String>>,
+}
+
+/// Signed in: the call's screen while a call runs, else the desk.
+#[function_component(SignedIn)]
+fn signed_in(props: &SignedInProps) -> Html {
+    let focus = use_state(|| None::<FocusAppointment>);
+    let (live, load_error) = use_live_state(focus.clone(), props.on_signed_out.clone());
+    let dashboard = live.dashboard().cloned();
+
+    if let Some(screen) = live.call().cloned() {
+        let wanted = FocusAppointment {
+            appointment_id: screen.appointment_id.clone(),
+            session_id: Some(screen.session_id.clone()),
+        };
+        let title = dashboard
+            .as_ref()
+            .and_then(|dashboard| find_focused(&dashboard.appointments, &wanted))
+            .map(|appointment| format!("Call with {}", appointment.patient_name));
+        return html! { <CallPage {screen} {title} /> };
+    }
+    html! {
+        <DeskPage session={props.session.clone()} {dashboard} {load_error} {focus}
+            on_signed_out={props.on_signed_out.clone()} />
     }
 }

@@ -107,12 +107,3 @@ where
         callback: Some(closure),
     })
 }
-
-/// Like [`listen`] for events without a payload (e.g. `call-closed`): Tauri sends `null` there,
-/// which any payload type but an `Option` would refuse.
-pub async fn listen_signal<F>(event: &str, callback: F) -> Result<Listener, AppError>
-where
-    F: Fn() + 'static,
-{
-    listen(event, move |_: Option<serde::de::IgnoredAny>| callback()).await
-}

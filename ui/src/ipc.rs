@@ -6,8 +6,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use consult_types::{
-    commands, AdmitAllArgs, AppError, CallControl, CallScreen, CallSupport, Dashboard, DecideArgs,
-    Decision, JoinCallArgs, LoginArgs, SessionView, SettingsChange, SettingsView, StartupState,
+    commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision, JoinCallArgs,
+    LoginArgs, SessionView, SettingsChange, SettingsView, StartupState,
 };
 
 #[wasm_bindgen]
@@ -35,14 +35,15 @@ pub async fn logout() -> Result<(), AppError> {
     invoke(commands::LOGOUT, &()).await
 }
 
-pub async fn dashboard() -> Result<Dashboard, AppError> {
+/// Asks for the dashboard; it arrives as a `dashboard-changed` event.
+pub async fn dashboard() -> Result<(), AppError> {
     invoke(commands::DASHBOARD, &()).await
 }
 
 pub async fn decide_join_request(
     join_request_id: String,
     decision: Decision,
-) -> Result<Dashboard, AppError> {
+) -> Result<(), AppError> {
     invoke(
         commands::DECIDE_JOIN_REQUEST,
         &Args {
@@ -55,7 +56,7 @@ pub async fn decide_join_request(
     .await
 }
 
-pub async fn admit_all(appointment_id: Option<String>) -> Result<Dashboard, AppError> {
+pub async fn admit_all(appointment_id: Option<String>) -> Result<(), AppError> {
     invoke(
         commands::ADMIT_ALL,
         &Args {
@@ -82,10 +83,7 @@ pub async fn call_support() -> Result<CallSupport, AppError> {
     invoke(commands::CALL_SUPPORT, &()).await
 }
 
-pub async fn join_call(
-    session_id: String,
-    appointment_id: Option<String>,
-) -> Result<CallScreen, AppError> {
+pub async fn join_call(session_id: String, appointment_id: Option<String>) -> Result<(), AppError> {
     invoke(
         commands::JOIN_CALL,
         &Args {
@@ -103,12 +101,13 @@ pub async fn call_control(control: CallControl) -> Result<(), AppError> {
     invoke(commands::CALL_CONTROL, &Args { args: control }).await
 }
 
-/// The running call, if any: after a reload the UI goes back to it.
-pub async fn call_screen() -> Result<Option<CallScreen>, AppError> {
+/// Asks for the call's state (after a reload the UI goes back to a running call); it arrives as
+/// a `call-changed` event.
+pub async fn call_screen() -> Result<(), AppError> {
     invoke(commands::CALL_SCREEN, &()).await
 }
 
-pub async fn retry_call() -> Result<CallScreen, AppError> {
+pub async fn retry_call() -> Result<(), AppError> {
     invoke(commands::RETRY_CALL, &()).await
 }
 

@@ -6,6 +6,7 @@ mod app;
 pub mod clock;
 mod events;
 pub mod ipc;
+pub mod live;
 pub mod pages;
 
 pub use app::App;

@@ -2,9 +2,9 @@
 //! rendered to HTML without a browser.
 #![cfg(not(target_arch = "wasm32"))]
 
-use consult_types::{Connection, Role, SessionView, User};
+use consult_types::{Connection, NotificationPrefs, Role, SessionView, SettingsView, User};
 use consult_ui::pages::desk::header::{HeaderView, HeaderViewProps};
-use consult_ui::pages::login::{LoginForm, LoginFormProps};
+use consult_ui::pages::login::{LoginForm, LoginFormProps, LoginPage, LoginPageProps};
 use yew::{Callback, LocalServerRenderer};
 
 fn login_props(error: Option<&str>, notice: Option<&str>, busy: bool) -> LoginFormProps {
@@ -112,4 +112,43 @@ async fn header_shows_who_is_signed_in() {
     assert!(html.contains("doctor"), "{html}");
     assert!(html.contains(r#"id="sign-out""#), "{html}");
     assert!(html.contains(r#"id="open-settings""#), "{html}");
+}
+
+fn settings(preset: &[&str]) -> SettingsView {
+    SettingsView {
+        server_url: "https://clinic.example/".into(),
+        notifications: NotificationPrefs::default(),
+        idle_logoff_secs: 900,
+        preset: preset.iter().map(|name| (*name).to_owned()).collect(),
+    }
+}
+
+async fn first_paint_of_the_sign_in_page(settings: SettingsView) -> String {
+    let props = LoginPageProps {
+        settings,
+        notice: None,
+        on_signed_in: Callback::noop(),
+        on_settings_changed: Callback::noop(),
+    };
+    // The server-side renderer draws the first render only, before any effect or reply: what
+    // the user sees first.
+    LocalServerRenderer::<LoginPage>::with_props(props)
+        .render()
+        .await
+}
+
+#[tokio::test]
+async fn the_sign_in_card_is_whole_at_its_first_paint() {
+    let html = first_paint_of_the_sign_in_page(settings(&[])).await;
+    assert!(html.contains(r#"id="server-url-input""#), "{html}");
+    assert!(
+        html.contains(r#"value="https://clinic.example/""#),
+        "{html}"
+    );
+
+    let html = first_paint_of_the_sign_in_page(settings(&["serverUrl"])).await;
+    assert!(
+        !html.contains("server-url-input"),
+        "preset: no field: {html}"
+    );
 }

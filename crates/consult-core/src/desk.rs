@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures_util::{StreamExt, TryStreamExt};
 use jiff::tz::TimeZone;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use consult_types::{
@@ -24,12 +25,11 @@ use crate::session::SessionManager;
 /// How many appointments' join requests are fetched at once during a reload.
 const PARALLEL_FETCHES: usize = 4;
 
-/// What the desk tells the shell. Called from the desk's tasks while its state is locked, so
+/// What the desk tells its owner. Called from the desk's tasks while its state is locked, so
 /// that emitted dashboards are never out of order: implementations must not call back into the
-/// [`Desk`].
+/// [`Desk`]. The desk's end is not an event: its owner awaits [`Desk::ended`].
 pub trait DeskEvents: Send + Sync + 'static {
     fn dashboard_changed(&self, dashboard: &Dashboard);
-    fn session_ended(&self, ended: &SessionEnded);
     fn alert(&self, alert: &Alert);
     /// What the alert with this [`Alert::id`] asked about is settled (a join request decided
     /// here or elsewhere, its appointment cancelled or over, a resync without it): take its
@@ -69,7 +69,8 @@ struct Shared {
     prefs: Mutex<NotificationPrefs>,
     zone: TimeZone,
     signed_in_at: OffsetDateTime,
-    ended: AtomicBool,
+    /// Why the session is over, once it is; the first reason wins.
+    ended: watch::Sender<Option<SessionEnded>>,
     /// Set after the first reload: later reloads (resyncs) may have missed notifications.
     loaded: AtomicBool,
 }
@@ -121,7 +122,7 @@ impl Desk {
             prefs: Mutex::new(prefs),
             zone: options.zone,
             signed_in_at: options.signed_in_at,
-            ended: AtomicBool::new(false),
+            ended: watch::Sender::new(None),
             loaded: AtomicBool::new(false),
         });
         let task = tokio::spawn({
@@ -139,6 +140,30 @@ impl Desk {
 
     pub async fn dashboard(&self) -> Dashboard {
         self.shared.state().dashboard()
+    }
+
+    /// Emits the current dashboard again (a UI that just started listening), in order with the
+    /// desk's own changes.
+    pub fn republish(&self) {
+        let state = self.shared.state();
+        self.shared.events.dashboard_changed(&state.dashboard());
+    }
+
+    /// Resolves once the session behind this desk is over (its refresh was refused, the account
+    /// was disabled, …), with the reason to show; never while it lasts.
+    pub fn ended(&self) -> impl std::future::Future<Output = SessionEnded> + Send + 'static {
+        let mut ended = self.shared.ended.subscribe();
+        async move {
+            let reason = match ended.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone(),
+                Err(_) => None,
+            };
+            match reason {
+                Some(reason) => reason,
+                // The desk is gone without an end: it was stopped, so nothing ends from here.
+                None => std::future::pending().await,
+            }
+        }
     }
 
     /// Admits or declines one join request. Deciding again the same way is harmless; the
@@ -338,12 +363,8 @@ impl Shared {
         });
     }
 
-    /// Tells the shell the session is over, once.
+    /// Records why the session is over, once; [`Desk::ended`] resolves with it.
     fn end_session(&self, error: &AppError) {
-        if self.ended.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        tracing::info!("the session ended; the desk stops");
         let reason = match error {
             // Any other cause is the same for the user: sign in again.
             AppError::SessionExpired | AppError::NotSignedIn => {
@@ -351,7 +372,15 @@ impl Shared {
             }
             other => other.to_string(),
         };
-        self.events.session_ended(&SessionEnded { reason });
+        let first = self.ended.send_if_modified(|ended| {
+            ended.is_none() && {
+                *ended = Some(SessionEnded { reason });
+                true
+            }
+        });
+        if first {
+            tracing::info!("the session ended; the desk stops");
+        }
     }
 
     /// Runs an API call with the session's token (one refresh on a 401); a refused refresh ends

@@ -1,7 +1,8 @@
-//! The idle sign-out timer: resolves once nobody touched the app for the configured time.
-//! Built on tokio's clock, so tests drive it with `tokio::time::pause` and `advance`.
+//! The idle sign-out timer: resolves once nobody touched the app for the configured time, and
+//! never while something holds it off (a running call is not idleness). Built on tokio's clock,
+//! so tests drive it with `tokio::time::pause` and `advance`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -17,6 +18,25 @@ struct State {
     last_activity: Instant,
     /// `Duration::ZERO` turns the timer off.
     timeout: Duration,
+    /// Live [`IdleHold`]s; the timer cannot expire while there is one.
+    holds: usize,
+}
+
+/// Keeps the timer from expiring while it lives (a running call); when dropped, the idle time
+/// counts from then.
+#[must_use = "the hold ends when dropped"]
+pub struct IdleHold {
+    timer: Arc<IdleTimer>,
+}
+
+impl Drop for IdleHold {
+    fn drop(&mut self) {
+        self.timer.with_state(|state| {
+            state.holds = state.holds.saturating_sub(1);
+            state.last_activity = Instant::now();
+        });
+        self.timer.changed.notify_waiters();
+    }
 }
 
 impl IdleTimer {
@@ -27,6 +47,7 @@ impl IdleTimer {
             state: Mutex::new(State {
                 last_activity: Instant::now(),
                 timeout,
+                holds: 0,
             }),
             changed: Notify::new(),
         }
@@ -43,6 +64,15 @@ impl IdleTimer {
         self.changed.notify_waiters();
     }
 
+    /// Holds the timer off until the returned guard is dropped.
+    pub fn hold(self: &Arc<Self>) -> IdleHold {
+        self.with_state(|state| state.holds += 1);
+        self.changed.notify_waiters();
+        IdleHold {
+            timer: Arc::clone(self),
+        }
+    }
+
     pub fn timeout(&self) -> Duration {
         self.with_state(|state| state.timeout)
     }
@@ -52,8 +82,10 @@ impl IdleTimer {
         loop {
             // Registered before reading the state, so a change in between is not missed.
             let changed = self.changed.notified();
-            let (deadline, off) = self
-                .with_state(|state| (state.last_activity + state.timeout, state.timeout.is_zero()));
+            let (deadline, off) = self.with_state(|state| {
+                let off = state.timeout.is_zero() || state.holds > 0;
+                (state.last_activity + state.timeout, off)
+            });
             if off {
                 changed.await;
                 continue;
@@ -141,6 +173,45 @@ mod tests {
             .await
             .expect("expired after the change")
             .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_keeps_it_from_expiring_and_idleness_counts_from_its_end() {
+        let timer = Arc::new(IdleTimer::new(Duration::from_secs(60)));
+        let hold = timer.hold();
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(
+            !is_expired(&timer).await,
+            "an hour-long call is not idleness"
+        );
+        drop(hold);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(
+            !is_expired(&timer).await,
+            "the minute starts when the call ends"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(is_expired(&timer).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_wakes_when_the_last_hold_ends() {
+        let timer = Arc::new(IdleTimer::new(Duration::from_secs(10)));
+        let (first, second) = (timer.hold(), timer.hold());
+        let waiter = tokio::spawn({
+            let timer = timer.clone();
+            async move {
+                timer.expired().await;
+                Instant::now()
+            }
+        });
+        let start = Instant::now();
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        drop(first);
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        drop(second);
+        let expired_at = waiter.await.unwrap();
+        assert_eq!(expired_at - start, Duration::from_secs(210));
     }
 
     #[test]

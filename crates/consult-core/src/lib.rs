@@ -14,6 +14,9 @@
 //! - [`idle`]: the idle sign-out timer.
 //! - [`call`]: the video call's state, built from the Jitsi iframe's events, and its controls.
 //! - [`call_path`]: which path carries a call here (webview, browser window, or none and why).
+//! - [`desktop`]: the one service the shell talks to: the signed-in life (sign-in or restore,
+//!   desk, idle sign-out, the call, sign-out and its reasons), reaching the shell only through
+//!   the [`ports`].
 
 pub mod alerts;
 pub mod call;
@@ -21,7 +24,9 @@ pub mod call_path;
 pub mod clinic;
 pub mod config;
 pub mod desk;
+pub mod desktop;
 pub mod idle;
+pub mod ports;
 pub mod push;
 pub mod secrets;
 pub mod session;

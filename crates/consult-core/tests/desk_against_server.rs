@@ -15,7 +15,7 @@ use consult_server::config::ServerConfig;
 use consult_server::RunningServer;
 use consult_types::{
     AppError, Appointment, AppointmentStatus, CallType, Connection, Dashboard, Decision,
-    JoinRequestStatus, NewAppointment, NotificationKind, NotificationPrefs, SessionEnded,
+    JoinRequestStatus, NewAppointment, NotificationKind, NotificationPrefs,
 };
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -116,15 +116,11 @@ struct Recorder {
     alerts: Mutex<Vec<Alert>>,
     /// Alert ids, as withdrawn.
     withdrawn: Mutex<Vec<String>>,
-    ended: Mutex<Vec<SessionEnded>>,
 }
 
 impl DeskEvents for Recorder {
     fn dashboard_changed(&self, dashboard: &Dashboard) {
         self.dashboards.lock().unwrap().push(dashboard.clone());
-    }
-    fn session_ended(&self, ended: &SessionEnded) {
-        self.ended.lock().unwrap().push(ended.clone());
     }
     fn alert(&self, alert: &Alert) {
         self.alerts.lock().unwrap().push(alert.clone());
@@ -510,7 +506,7 @@ async fn after_a_server_restart_missed_events_are_replayed_without_duplicate_ale
 async fn a_session_ended_on_the_server_ends_the_desk() {
     let world = World::start(false).await;
     let doctor = world.session(DOCTOR).await;
-    let (desk, recorder) = world
+    let (desk, _recorder) = world
         .desk(
             &doctor,
             NotificationPrefs::default(),
@@ -520,12 +516,10 @@ async fn a_session_ended_on_the_server_ends_the_desk() {
     // Signed out elsewhere: the server revokes the session (and its refresh token).
     let token = doctor.access_token().await.unwrap();
     doctor.client().logout(&token).await.unwrap();
-    recorder
-        .wait_for("the session end", |r| !r.ended.lock().unwrap().is_empty())
-        .await;
-    let ended = recorder.ended.lock().unwrap().clone();
-    assert_eq!(ended.len(), 1);
-    assert_eq!(ended[0].reason, AppError::SessionExpired.to_string());
+    let ended = tokio::time::timeout(WAIT, desk.ended())
+        .await
+        .expect("the desk ends with its session");
+    assert_eq!(ended.reason, AppError::SessionExpired.to_string());
     assert!(doctor.current().await.is_none());
     let refused = desk.decide("jrq_none", Decision::Admit).await.unwrap_err();
     assert_eq!(refused, AppError::NotSignedIn);

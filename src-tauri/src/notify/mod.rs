@@ -18,13 +18,8 @@ use tauri::{AppHandle, Runtime};
 use consult_core::alerts::Alert;
 use consult_types::Decision;
 
-/// Shows alerts. Returns at once; the work happens on a task.
-pub trait Notifier: Send + Sync + 'static {
-    fn show(&self, alert: &Alert);
-    /// Takes back the notification shown for `alert_id` (what it asked about is settled);
-    /// nothing happens if it is not on screen.
-    fn withdraw(&self, alert_id: &str);
-}
+pub use consult_core::ports::NotificationAction as Intent;
+pub use consult_core::ports::Notifier;
 
 /// What a shown notification is about: enough to act on a click without the core's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,26 +39,6 @@ impl From<&Alert> for Target {
             lobby_participant_id: alert.lobby_participant_id.clone(),
         }
     }
-}
-
-/// What a click asks the app to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Intent {
-    /// Show the main window on this appointment.
-    Open {
-        appointment_id: String,
-        session_id: Option<String>,
-    },
-    /// Admit or decline without opening the app.
-    Decide {
-        join_request_id: String,
-        decision: Decision,
-    },
-    /// Admit or deny someone knocking in the running call's lobby.
-    AnswerKnocking {
-        participant_id: String,
-        approved: bool,
-    },
 }
 
 /// Receives the intents of clicks; runs on the notifier's task, so it must return quickly.

@@ -23,10 +23,6 @@ pub struct CallPageProps {
     /// What the call is about (e.g. "Call with Grace Hopper"); the room name when unknown.
     #[prop_or_default]
     pub title: Option<String>,
-    /// A new screen from Retry.
-    pub on_screen: Callback<CallScreen>,
-    /// The call was left: back to the schedule.
-    pub on_closed: Callback<()>,
 }
 
 /// The stateful page: sends controls, listens to the keyboard, keeps the refusal text.
@@ -84,40 +80,37 @@ pub fn call_page(props: &CallPageProps) -> Html {
         });
     }
 
+    // Retry and Back answer nothing: the call's next state (or its end) comes as an event.
     let on_retry = {
-        let (error, busy, on_screen) = (error.clone(), busy.clone(), props.on_screen.clone());
+        let (error, busy) = (error.clone(), busy.clone());
         Callback::from(move |()| {
             if *busy {
                 return;
             }
             busy.set(true);
             error.set(None);
-            let (error, busy, on_screen) = (error.clone(), busy.clone(), on_screen.clone());
+            let (error, busy) = (error.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match ipc::retry_call().await {
-                    Ok(screen) => on_screen.emit(screen),
-                    Err(failed) => error.set(Some(failed.to_string())),
+                if let Err(failed) = ipc::retry_call().await {
+                    error.set(Some(failed.to_string()));
                 }
                 busy.set(false);
             });
         })
     };
     let on_back = {
-        let (busy, on_closed) = (busy.clone(), props.on_closed.clone());
+        let (error, busy) = (error.clone(), busy.clone());
         Callback::from(move |()| {
             if *busy {
                 return;
             }
             busy.set(true);
-            let (busy, on_closed) = (busy.clone(), on_closed.clone());
+            let (error, busy) = (error.clone(), busy.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                // Back to the schedule either way: if the call is somehow still running, its
-                // next `call-changed` event brings this screen back.
                 if let Err(problem) = ipc::leave_call().await {
-                    web_sys::console::warn_1(&format!("leave_call: {problem}").into());
+                    error.set(Some(problem.to_string()));
                 }
                 busy.set(false);
-                on_closed.emit(());
             });
         })
     };

@@ -4,18 +4,19 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use consult_types::{SessionView, SettingsChange};
+use consult_types::{SessionView, SettingsChange, SettingsView};
 
 use crate::ipc;
 
 #[derive(Properties, PartialEq)]
 pub struct LoginPageProps {
-    pub server_url: String,
+    /// The settings in force, from the start-up reply: the form is drawn whole at once.
+    pub settings: SettingsView,
     /// Shown above the form, e.g. why a saved sign-in could not be used.
     pub notice: Option<String>,
     pub on_signed_in: Callback<SessionView>,
-    /// Called with the new server URL after the user changed it.
-    pub on_server_changed: Callback<String>,
+    /// Called with the new settings after the user changed the server.
+    pub on_settings_changed: Callback<SettingsView>,
 }
 
 /// The name of the server URL in `SettingsView.preset`.
@@ -28,21 +29,12 @@ pub fn login_page(props: &LoginPageProps) -> Html {
     let password = use_state(String::new);
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
-    // `Some` (what is typed) only once the core said the server is not preset.
-    let server_input = use_state(|| None::<String>);
-
+    // `Some` (what is typed) unless an administrator preset the server.
+    let server_input = use_state(|| editable_server(&props.settings));
     {
         let server_input = server_input.clone();
-        use_effect_with(props.server_url.clone(), move |current| {
-            let current = current.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // Without an answer the field stays hidden: the configured server is still used.
-                if let Ok(settings) = ipc::settings().await {
-                    if !settings.preset.iter().any(|name| name == SERVER_URL_PRESET) {
-                        server_input.set(Some(current));
-                    }
-                }
-            });
+        use_effect_with(props.settings.clone(), move |settings| {
+            server_input.set(editable_server(settings));
         });
     }
 
@@ -50,8 +42,8 @@ pub fn login_page(props: &LoginPageProps) -> Html {
         let (email, password, busy, error) =
             (email.clone(), password.clone(), busy.clone(), error.clone());
         let on_signed_in = props.on_signed_in.clone();
-        let on_server_changed = props.on_server_changed.clone();
-        let current_server = props.server_url.clone();
+        let on_settings_changed = props.on_settings_changed.clone();
+        let current_server = props.settings.server_url.clone();
         let typed_server = (*server_input)
             .as_deref()
             .map(str::trim)
@@ -75,8 +67,8 @@ pub fn login_page(props: &LoginPageProps) -> Html {
                 error.clone(),
             );
             let on_signed_in = on_signed_in.clone();
-            let (on_server_changed, typed_server) =
-                (on_server_changed.clone(), typed_server.clone());
+            let (on_settings_changed, typed_server) =
+                (on_settings_changed.clone(), typed_server.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 if let Some(server_url) = typed_server {
                     let change = SettingsChange {
@@ -84,7 +76,7 @@ pub fn login_page(props: &LoginPageProps) -> Html {
                         ..SettingsChange::default()
                     };
                     match ipc::save_settings(change).await {
-                        Ok(saved) => on_server_changed.emit(saved.server_url),
+                        Ok(saved) => on_settings_changed.emit(saved),
                         Err(failure) => {
                             busy.set(false);
                             return error.set(Some(failure.to_string()));
@@ -103,7 +95,7 @@ pub fn login_page(props: &LoginPageProps) -> Html {
 
     html! {
         <LoginForm
-            server_url={props.server_url.clone()}
+            server_url={props.settings.server_url.clone()}
             notice={props.notice.clone()}
             error={(*error).clone()}
             busy={*busy}
@@ -116,6 +108,12 @@ pub fn login_page(props: &LoginPageProps) -> Html {
             {on_submit}
         />
     }
+}
+
+/// The server field's starting text, or `None` (no field) when the server is preset.
+fn editable_server(settings: &SettingsView) -> Option<String> {
+    let preset = settings.preset.iter().any(|name| name == SERVER_URL_PRESET);
+    (!preset).then(|| settings.server_url.clone())
 }
 
 fn setter(state: &UseStateHandle<String>) -> Callback<InputEvent> {

@@ -1,38 +1,31 @@
-//! The signed-in screen: the doctor's schedule and the people waiting to join, kept current by
-//! the core's `dashboard-changed` events (never polled). While a call runs, the call screen is
-//! shown instead, kept current by `call-changed` events.
+//! The desk: the doctor's schedule and the people waiting to join. Its dashboard comes from the
+//! app's live state (the core's `dashboard-changed` events, never polled); decisions and Join
+//! answer nothing, their effects arrive as events.
 
 pub mod detail;
 pub mod header;
 pub mod join_requests;
 pub mod schedule;
 
-use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use consult_types::{
-    events as names, AppError, Appointment, CallScreen, Dashboard, Decision, FocusAppointment,
-    SessionEnded, SessionView,
-};
+use consult_types::{AppError, Appointment, Dashboard, Decision, FocusAppointment, SessionView};
 
 use crate::activity::use_activity_reporter;
 use crate::clock::Clock;
-use crate::events::{listen, listen_signal, Listener};
 use crate::ipc;
-use crate::pages::call::CallPage;
 use crate::pages::settings::SettingsPage;
 use detail::{call_blocked, DetailView, Support};
 use header::HeaderView;
 use join_requests::JoinRequestsView;
 use schedule::ScheduleView;
 
-/// A command that answers with the new dashboard.
-type Action = Pin<Box<dyn Future<Output = Result<Dashboard, AppError>>>>;
+/// A command whose effect arrives as an event.
+type Action = Pin<Box<dyn Future<Output = Result<(), AppError>>>>;
 
 /// How often "Join" and "waiting N min" are re-evaluated.
 const TICK_MILLIS: u32 = 30_000;
@@ -40,28 +33,29 @@ const TICK_MILLIS: u32 = 30_000;
 #[derive(Properties, PartialEq)]
 pub struct DeskPageProps {
     pub session: SessionView,
-    /// Called after sign-out or when the session ended, with the notice for the login screen.
+    /// `None` until the core's first `dashboard-changed`.
+    pub dashboard: Option<Dashboard>,
+    /// Why the live state could not be had.
+    #[prop_or_default]
+    pub load_error: Option<String>,
+    /// The appointment asked for (click, notification, link).
+    pub focus: UseStateHandle<Option<FocusAppointment>>,
+    /// Called after sign-out, with the notice for the login screen.
     pub on_signed_out: Callback<Option<String>>,
 }
 
-/// The stateful page: listens to the core's events and sends the doctor's decisions.
+/// The stateful page: sends the doctor's decisions and Join.
 #[function_component(DeskPage)]
 pub fn desk_page(props: &DeskPageProps) -> Html {
-    let dashboard = use_state(|| None::<Dashboard>);
-    let load_error = use_state(|| None::<String>);
-    let focus = use_state(|| None::<FocusAppointment>);
+    let focus = props.focus.clone();
     let action_error = use_state(|| None::<String>);
     let deciding = use_state(|| false);
     let signing_out = use_state(|| false);
     let settings_open = use_state(|| false);
     let clock = use_state(Clock::now);
     let support = use_state(|| None::<Result<consult_types::CallSupport, String>>);
-    let call = use_state(|| None::<CallScreen>);
     let joining = use_state(|| false);
     let join_error = use_state(|| None::<String>);
-    // Counts `call-changed`/`call-closed` events, so a command's reply that was overtaken by an
-    // event does not bring back an older state.
-    let call_events = use_mut_ref(|| 0_u64);
     use_activity_reporter();
 
     {
@@ -73,89 +67,13 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
     }
 
     {
-        let (dashboard, load_error, focus) = (dashboard.clone(), load_error.clone(), focus.clone());
-        let (support, call, call_events) = (support.clone(), call.clone(), call_events.clone());
-        let on_signed_out = props.on_signed_out.clone();
+        let support = support.clone();
         use_effect_with((), move |_| {
-            let mounted = Rc::new(Cell::new(true));
-            let held = Rc::new(RefCell::new(Vec::<Listener>::new()));
-            {
-                let (mounted, held) = (mounted.clone(), held.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    // Listen first, then fetch: nothing that happens in between is missed.
-                    let changed = Rc::new(Cell::new(false));
-                    let subscriptions = vec![
-                        {
-                            let (dashboard, changed) = (dashboard.clone(), changed.clone());
-                            listen(names::DASHBOARD_CHANGED, move |update: Dashboard| {
-                                changed.set(true);
-                                dashboard.set(Some(update));
-                            })
-                            .await
-                        },
-                        listen(names::SESSION_ENDED, move |ended: SessionEnded| {
-                            on_signed_out.emit(Some(ended.reason))
-                        })
-                        .await,
-                        {
-                            let focus = focus.clone();
-                            listen(names::FOCUS_APPOINTMENT, move |wanted: FocusAppointment| {
-                                focus.set(Some(wanted))
-                            })
-                            .await
-                        },
-                        {
-                            let (call, call_events) = (call.clone(), call_events.clone());
-                            listen(names::CALL_CHANGED, move |screen: CallScreen| {
-                                *call_events.borrow_mut() += 1;
-                                call.set(Some(screen));
-                            })
-                            .await
-                        },
-                        {
-                            let (call, call_events) = (call.clone(), call_events.clone());
-                            listen_signal(names::CALL_CLOSED, move || {
-                                *call_events.borrow_mut() += 1;
-                                call.set(None);
-                            })
-                            .await
-                        },
-                    ];
-                    let mut listeners = Vec::new();
-                    for subscription in subscriptions {
-                        match subscription {
-                            Ok(listener) => listeners.push(listener),
-                            Err(error) => load_error.set(Some(error.to_string())),
-                        }
-                    }
-                    if !mounted.get() {
-                        return; // Signed out meanwhile: the listeners unsubscribe here.
-                    }
-                    *held.borrow_mut() = listeners;
-                    // A reload of the page during a call goes back to that call.
-                    let seen = *call_events.borrow();
-                    match ipc::call_screen().await {
-                        Ok(running) if *call_events.borrow() == seen => call.set(running),
-                        Ok(_) => {}
-                        Err(error) => web_sys::console::warn_1(
-                            &format!("cannot ask for a running call: {error}").into(),
-                        ),
-                    }
-                    support.set(Some(
-                        ipc::call_support().await.map_err(|error| error.to_string()),
-                    ));
-                    match ipc::dashboard().await {
-                        // An event already brought a newer state than this reply.
-                        Ok(_) if changed.get() => {}
-                        Ok(first) => dashboard.set(Some(first)),
-                        Err(error) => load_error.set(Some(error.to_string())),
-                    }
-                });
-            }
-            move || {
-                mounted.set(false);
-                held.borrow_mut().clear();
-            }
+            wasm_bindgen_futures::spawn_local(async move {
+                support.set(Some(
+                    ipc::call_support().await.map_err(|error| error.to_string()),
+                ));
+            });
         });
     }
 
@@ -176,22 +94,19 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         })
     };
 
-    // Decisions reply with the new dashboard; a failure is shown, the state left as it was.
+    // A failure is shown and the state left as it was; success shows as the next dashboard.
     let run = {
-        let (dashboard, action_error, deciding) =
-            (dashboard.clone(), action_error.clone(), deciding.clone());
+        let (action_error, deciding) = (action_error.clone(), deciding.clone());
         move |action: Action| {
             if *deciding {
                 return;
             }
             deciding.set(true);
             action_error.set(None);
-            let (dashboard, action_error, deciding) =
-                (dashboard.clone(), action_error.clone(), deciding.clone());
+            let (action_error, deciding) = (action_error.clone(), deciding.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                match action.await {
-                    Ok(update) => dashboard.set(Some(update)),
-                    Err(error) => action_error.set(Some(error.to_string())),
+                if let Err(error) = action.await {
+                    action_error.set(Some(error.to_string()));
                 }
                 deciding.set(false);
             });
@@ -228,36 +143,23 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         let settings_open = settings_open.clone();
         Callback::from(move |()| settings_open.set(false))
     };
+    // The call screen replaces the desk when the call's first state arrives.
     let on_join = {
-        let (call, joining, join_error) = (call.clone(), joining.clone(), join_error.clone());
-        let call_events = call_events.clone();
+        let (joining, join_error) = (joining.clone(), join_error.clone());
         Callback::from(move |(session_id, appointment_id): (String, String)| {
             if *joining {
                 return;
             }
             joining.set(true);
             join_error.set(None);
-            let (call, joining, join_error) = (call.clone(), joining.clone(), join_error.clone());
-            let call_events = call_events.clone();
+            let (joining, join_error) = (joining.clone(), join_error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let seen = *call_events.borrow();
-                match ipc::join_call(session_id, Some(appointment_id)).await {
-                    // An event already brought a newer state of this call.
-                    Ok(_) if *call_events.borrow() != seen => {}
-                    Ok(screen) => call.set(Some(screen)),
-                    Err(error) => join_error.set(Some(error.to_string())),
+                if let Err(error) = ipc::join_call(session_id, Some(appointment_id)).await {
+                    join_error.set(Some(error.to_string()));
                 }
                 joining.set(false);
             });
         })
-    };
-    let on_call_screen = {
-        let call = call.clone();
-        Callback::from(move |screen: CallScreen| call.set(Some(screen)))
-    };
-    let on_call_closed = {
-        let call = call.clone();
-        Callback::from(move |()| call.set(None))
     };
 
     let on_dismiss_error = {
@@ -265,34 +167,19 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         Callback::from(move |_: MouseEvent| action_error.set(None))
     };
 
-    let selected = (*dashboard)
+    let selected = props
+        .dashboard
         .as_ref()
         .zip((*focus).as_ref())
         .and_then(|(dashboard, wanted)| find_focused(&dashboard.appointments, wanted))
         .cloned();
 
-    if let Some(screen) = (*call).clone() {
-        let title = (*dashboard)
-            .as_ref()
-            .and_then(|dashboard| {
-                let wanted = FocusAppointment {
-                    appointment_id: screen.appointment_id.clone(),
-                    session_id: Some(screen.session_id.clone()),
-                };
-                find_focused(&dashboard.appointments, &wanted)
-            })
-            .map(|appointment| format!("Call with {}", appointment.patient_name));
-        return html! {
-            <CallPage {screen} {title} on_screen={on_call_screen} on_closed={on_call_closed} />
-        };
-    }
-
     html! {
         <>
             <DeskView
                 session={props.session.clone()}
-                dashboard={(*dashboard).clone()}
-                load_error={(*load_error).clone()}
+                dashboard={props.dashboard.clone()}
+                load_error={props.load_error.clone()}
                 clock={*clock}
                 {selected}
                 action_error={(*action_error).clone()}

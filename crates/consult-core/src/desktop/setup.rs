@@ -1,30 +1,26 @@
-//! The core as managed Tauri state: the configuration, the user's settings and a session manager
-//! for the effective clinic server, or the configuration error that stops the app from having
-//! one.
+//! The configuration in force: the administrator's presets, the user's settings under them, and
+//! the session manager for the effective clinic server.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use url::Url;
 
-use consult_core::call::deployment::Trust;
-use consult_core::call::CallOptions;
-use consult_core::call_path;
-use consult_core::clinic::ClinicClient;
-use consult_core::config::AppConfig;
-use consult_core::secrets;
-use consult_core::session::SessionManager;
-use consult_core::settings::{self, SettingsStore, UserSettings};
 use consult_types::{AppError, CallSupport, SettingsChange, SettingsView};
 
+use crate::call::deployment::Trust;
+use crate::call::CallOptions;
+use crate::call_path;
+use crate::clinic::ClinicClient;
+use crate::config::AppConfig;
+use crate::secrets;
+use crate::session::SessionManager;
+use crate::settings::{self, SettingsStore, UserSettings};
+
 /// The keychain service name: the app's bundle identifier.
-const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
+pub const KEYCHAIN_SERVICE: &str = "app.consult.desktop";
 
-/// Either a working core, or the configuration error that prevents one. The app still starts
-/// when misconfigured, so the user sees what is wrong instead of nothing.
-pub struct Core(Result<Ready, AppError>);
-
-pub struct Ready {
+pub struct Setup {
     config: AppConfig,
     store: Arc<dyn SettingsStore>,
     user: Mutex<UserSettings>,
@@ -32,39 +28,38 @@ pub struct Ready {
     session: Mutex<Arc<SessionManager>>,
 }
 
-impl Core {
-    pub fn load(config_dir: &Path, store: Arc<dyn SettingsStore>) -> Core {
+impl Setup {
+    /// Reads the configuration file in `config_dir` (or `CONSULT_CONFIG`) and the environment,
+    /// and the user's saved settings from `store` (unreadable ones are ignored, with a warning).
+    pub fn load(config_dir: &Path, store: Arc<dyn SettingsStore>) -> Result<Setup, AppError> {
         let file = AppConfig::file_location(config_dir);
-        let loaded = AppConfig::load(&file).and_then(|config| {
-            let user = store.load().unwrap_or_else(|error| {
-                tracing::warn!(%error, "the saved settings are ignored");
-                UserSettings::default()
-            });
-            let session = session_for(&config, &settings::effective(&config, &user))?;
-            Ok(Ready {
-                config,
-                store,
-                user: Mutex::new(user),
-                session: Mutex::new(session),
-            })
-        });
+        let loaded = AppConfig::load(&file).and_then(|config| Setup::new(config, store));
         match &loaded {
-            Ok(ready) => {
-                tracing::info!(server = %ready.settings().server_url, keychain = ?ready.config.keychain, config_file = %file.display(), "configured")
+            Ok(setup) => {
+                tracing::info!(server = %setup.settings().server_url, keychain = ?setup.config.keychain, config_file = %file.display(), "configured")
             }
             Err(error) => {
                 tracing::error!(%error, config_file = %file.display(), "configuration is not usable")
             }
         }
-        Core(loaded)
+        loaded
     }
 
-    pub fn ready(&self) -> Result<&Ready, AppError> {
-        self.0.as_ref().map_err(Clone::clone)
+    pub fn new(config: AppConfig, store: Arc<dyn SettingsStore>) -> Result<Setup, AppError> {
+        let user = store.load().unwrap_or_else(|error| {
+            tracing::warn!(%error, "the saved settings are ignored");
+            UserSettings::default()
+        });
+        let session = session_for(&config, &settings::effective(&config, &user))?;
+        Ok(Setup {
+            config,
+            store,
+            user: Mutex::new(user),
+            session: Mutex::new(session),
+        })
     }
-}
 
-impl Ready {
+    /// The session manager for the server in force.
     pub fn session(&self) -> Arc<SessionManager> {
         Arc::clone(&lock(&self.session))
     }
@@ -96,8 +91,9 @@ impl Ready {
         settings::effective(&self.config, &lock(&self.user))
     }
 
-    /// Applies and saves the user's change. The server can only change while signed out
-    /// (`signed_in` false); the next sign-in then goes to the new server.
+    /// Applies and saves the user's change. The clinic server can change only while nobody is
+    /// signed in (`signed_in` false): a session belongs to the server that issued it. The next
+    /// sign-in then goes to the new server.
     pub fn save_settings(
         &self,
         change: SettingsChange,

@@ -1,21 +1,14 @@
-//! What the shell tells the UI: Tauri events on the main window (names in
+//! The UI port: the core's events as Tauri events on the main window (names in
 //! `consult_types::events`), and bringing that window to the front.
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use consult_types::{events, Dashboard, FocusAppointment, SessionEnded};
+use consult_core::ports::Ui;
+use consult_types::{events, CallScreen, Dashboard, FocusAppointment, Revised, SessionEnded};
 
-use crate::window::MAIN_LABEL;
-
-/// The main window as the rest of the shell sees it; not generic, so it can live in state.
-pub trait Ui: Send + Sync + 'static {
-    fn dashboard_changed(&self, dashboard: &Dashboard);
-    fn session_ended(&self, ended: &SessionEnded);
-    fn focus_appointment(&self, focus: &FocusAppointment);
-    /// Shows, un-minimizes and focuses the main window.
-    fn show(&self);
-}
+/// The main window's label: the only window there is, and the only one that hears the app.
+pub const MAIN_LABEL: &str = "main";
 
 pub struct MainWindow<R: Runtime> {
     app: AppHandle<R>,
@@ -35,16 +28,15 @@ impl<R: Runtime> MainWindow<R> {
 }
 
 impl<R: Runtime> Ui for MainWindow<R> {
-    fn dashboard_changed(&self, dashboard: &Dashboard) {
+    fn dashboard_changed(&self, dashboard: &Revised<Dashboard>) {
         self.emit(events::DASHBOARD_CHANGED, dashboard);
     }
 
+    fn call_changed(&self, call: &Revised<Option<CallScreen>>) {
+        self.emit(events::CALL_CHANGED, call);
+    }
+
     fn session_ended(&self, ended: &SessionEnded) {
-        // A call does not outlive the session it was joined with.
-        if let Some(calls) = self.app.try_state::<consult_core::call::CallHub>() {
-            let calls = calls.inner().clone();
-            tauri::async_runtime::spawn(async move { calls.leave().await });
-        }
         self.emit(events::SESSION_ENDED, ended);
     }
 

@@ -1,19 +1,16 @@
-//! The call in the shell: the core's [`CallHub`] with a host that draws it in the main window,
-//! alerts moderators about lobby knocks, and opens the main window to exactly two extra origins
-//! while an embedded call runs: the core's loopback call page and the Jitsi deployment.
+//! The embedded call in the main window: it opens to exactly two extra origins while an
+//! embedded call runs (the core's loopback call page and the Jitsi deployment), trusts the
+//! deployment's pinned certificate there, and grants media only then.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Runtime};
 use url::Url;
 
-use consult_core::alerts;
 use consult_core::call::deployment::Deployment;
-use consult_core::call::{CallHost, CallHub};
-use consult_types::{events, CallScreen, KnockingParticipant};
+use consult_core::ports::CallWindow;
 
-use crate::notify::Notifier;
-use crate::window::MAIN_LABEL;
+use crate::ui::MAIN_LABEL;
 
 /// What the main window may load and use besides the app's own pages. Empty unless an
 /// embedded call runs; read by the window's navigation and permission handlers.
@@ -65,58 +62,22 @@ impl EmbeddedAccess {
     }
 }
 
-pub struct ShellCallHost<R: Runtime> {
+/// The call-window port: what an embedded call needs from the main window.
+pub struct ShellCallWindow<R: Runtime> {
     app: AppHandle<R>,
-    notifier: Arc<dyn Notifier>,
     access: Arc<EmbeddedAccess>,
 }
 
-impl<R: Runtime> ShellCallHost<R> {
-    pub fn hub(
-        app: &AppHandle<R>,
-        notifier: Arc<dyn Notifier>,
-        access: Arc<EmbeddedAccess>,
-    ) -> CallHub {
-        CallHub::new(Arc::new(ShellCallHost {
+impl<R: Runtime> ShellCallWindow<R> {
+    pub fn new(app: &AppHandle<R>, access: Arc<EmbeddedAccess>) -> ShellCallWindow<R> {
+        ShellCallWindow {
             app: app.clone(),
-            notifier,
             access,
-        }))
-    }
-
-    fn emit<T: serde::Serialize + Clone>(&self, event: &str, payload: T) {
-        if let Err(error) = self.app.emit_to(MAIN_LABEL, event, payload) {
-            tracing::warn!(event, %error, "a call event could not be sent to the UI");
         }
-    }
-
-    fn show_names(&self) -> bool {
-        self.app
-            .try_state::<crate::core::Core>()
-            .and_then(|core| core.ready().ok().map(|ready| ready.settings()))
-            .is_none_or(|settings| settings.notifications.show_patient_names)
     }
 }
 
-impl<R: Runtime> CallHost for ShellCallHost<R> {
-    fn changed(&self, screen: &CallScreen) {
-        self.emit(events::CALL_CHANGED, screen.clone());
-    }
-
-    fn closed(&self) {
-        self.emit(events::CALL_CLOSED, ());
-    }
-
-    fn knocking(&self, knocker: &KnockingParticipant, screen: &CallScreen) {
-        let alert = alerts::lobby_knock(
-            knocker,
-            screen.appointment_id.as_deref(),
-            &screen.session_id,
-            self.show_names(),
-        );
-        self.notifier.show(&alert);
-    }
-
+impl<R: Runtime> CallWindow for ShellCallWindow<R> {
     fn open_embedded(&self, call_page: &Url, deployment: &Deployment) {
         self.access.allow(call_page, &deployment.origin);
         if let Some(certificate) = &deployment.pinned_certificate {
@@ -133,6 +94,7 @@ impl<R: Runtime> CallHost for ShellCallHost<R> {
 /// core) for that host in the main window's web context.
 #[cfg(target_os = "linux")]
 fn trust_certificate<R: Runtime>(app: &AppHandle<R>, origin: &Url, der: &[u8]) {
+    use tauri::Manager as _;
     use webkit2gtk::WebContextExt as _;
     use webkit2gtk::WebViewExt as _;
 

@@ -1,0 +1,481 @@
+//! The desktop app's one service: it owns the signed-in life from sign-in (or a restored
+//! session) to sign-out and its reason, with the desk, the idle sign-out and the call. The shell
+//! calls one method per IPC command and implements the [`ports`](crate::ports); nothing here
+//! knows Tauri.
+//!
+//! Rules kept here, and only here:
+//! - A life ends once, for one reason: the user signs out, the idle timer expires, or the desk's
+//!   session is over (refresh refused, account disabled). Every end leaves the call, stops the
+//!   desk and wipes the session; only the ones the user did not ask for are told to the UI.
+//! - A late end of an earlier life cannot end a newer one (each life has a generation).
+//! - A running call keeps idle sign-out away (an [`IdleHold`](crate::idle::IdleHold) in
+//!   [`relay::CallRelay`]), and a call does not outlive its session.
+//! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
+//! - State reaches the UI only as numbered events; commands that change state answer nothing.
+
+mod relay;
+pub mod setup;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{RwLock, RwLockReadGuard};
+use tokio::task::JoinHandle;
+
+use consult_types::{
+    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FocusAppointment, JoinCallArgs,
+    LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView, StartupState,
+};
+
+use crate::call::CallHub;
+use crate::desk::{Desk, DeskOptions};
+use crate::idle::{idle_reason, IdleTimer};
+use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
+use crate::session::{Restored, SessionManager};
+use crate::settings::SettingsStore;
+use relay::{CallRelay, DeskRelay, Revisions};
+pub use setup::Setup;
+
+/// The shell's side of the core.
+#[derive(Clone)]
+pub struct Ports {
+    pub ui: Arc<dyn Ui>,
+    pub notifier: Arc<dyn Notifier>,
+    pub call_window: Arc<dyn CallWindow>,
+}
+
+/// Knobs for tests and special set-ups; [`Desktop::load`] uses the defaults.
+#[derive(Clone, Default)]
+pub struct DesktopOptions {
+    /// The desk's push options and time zone (its sign-in time is set per life).
+    pub desk: DeskOptions,
+    /// Replaces the `idle_logoff_secs` setting's length when set (tests cannot wait minutes).
+    pub idle_timeout: Option<Duration>,
+}
+
+#[derive(Clone)]
+pub struct Desktop(Arc<Inner>);
+
+struct Inner {
+    /// The configuration, or why the app has none (it still starts and says so).
+    setup: Result<Arc<Setup>, AppError>,
+    ports: Ports,
+    options: DesktopOptions,
+    /// One timer for the app's life, watched only while signed in.
+    idle: Arc<IdleTimer>,
+    calls: CallHub,
+    revisions: Arc<Revisions>,
+    life: RwLock<Option<SignedIn>>,
+    generation: AtomicU64,
+    /// A focus request (deep link) that came while signed out, delivered after the sign-in.
+    pending_focus: Mutex<Option<FocusAppointment>>,
+}
+
+/// One signed-in life.
+struct SignedIn {
+    generation: u64,
+    session: Arc<SessionManager>,
+    desk: Desk,
+    /// Awaits the desk's end and the idle timer; hands the end to a task of its own.
+    watch: JoinHandle<()>,
+}
+
+/// How a life ends.
+enum End {
+    /// The user signed out: the server is told, nothing is shown.
+    SignedOut,
+    /// The app ended it (idle, refused refresh): the UI shows why.
+    Ended(SessionEnded),
+    /// A new sign-in took its place: the session goes on in the new life.
+    Replaced,
+}
+
+impl Desktop {
+    /// The desktop with the configuration in `config_dir` and the user's `store`.
+    pub fn load(config_dir: &Path, store: Arc<dyn SettingsStore>, ports: Ports) -> Desktop {
+        Desktop::new(
+            Setup::load(config_dir, store),
+            ports,
+            DesktopOptions::default(),
+        )
+    }
+
+    pub fn new(setup: Result<Setup, AppError>, ports: Ports, options: DesktopOptions) -> Desktop {
+        let setup = setup.map(Arc::new);
+        let idle = Arc::new(IdleTimer::new(Duration::ZERO));
+        let revisions = Arc::new(Revisions::default());
+        let calls = CallHub::new(Arc::new(CallRelay {
+            ui: Arc::clone(&ports.ui),
+            notifier: Arc::clone(&ports.notifier),
+            window: Arc::clone(&ports.call_window),
+            revisions: Arc::clone(&revisions),
+            idle: Arc::clone(&idle),
+            hold: Mutex::new(None),
+            setup: setup.as_ref().ok().cloned(),
+        }));
+        Desktop(Arc::new(Inner {
+            setup,
+            ports,
+            options,
+            idle,
+            calls,
+            revisions,
+            life: RwLock::new(None),
+            generation: AtomicU64::new(0),
+            pending_focus: Mutex::new(None),
+        }))
+    }
+
+    fn setup(&self) -> Result<&Arc<Setup>, AppError> {
+        self.0.setup.as_ref().map_err(Clone::clone)
+    }
+
+    /// What the first screen needs, in one reply: the settings, and the session restored from
+    /// the keychain if any (which starts its life). A reload of the page finds the life running.
+    pub async fn startup(&self) -> Result<StartupState, AppError> {
+        self.touch();
+        let setup = self.setup()?;
+        let (session, settings) = (setup.session(), setup.settings());
+        let (view, notice) = match session.restore().await {
+            Restored::SignedIn(view) => (Some(view), None),
+            Restored::NothingSaved => (None, None),
+            Restored::KeychainUnavailable(error) => (
+                None,
+                Some(format!(
+                    "Your sign-in will not be remembered on this computer. {error}"
+                )),
+            ),
+            Restored::Failed(error) => (
+                None,
+                Some(format!("Your saved sign-in could not be used. {error}")),
+            ),
+        };
+        if view.is_some() {
+            let mut life = self.0.life.write().await;
+            if life.is_none() {
+                *life = Some(self.begin(session, &settings).await);
+            }
+        }
+        Ok(StartupState {
+            settings,
+            session: view,
+            notice,
+        })
+    }
+
+    /// Signs in with email and password and starts the signed-in life.
+    pub async fn login(&self, args: LoginArgs) -> Result<SessionView, AppError> {
+        self.touch();
+        let setup = self.setup()?;
+        let session = setup.session();
+        let view = session.login(&args.email, &args.password).await?;
+        let mut life = self.0.life.write().await;
+        if let Some(earlier) = life.take() {
+            // Nothing to report: the session itself goes on.
+            let _ = self.finish(earlier, End::Replaced).await;
+        }
+        *life = Some(self.begin(session, &setup.settings()).await);
+        Ok(view)
+    }
+
+    /// Signs out: the call is left, the desk stops, the server is told, the keychain entry and
+    /// memory are wiped (locally even when the server cannot be told).
+    pub async fn logout(&self) -> Result<(), AppError> {
+        let life = self.0.life.write().await.take();
+        match life {
+            Some(life) => self.finish(life, End::SignedOut).await,
+            // Not signed in here, yet a saved sign-in may be left: wipe it too.
+            None => self.setup()?.session().logout().await,
+        }
+    }
+
+    /// Sends the dashboard to the UI again (a page that just started listening).
+    pub async fn republish_dashboard(&self) -> Result<(), AppError> {
+        self.touch();
+        self.desk().await?.republish();
+        self.deliver_pending_focus();
+        Ok(())
+    }
+
+    /// Admits or declines one join request; the dashboard follows as an event.
+    pub async fn decide(&self, args: DecideArgs) -> Result<(), AppError> {
+        self.touch();
+        let desk = self.desk().await?;
+        desk.decide(&args.join_request_id, args.decision).await?;
+        Ok(())
+    }
+
+    pub async fn admit_all(&self, args: AdmitAllArgs) -> Result<(), AppError> {
+        self.touch();
+        let desk = self.desk().await?;
+        desk.admit_all(args.appointment_id.as_deref()).await?;
+        Ok(())
+    }
+
+    /// The user did something: the idle countdown starts again.
+    pub fn touch(&self) {
+        self.0.idle.touch();
+    }
+
+    pub fn settings(&self) -> Result<SettingsView, AppError> {
+        self.touch();
+        Ok(self.setup()?.settings())
+    }
+
+    /// Saves the user's change and applies it to the running life.
+    pub async fn save_settings(&self, change: SettingsChange) -> Result<SettingsView, AppError> {
+        self.touch();
+        let life = self.0.life.read().await;
+        let view = self.setup()?.save_settings(change, life.is_some())?;
+        if let Some(life) = life.as_ref() {
+            self.0.idle.set_timeout(self.idle_timeout(&view));
+            life.desk.set_prefs(view.notifications.clone());
+        }
+        Ok(view)
+    }
+
+    /// How a call would be carried on this machine.
+    pub fn call_support(&self) -> Result<CallSupport, AppError> {
+        Ok(self.setup()?.call_support())
+    }
+
+    /// Joins an appointment's call with the signed-in session; its state follows as events.
+    pub async fn join_call(&self, args: JoinCallArgs) -> Result<(), AppError> {
+        self.touch();
+        let setup = self.setup()?;
+        let session = self.session().await?;
+        self.0
+            .calls
+            .join(session, args, setup.call_options()?)
+            .await?;
+        Ok(())
+    }
+
+    /// One control of the running call; the new state follows once Jitsi confirms it.
+    pub async fn call_control(&self, control: CallControl) -> Result<(), AppError> {
+        self.touch();
+        self.0.calls.control(control).await
+    }
+
+    /// Sends the call's state to the UI again (a page that just started listening).
+    pub async fn republish_call(&self) {
+        let screen = self.0.calls.screen().await;
+        self.0
+            .ports
+            .ui
+            .call_changed(&self.0.revisions.stamp(screen));
+    }
+
+    /// Loads a failed call again with a fresh token.
+    pub async fn retry_call(&self) -> Result<(), AppError> {
+        self.touch();
+        self.0.calls.retry().await?;
+        Ok(())
+    }
+
+    pub async fn leave_call(&self) {
+        self.touch();
+        self.0.calls.leave().await;
+    }
+
+    /// Shows the appointment (notification click, deep link). While signed out the window comes
+    /// to the front and the request waits for the sign-in.
+    pub async fn focus(&self, focus: FocusAppointment) {
+        if self.0.life.read().await.is_some() {
+            self.0.ports.ui.focus_appointment(&focus);
+        } else {
+            self.0.ports.ui.show();
+            *self
+                .0
+                .pending_focus
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(focus);
+        }
+    }
+
+    /// Carries out a click on a native notification. Failures are logged: there is no screen
+    /// to show them on.
+    pub async fn act(&self, action: NotificationAction) {
+        self.touch();
+        match action {
+            NotificationAction::Open {
+                appointment_id,
+                session_id,
+            } => {
+                self.focus(FocusAppointment {
+                    appointment_id: Some(appointment_id),
+                    session_id,
+                })
+                .await
+            }
+            NotificationAction::Decide {
+                join_request_id,
+                decision,
+            } => {
+                let args = DecideArgs {
+                    join_request_id,
+                    decision,
+                };
+                match self.decide(args).await {
+                    Ok(()) => tracing::info!(?decision, "join request decided from a notification"),
+                    Err(error) => {
+                        tracing::warn!(?decision, %error, "a decision from a notification failed")
+                    }
+                }
+            }
+            NotificationAction::AnswerKnocking {
+                participant_id,
+                approved,
+            } => {
+                let control = CallControl::AnswerKnocking {
+                    participant_id,
+                    approved,
+                };
+                match self.0.calls.control(control).await {
+                    Ok(()) => tracing::info!(approved, "lobby answered from a notification"),
+                    Err(error) => {
+                        tracing::warn!(%error, "a lobby answer from a notification failed")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a life for the signed-in `session`. The caller holds the life lock.
+    async fn begin(&self, session: Arc<SessionManager>, settings: &SettingsView) -> SignedIn {
+        let generation = self.0.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0.idle.set_timeout(self.idle_timeout(settings));
+        self.0.idle.touch();
+        let relay = Arc::new(DeskRelay {
+            ui: Arc::clone(&self.0.ports.ui),
+            notifier: Arc::clone(&self.0.ports.notifier),
+            revisions: Arc::clone(&self.0.revisions),
+        });
+        let options = DeskOptions {
+            signed_in_at: OffsetDateTime::now_utc(),
+            ..self.0.options.desk.clone()
+        };
+        let desk = Desk::start_with(
+            Arc::clone(&session),
+            settings.notifications.clone(),
+            relay,
+            options,
+        );
+        let watch = tokio::spawn(watch(
+            Arc::downgrade(&self.0),
+            generation,
+            desk.ended(),
+            Arc::clone(&self.0.idle),
+        ));
+        tracing::info!(
+            generation,
+            idle_logoff_secs = settings.idle_logoff_secs,
+            "signed in: desk started"
+        );
+        SignedIn {
+            generation,
+            session,
+            desk,
+            watch,
+        }
+    }
+
+    /// Ends life `generation` if it is still the current one.
+    async fn end(&self, generation: u64, ended: SessionEnded) {
+        let life = self
+            .0
+            .life
+            .write()
+            .await
+            .take_if(|life| life.generation == generation);
+        if let Some(life) = life {
+            // Errors of an end the user did not ask for are logged inside.
+            let _ = self.finish(life, End::Ended(ended)).await;
+        }
+    }
+
+    /// Everything an end does, in this order: no call outlives its session, the desk emits
+    /// nothing after it stopped, then the session is wiped.
+    async fn finish(&self, life: SignedIn, end: End) -> Result<(), AppError> {
+        life.watch.abort();
+        self.0.calls.leave().await;
+        life.desk.stop().await;
+        let generation = life.generation;
+        match end {
+            End::Replaced => Ok(()),
+            End::SignedOut => {
+                tracing::info!(generation, "signed out");
+                life.session.logout().await
+            }
+            End::Ended(ended) => {
+                if let Err(error) = life.session.logout().await {
+                    tracing::warn!(%error, "the ended session could not be wiped completely");
+                }
+                tracing::info!(generation, "session ended");
+                self.0.ports.ui.session_ended(&ended);
+                Ok(())
+            }
+        }
+    }
+
+    fn idle_timeout(&self, settings: &SettingsView) -> Duration {
+        match (self.0.options.idle_timeout, settings.idle_logoff_secs) {
+            (_, 0) => Duration::ZERO,
+            (Some(timeout), _) => timeout,
+            (None, secs) => Duration::from_secs(secs),
+        }
+    }
+
+    /// The running desk, read-locked so an end waits until the command is done.
+    async fn desk(&self) -> Result<RwLockReadGuard<'_, Desk>, AppError> {
+        RwLockReadGuard::try_map(self.0.life.read().await, |life| {
+            life.as_ref().map(|life| &life.desk)
+        })
+        .map_err(|_| AppError::NotSignedIn)
+    }
+
+    async fn session(&self) -> Result<Arc<SessionManager>, AppError> {
+        self.0
+            .life
+            .read()
+            .await
+            .as_ref()
+            .map(|life| Arc::clone(&life.session))
+            .ok_or(AppError::NotSignedIn)
+    }
+
+    fn deliver_pending_focus(&self) {
+        let pending = self
+            .0
+            .pending_focus
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(focus) = pending {
+            self.0.ports.ui.focus_appointment(&focus);
+        }
+    }
+}
+
+/// Waits for whichever comes first, the desk's end or idleness, and ends life `generation`
+/// with that reason. The end runs on a task of its own: it aborts this one.
+async fn watch(
+    desktop: Weak<Inner>,
+    generation: u64,
+    desk_ended: impl std::future::Future<Output = SessionEnded>,
+    idle: Arc<IdleTimer>,
+) {
+    let ended = tokio::select! {
+        ended = desk_ended => ended,
+        () = idle.expired() => {
+            tracing::info!(timeout_secs = idle.timeout().as_secs(), "idle: signing out");
+            SessionEnded { reason: idle_reason(idle.timeout()) }
+        }
+    };
+    if let Some(inner) = desktop.upgrade() {
+        tokio::spawn(async move { Desktop(inner).end(generation, ended).await });
+    }
+}

@@ -1,0 +1,111 @@
+//! What the desk and the call hub report, relayed to the ports: states numbered for the UI,
+//! alerts to native notifications, the embedded call's allowances to the window. The call's idle
+//! hold lives here too, since this is where the call is seen to open and close.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use url::Url;
+
+use consult_types::{CallScreen, Dashboard, KnockingParticipant, Revised};
+
+use crate::alerts::{self, Alert};
+use crate::call::deployment::Deployment;
+use crate::call::CallHost;
+use crate::desk::DeskEvents;
+use crate::idle::{IdleHold, IdleTimer};
+use crate::ports::{CallWindow, Notifier, Ui};
+
+use super::setup::Setup;
+
+/// Numbers the states sent to the UI, in the order they were made.
+#[derive(Default)]
+pub struct Revisions(AtomicU64);
+
+impl Revisions {
+    pub fn stamp<T>(&self, value: T) -> Revised<T> {
+        Revised {
+            revision: self.0.fetch_add(1, Ordering::SeqCst) + 1,
+            value,
+        }
+    }
+}
+
+/// The desk's events. The desk calls these with its state locked, so stamping here keeps the
+/// revisions in the order of its changes.
+pub struct DeskRelay {
+    pub ui: Arc<dyn Ui>,
+    pub notifier: Arc<dyn Notifier>,
+    pub revisions: Arc<Revisions>,
+}
+
+impl DeskEvents for DeskRelay {
+    fn dashboard_changed(&self, dashboard: &Dashboard) {
+        self.ui
+            .dashboard_changed(&self.revisions.stamp(dashboard.clone()));
+    }
+
+    fn alert(&self, alert: &Alert) {
+        self.notifier.show(alert);
+    }
+
+    fn alert_withdrawn(&self, alert_id: &str) {
+        self.notifier.withdraw(alert_id);
+    }
+}
+
+/// The call hub's host.
+pub struct CallRelay {
+    pub ui: Arc<dyn Ui>,
+    pub notifier: Arc<dyn Notifier>,
+    pub window: Arc<dyn CallWindow>,
+    pub revisions: Arc<Revisions>,
+    pub idle: Arc<IdleTimer>,
+    /// Held from the call's first state to its close: a call is not idleness.
+    pub hold: Mutex<Option<IdleHold>>,
+    /// For `show_patient_names`; `None` when the app is not configured (no call can run then).
+    pub setup: Option<Arc<Setup>>,
+}
+
+impl CallRelay {
+    fn show_names(&self) -> bool {
+        self.setup
+            .as_ref()
+            .is_none_or(|setup| setup.settings().notifications.show_patient_names)
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<IdleHold>> {
+        self.hold.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl CallHost for CallRelay {
+    fn changed(&self, screen: &CallScreen) {
+        self.held().get_or_insert_with(|| self.idle.hold());
+        self.ui
+            .call_changed(&self.revisions.stamp(Some(screen.clone())));
+    }
+
+    fn closed(&self) {
+        self.held().take();
+        self.ui.call_changed(&self.revisions.stamp(None));
+    }
+
+    fn knocking(&self, knocker: &KnockingParticipant, screen: &CallScreen) {
+        let alert = alerts::lobby_knock(
+            knocker,
+            screen.appointment_id.as_deref(),
+            &screen.session_id,
+            self.show_names(),
+        );
+        self.notifier.show(&alert);
+    }
+
+    fn open_embedded(&self, call_page: &Url, deployment: &Deployment) {
+        self.window.open_embedded(call_page, deployment);
+    }
+
+    fn close_embedded(&self) {
+        self.window.close_embedded();
+    }
+}

@@ -1,0 +1,416 @@
+//! The signed-in life as the core's `Desktop` runs it, against the real clinic server
+//! (in-process, SQLite in a temp dir), with recording ports where the shell would be: sign-in
+//! starts the desk, every end leaves nothing behind and says why when the user did not ask for
+//! it, the server changes only while signed out, and state reaches the UI only as numbered
+//! events.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use url::Url;
+
+use consult_core::alerts::Alert;
+use consult_core::call::deployment::Deployment;
+use consult_core::config::AppConfig;
+use consult_core::desk::DeskOptions;
+use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
+use consult_core::ports::{CallWindow, NotificationAction, Notifier, Ui};
+use consult_core::push::PushOptions;
+use consult_core::settings::{SettingsStore, UserSettings};
+use consult_server::config::ServerConfig;
+use consult_server::RunningServer;
+use consult_types::{
+    AppError, CallScreen, Connection, Dashboard, DecideArgs, Decision, FocusAppointment, LoginArgs,
+    Revised, SessionEnded, SettingsChange,
+};
+use tempfile::TempDir;
+
+const DOCTOR: &str = "doctor@demo.clinic";
+const AGENCY: &str = "agency@demo.clinic";
+const ADMIN: &str = "admin@demo.clinic";
+const PASSWORD: &str = "consult-demo";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// What the shell would have been told.
+#[derive(Default)]
+struct Shell {
+    dashboards: Mutex<Vec<Revised<Dashboard>>>,
+    calls: Mutex<Vec<Revised<Option<CallScreen>>>>,
+    ended: Mutex<Vec<SessionEnded>>,
+    focused: Mutex<Vec<FocusAppointment>>,
+    shown: Mutex<usize>,
+    alerts: Mutex<Vec<Alert>>,
+}
+
+impl Ui for Shell {
+    fn dashboard_changed(&self, dashboard: &Revised<Dashboard>) {
+        self.dashboards.lock().unwrap().push(dashboard.clone());
+    }
+    fn call_changed(&self, call: &Revised<Option<CallScreen>>) {
+        self.calls.lock().unwrap().push(call.clone());
+    }
+    fn session_ended(&self, ended: &SessionEnded) {
+        self.ended.lock().unwrap().push(ended.clone());
+    }
+    fn focus_appointment(&self, focus: &FocusAppointment) {
+        self.focused.lock().unwrap().push(focus.clone());
+    }
+    fn show(&self) {
+        *self.shown.lock().unwrap() += 1;
+    }
+}
+
+impl Notifier for Shell {
+    fn show(&self, alert: &Alert) {
+        self.alerts.lock().unwrap().push(alert.clone());
+    }
+    fn withdraw(&self, _alert_id: &str) {}
+}
+
+impl CallWindow for Shell {
+    fn open_embedded(&self, _call_page: &Url, _deployment: &Deployment) {}
+    fn close_embedded(&self) {}
+}
+
+impl Shell {
+    fn last_dashboard(&self) -> Option<Revised<Dashboard>> {
+        self.dashboards.lock().unwrap().last().cloned()
+    }
+
+    async fn wait_for(&self, what: &str, condition: impl Fn(&Shell) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !condition(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn online(&self) {
+        self.wait_for("the desk online", |shell| {
+            shell
+                .last_dashboard()
+                .is_some_and(|d| d.value.connection == Connection::Online)
+        })
+        .await;
+    }
+}
+
+#[derive(Default)]
+struct MemorySettings(Mutex<UserSettings>);
+
+impl SettingsStore for MemorySettings {
+    fn load(&self) -> Result<UserSettings, AppError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    fn save(&self, settings: &UserSettings) -> Result<(), AppError> {
+        *self.0.lock().unwrap() = settings.clone();
+        Ok(())
+    }
+}
+
+struct World {
+    server: RunningServer,
+    _data: TempDir,
+    config_dir: TempDir,
+}
+
+impl World {
+    async fn start() -> World {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::with_data_dir(data.path());
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.demo = true;
+        config.demo_appointments = true;
+        config.sse_heartbeat_secs = 1;
+        config.login_attempts_per_minute_per_ip = 0;
+        config.login_attempts_per_minute_per_account = 0;
+        let server = consult_server::serve(config).await.unwrap();
+        World {
+            server,
+            _data: data,
+            config_dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn server_url(&self) -> String {
+        format!("{}/", self.server.base_url())
+    }
+
+    /// A desktop on this world's server, remembering nothing between runs (`keychain = none`).
+    fn desktop(&self, idle_timeout: Option<Duration>) -> (Desktop, Arc<Shell>) {
+        let file = self.config_dir.path().join("config.toml");
+        std::fs::write(&file, "keychain = \"none\"\n").unwrap();
+        let mut config = AppConfig::load(&file).unwrap();
+        config.server_url = Url::parse(&self.server_url()).unwrap();
+        let setup = Setup::new(config, Arc::new(MemorySettings::default()));
+        let shell = Arc::new(Shell::default());
+        let ports = Ports {
+            ui: shell.clone(),
+            notifier: shell.clone(),
+            call_window: shell.clone(),
+        };
+        let min_backoff = Duration::from_millis(200);
+        let options = DesktopOptions {
+            desk: DeskOptions {
+                push: PushOptions {
+                    stall_timeout: Duration::from_secs(5),
+                    min_backoff,
+                    max_backoff: min_backoff * 4,
+                },
+                ..DeskOptions::default()
+            },
+            idle_timeout,
+        };
+        (Desktop::new(setup, ports, options), shell)
+    }
+}
+
+fn login(email: &str) -> LoginArgs {
+    LoginArgs {
+        email: email.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+#[tokio::test]
+async fn signing_in_starts_the_desk_and_its_dashboards_arrive_numbered() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    assert_eq!(
+        desktop.republish_dashboard().await,
+        Err(AppError::NotSignedIn),
+        "no desk before the sign-in"
+    );
+    let view = desktop.login(login(DOCTOR)).await.unwrap();
+    assert_eq!(view.user.email, DOCTOR);
+    shell.online().await;
+    let revisions: Vec<u64> = shell
+        .dashboards
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.revision)
+        .collect();
+    assert!(
+        revisions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{revisions:?}"
+    );
+
+    // Asking again sends the same state under a newer number.
+    let before = shell.last_dashboard().unwrap();
+    desktop.republish_dashboard().await.unwrap();
+    let again = shell.last_dashboard().unwrap();
+    assert_eq!(again.value, before.value);
+    assert!(again.revision > before.revision);
+}
+
+#[tokio::test]
+async fn signing_out_stops_the_desk_and_tells_the_ui_nothing() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+
+    desktop.logout().await.unwrap();
+    let after = shell.dashboards.lock().unwrap().len();
+    assert_eq!(
+        desktop.republish_dashboard().await,
+        Err(AppError::NotSignedIn)
+    );
+    // A new life's states are numbered on from the last one's, and no "session ended" is told
+    // for an end the user asked for.
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell
+        .wait_for("the new desk online", |shell| {
+            let dashboards = shell.dashboards.lock().unwrap();
+            dashboards.len() > after
+                && dashboards
+                    .last()
+                    .is_some_and(|d| d.value.connection == Connection::Online)
+        })
+        .await;
+    let dashboards = shell.dashboards.lock().unwrap();
+    assert!(
+        dashboards[after - 1].revision < dashboards[after].revision,
+        "numbered on across lives"
+    );
+    assert!(shell.ended.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_account_disabled_on_the_server_ends_the_life_and_says_why() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    let doctor = desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+
+    // An administrator disables the account: the server revokes its sessions.
+    let client = consult_core::clinic::ClinicClient::new(
+        Url::parse(&world.server_url()).unwrap(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let admin = client.login(ADMIN, PASSWORD).await.unwrap();
+    let disabled = reqwest::Client::new()
+        .post(format!(
+            "{}users/{}/disable",
+            world.server_url(),
+            doctor.user.id
+        ))
+        .bearer_auth(&admin.tokens.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(disabled.status().is_success(), "{disabled:?}");
+
+    shell
+        .wait_for("the session's end", |shell| {
+            !shell.ended.lock().unwrap().is_empty()
+        })
+        .await;
+    let ended = shell.ended.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1, "one end, told once: {ended:?}");
+    assert!(!ended[0].reason.is_empty());
+    assert_eq!(
+        desktop
+            .decide(DecideArgs {
+                join_request_id: "jrq_none".into(),
+                decision: Decision::Admit,
+            })
+            .await,
+        Err(AppError::NotSignedIn),
+        "the life is over"
+    );
+}
+
+#[tokio::test]
+async fn idleness_ends_the_life_with_its_reason_and_activity_holds_it_off() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(Some(Duration::from_millis(1500)));
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+    // Activity keeps it alive past the timeout…
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        desktop.touch();
+    }
+    assert!(shell.ended.lock().unwrap().is_empty(), "touched in time");
+    // …and without it the life ends.
+    shell
+        .wait_for("the idle sign-out", |shell| {
+            !shell.ended.lock().unwrap().is_empty()
+        })
+        .await;
+    let ended = shell.ended.lock().unwrap().clone();
+    assert!(ended[0].reason.contains("without activity"), "{ended:?}");
+    assert_eq!(
+        desktop.republish_dashboard().await,
+        Err(AppError::NotSignedIn)
+    );
+}
+
+#[tokio::test]
+async fn the_clinic_server_changes_only_while_signed_out() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+    let change = SettingsChange {
+        server_url: Some("https://other.clinic.example/".into()),
+        ..SettingsChange::default()
+    };
+    let refused = desktop.save_settings(change.clone()).await.unwrap_err();
+    assert!(refused.to_string().contains("sign out"), "{refused}");
+    assert_eq!(desktop.settings().unwrap().server_url, world.server_url());
+
+    desktop.logout().await.unwrap();
+    let saved = desktop.save_settings(change).await.unwrap();
+    assert_eq!(saved.server_url, "https://other.clinic.example/");
+    // The start-up reply carries the settings the sign-in card needs.
+    let startup = desktop.startup().await.unwrap();
+    assert_eq!(startup.settings, saved);
+    assert!(startup.session.is_none());
+}
+
+#[tokio::test]
+async fn a_link_opened_while_signed_out_waits_for_the_sign_in() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    let wanted = FocusAppointment {
+        appointment_id: None,
+        session_id: Some("ses_from_a_link".into()),
+    };
+    desktop.focus(wanted.clone()).await;
+    assert_eq!(*shell.shown.lock().unwrap(), 1, "the window comes forward");
+    assert!(
+        shell.focused.lock().unwrap().is_empty(),
+        "nothing to show yet"
+    );
+
+    desktop.login(login(DOCTOR)).await.unwrap();
+    // The page asks for its dashboard once it listens; the link is delivered then.
+    desktop.republish_dashboard().await.unwrap();
+    assert_eq!(*shell.focused.lock().unwrap(), vec![wanted.clone()]);
+    desktop.republish_dashboard().await.unwrap();
+    assert_eq!(shell.focused.lock().unwrap().len(), 1, "delivered once");
+
+    // Signed in, a link is shown at once.
+    desktop.focus(wanted).await;
+    assert_eq!(shell.focused.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_notifications_admit_decides_through_the_running_desk() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+    let appointment = shell
+        .last_dashboard()
+        .unwrap()
+        .value
+        .appointments
+        .into_iter()
+        .find(|a| a.agency_id.is_some())
+        .expect("the demo schedule has an agency's appointment");
+
+    let client = consult_core::clinic::ClinicClient::new(
+        Url::parse(&world.server_url()).unwrap(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let agency = client.login(AGENCY, PASSWORD).await.unwrap().tokens;
+    let request = client
+        .request_to_join(&agency.access_token, &appointment.id)
+        .await
+        .unwrap();
+    shell
+        .wait_for("the request on the dashboard", |shell| {
+            shell
+                .last_dashboard()
+                .is_some_and(|d| d.value.join_requests.iter().any(|r| r.id == request.id))
+        })
+        .await;
+
+    desktop
+        .act(NotificationAction::Decide {
+            join_request_id: request.id.clone(),
+            decision: Decision::Admit,
+        })
+        .await;
+    shell
+        .wait_for("the request gone from the dashboard", |shell| {
+            shell
+                .last_dashboard()
+                .is_some_and(|d| d.value.join_requests.iter().all(|r| r.id != request.id))
+        })
+        .await;
+    let decided = client
+        .join_request(&agency.access_token, &request.id)
+        .await
+        .unwrap();
+    assert_eq!(decided.status, consult_types::JoinRequestStatus::Approved);
+}

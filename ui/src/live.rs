@@ -1,0 +1,135 @@
+//! The signed-in app's live state: the dashboard and the call, as the core's numbered events
+//! bring them. Commands that change them answer nothing, so this is the one way state arrives;
+//! an event older than the one shown (by its revision) is dropped.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use consult_types::{
+    events as names, CallScreen, Dashboard, FocusAppointment, Revised, SessionEnded,
+};
+
+use crate::events::{listen, Listener};
+use crate::ipc;
+
+/// What the core last said, with the revision it said it at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveState {
+    pub dashboard: Option<Revised<Dashboard>>,
+    /// `None` until the core said whether a call runs; `Some(None)` when none does.
+    pub call: Option<Revised<Option<CallScreen>>>,
+}
+
+/// One event from the core.
+pub enum Update {
+    Dashboard(Revised<Dashboard>),
+    Call(Box<Revised<Option<CallScreen>>>),
+}
+
+impl LiveState {
+    pub fn dashboard(&self) -> Option<&Dashboard> {
+        self.dashboard.as_ref().map(|revised| &revised.value)
+    }
+
+    pub fn call(&self) -> Option<&CallScreen> {
+        self.call
+            .as_ref()
+            .and_then(|revised| revised.value.as_ref())
+    }
+}
+
+impl Reducible for LiveState {
+    type Action = Update;
+
+    fn reduce(self: Rc<Self>, update: Update) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match update {
+            Update::Dashboard(new) if is_newer(&self.dashboard, &new) => next.dashboard = Some(new),
+            Update::Call(new) if is_newer(&self.call, &new) => next.call = Some(*new),
+            // Overtaken by a newer state: nothing changes.
+            Update::Dashboard(_) | Update::Call(_) => return self,
+        }
+        Rc::new(next)
+    }
+}
+
+fn is_newer<T>(shown: &Option<Revised<T>>, new: &Revised<T>) -> bool {
+    shown
+        .as_ref()
+        .is_none_or(|shown| new.revision > shown.revision)
+}
+
+/// The live state while signed in: subscribes to the core's events, then asks the core to send
+/// the current dashboard and call, so nothing between the two is missed. `focus` is set by
+/// notification clicks and links; `on_signed_out` is called when the session ends.
+#[hook]
+pub fn use_live_state(
+    focus: UseStateHandle<Option<FocusAppointment>>,
+    on_signed_out: Callback<Option<String>>,
+) -> (UseReducerHandle<LiveState>, Option<String>) {
+    let state = use_reducer(LiveState::default);
+    let error = use_state(|| None::<String>);
+    {
+        let (state, error) = (state.clone(), error.clone());
+        use_effect_with((), move |_| {
+            let mounted = Rc::new(Cell::new(true));
+            let held = Rc::new(RefCell::new(Vec::<Listener>::new()));
+            {
+                let (mounted, held) = (mounted.clone(), held.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let subscriptions = vec![
+                        {
+                            let state = state.clone();
+                            listen(names::DASHBOARD_CHANGED, move |update| {
+                                state.dispatch(Update::Dashboard(update))
+                            })
+                            .await
+                        },
+                        {
+                            let state = state.clone();
+                            listen(names::CALL_CHANGED, move |update| {
+                                state.dispatch(Update::Call(Box::new(update)))
+                            })
+                            .await
+                        },
+                        listen(names::SESSION_ENDED, move |ended: SessionEnded| {
+                            on_signed_out.emit(Some(ended.reason))
+                        })
+                        .await,
+                        listen(names::FOCUS_APPOINTMENT, move |wanted: FocusAppointment| {
+                            focus.set(Some(wanted))
+                        })
+                        .await,
+                    ];
+                    let mut listeners = Vec::new();
+                    for subscription in subscriptions {
+                        match subscription {
+                            Ok(listener) => listeners.push(listener),
+                            Err(failed) => error.set(Some(failed.to_string())),
+                        }
+                    }
+                    if !mounted.get() {
+                        return; // Signed out meanwhile: the listeners unsubscribe here.
+                    }
+                    *held.borrow_mut() = listeners;
+                    // Both answer as events; a reload during a call goes back to it.
+                    if let Err(failed) = ipc::call_screen().await {
+                        web_sys::console::warn_1(
+                            &format!("cannot ask for a running call: {failed}").into(),
+                        );
+                    }
+                    if let Err(failed) = ipc::dashboard().await {
+                        error.set(Some(failed.to_string()));
+                    }
+                });
+            }
+            move || {
+                mounted.set(false);
+                held.borrow_mut().clear();
+            }
+        });
+    }
+    (state, (*error).clone())
+}
