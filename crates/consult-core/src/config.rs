@@ -33,7 +33,7 @@ pub struct AppConfig {
     /// Where sign-ins are remembered between runs.
     #[serde(default)]
     pub keychain: KeychainMode,
-    /// How calls are carried; see [`crate::call_path`].
+    /// How calls are carried; see [`crate::call::path`].
     #[serde(default)]
     pub call_path: CallPathChoice,
     /// A specific browser program for the browser call path, instead of searching `PATH`.

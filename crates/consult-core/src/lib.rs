@@ -12,15 +12,14 @@
 //! - [`desk`]: the doctor's live schedule and join requests, fed by the push stream.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
-//! - [`call`]: the video call's state, built from the Jitsi iframe's events, and its controls.
-//! - [`call_path`]: which path carries a call here (webview, browser window, or none and why).
+//! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
+//!   runs it, and which path carries it here (webview, browser window, or none and why).
 //! - [`desktop`]: the one service the shell talks to: the signed-in life (sign-in or restore,
 //!   desk, idle sign-out, the call, sign-out and its reasons), reaching the shell only through
 //!   the [`ports`].
 
 pub mod alerts;
 pub mod call;
-pub mod call_path;
 pub mod clinic;
 pub mod config;
 pub mod desk;

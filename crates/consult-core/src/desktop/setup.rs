@@ -9,8 +9,8 @@ use url::Url;
 use consult_types::{AppError, CallSupport, SettingsChange, SettingsView};
 
 use crate::call::deployment::Trust;
+use crate::call::path as call_path;
 use crate::call::CallOptions;
-use crate::call_path;
 use crate::clinic::ClinicClient;
 use crate::config::AppConfig;
 use crate::secrets;
