@@ -167,14 +167,17 @@ async fn the_right_key_connects_and_messages_flow_both_ways() {
 
     socket
         .send(Message::text(
-            json!({"kind": "event", "data": {"name": "audio-mute-status-changed", "muted": true}})
+            json!({"kind": "event", "name": "audioMuteStatusChanged", "data": {"muted": true}})
                 .to_string(),
         ))
         .await
         .unwrap();
     match next_event(&mut received).await {
-        ChannelEvent::Message(PageMessage::Event { data }) => {
-            assert_eq!(data["name"], "audio-mute-status-changed")
+        ChannelEvent::Message(PageMessage::Event { name, data }) => {
+            assert_eq!(
+                (name.as_str(), data),
+                ("audioMuteStatusChanged", json!({"muted": true}))
+            )
         }
         other => panic!("expected the event, got {other:?}"),
     }

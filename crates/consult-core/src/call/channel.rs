@@ -44,8 +44,8 @@ const CLOSE_REFUSED: u16 = 4401;
 pub enum PageMessage {
     /// First message of a connection; anything else first closes it.
     Hello { key: String },
-    /// One Jitsi event as it crossed the wire: `{name: <wire name>, ...payload}`.
-    Event { data: Value },
+    /// One Jitsi event as `external_api.js` emitted it: its public name and its payload.
+    Event { name: String, data: Value },
     /// `external_api.js` could not be loaded into the page.
     LoadFailed { detail: String },
     /// A control from the page's own buttons (browser path).
@@ -63,14 +63,17 @@ pub enum PageMessage {
     rename_all_fields = "camelCase"
 )]
 pub enum CoreMessage {
-    /// Load `external_api.js` from `script_url` (once) and create the conference.
+    /// Load `external_api.js` from `script_url` (once), create the conference and relay the
+    /// `events` it emits.
     Load {
         script_url: String,
         domain: String,
         /// `JitsiMeetExternalAPI` options without `parentNode` (the page adds it).
         options: Value,
+        /// The public event names to listen to ([`crate::call::InboundEvent::NAMES`]).
+        events: Vec<String>,
     },
-    /// `api.executeCommand(name, ...args)`.
+    /// `api.executeCommand(name, ...args)`, with a public command name.
     Command { name: String, args: Vec<Value> },
     /// `api.dispose()`: the conference is over.
     Dispose,
@@ -444,7 +447,7 @@ mod tests {
     #[test]
     fn page_messages_parse_by_kind() {
         let event: PageMessage = serde_json::from_str(
-            r#"{"kind":"event","data":{"name":"audio-mute-status-changed","muted":true}}"#,
+            r#"{"kind":"event","name":"audioMuteStatusChanged","data":{"muted":true}}"#,
         )
         .unwrap();
         assert!(matches!(event, PageMessage::Event { .. }));
@@ -469,6 +472,7 @@ mod tests {
             script_url: "https://meet.example/external_api.js".into(),
             domain: "meet.example".into(),
             options: serde_json::json!({"jwt": "secret-token"}),
+            events: vec!["readyToClose".into()],
         };
         assert!(!load.to_string().contains("secret-token"));
         let wire = serde_json::to_value(&load).unwrap();

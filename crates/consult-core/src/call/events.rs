@@ -1,31 +1,28 @@
-//! The iframe's messages the call model understands, parsed without panicking: malformed
-//! payloads are typed errors, unknown events are ignored.
+//! The Jitsi events the call model understands, under `external_api.js`'s public names (the
+//! names `addListener` takes, jitsi.md §2). [`InboundEvent::NAMES`] is the one list of them: the
+//! call page subscribes to exactly these and relays each unchanged, and [`InboundEvent::parse`]
+//! reads them. A malformed payload is a typed error; any other name is ignored.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
 use consult_types::{CallRole, KnockingParticipant, MediaDevice};
 
-use super::wire;
-
-/// An iframe message the core cannot use; the shell logs it and carries on.
+/// An event payload the core cannot use; the hub logs it and carries on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    #[error("the iframe message is not JSON: {0}")]
-    NotJson(String),
-    #[error("the iframe message has no event name")]
-    NoName,
-    #[error("the iframe event {event} has a malformed payload: {detail}")]
-    Malformed { event: String, detail: String },
+#[error("the Jitsi event {event} has a malformed payload: {detail}")]
+pub struct EventError {
+    pub event: String,
+    pub detail: String,
 }
 
-/// An event from the iframe that the call model understands.
+/// An event from Jitsi that the call model understands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InboundEvent {
     BrowserSupport {
         supported: bool,
     },
-    Ready,
     ConferenceJoined {
         id: String,
         display_name: Option<String>,
@@ -66,6 +63,138 @@ pub enum InboundEvent {
         message: Option<String>,
         fatal: bool,
     },
+}
+
+type Parser = fn(&Value) -> Result<InboundEvent, String>;
+
+/// Each event's public name and how its payload reads; names and parsers cannot drift apart.
+const EVENTS: [(&str, Parser); 17] = [
+    ("browserSupport", |data| {
+        let Supported { supported } = payload(data)?;
+        Ok(InboundEvent::BrowserSupport { supported })
+    }),
+    ("videoConferenceJoined", |data| {
+        let IdName { id, display_name } = payload(data)?;
+        Ok(InboundEvent::ConferenceJoined { id, display_name })
+    }),
+    ("videoConferenceLeft", |_| Ok(InboundEvent::ConferenceLeft)),
+    ("readyToClose", |_| Ok(InboundEvent::ReadyToClose)),
+    ("participantJoined", |data| {
+        let IdName { id, display_name } = payload(data)?;
+        Ok(InboundEvent::ParticipantJoined { id, display_name })
+    }),
+    ("participantLeft", |data| {
+        let Id { id } = payload(data)?;
+        Ok(InboundEvent::ParticipantLeft { id })
+    }),
+    ("participantRoleChanged", |data| {
+        let Role { id, role } = payload(data)?;
+        // Only "moderator" grants rights; "none", "visitor" and the rest do not.
+        let role = if role == "moderator" {
+            CallRole::Moderator
+        } else {
+            CallRole::Participant
+        };
+        Ok(InboundEvent::RoleChanged { id, role })
+    }),
+    ("audioMuteStatusChanged", |data| {
+        Ok(InboundEvent::AudioMuted(payload::<Muted>(data)?.muted))
+    }),
+    ("videoMuteStatusChanged", |data| {
+        Ok(InboundEvent::VideoMuted(payload::<Muted>(data)?.muted))
+    }),
+    ("raiseHandUpdated", |data| {
+        let RaiseHand { id, hand_raised } = payload(data)?;
+        let raised = match &hand_raised {
+            Value::Bool(raised) => *raised,
+            Value::Number(at) => at.as_f64().is_some_and(|at| at != 0.0),
+            other => {
+                return Err(format!(
+                    "handRaised is neither a boolean nor a number: {other}"
+                ))
+            }
+        };
+        Ok(InboundEvent::HandRaised { id, raised })
+    }),
+    ("knockingParticipant", |data| {
+        let Knocking {
+            participant: KnockingWire { id, name },
+        } = payload(data)?;
+        Ok(InboundEvent::Knocking(KnockingParticipant { id, name }))
+    }),
+    ("cameraError", |data| media_error(MediaDevice::Camera, data)),
+    ("micError", |data| {
+        media_error(MediaDevice::Microphone, data)
+    }),
+    ("screenSharingStatusChanged", |data| {
+        Ok(InboundEvent::ScreenSharing(payload::<On>(data)?.on))
+    }),
+    // Not in jitsi.md; from the genuine event map and `API.js` (`notifyTileViewChanged`).
+    ("tileViewChanged", |data| {
+        Ok(InboundEvent::TileView(payload::<Enabled>(data)?.enabled))
+    }),
+    // Not in jitsi.md; from `API.js` (`notifyDisplayNameChanged`: note the lowercase
+    // `displayname`).
+    ("displayNameChange", |data| {
+        let NameChange { id, displayname } = payload(data)?;
+        Ok(InboundEvent::DisplayNameChanged {
+            id,
+            display_name: displayname,
+        })
+    }),
+    ("errorOccurred", |data| {
+        let ErrorOccurred {
+            error:
+                ErrorWire {
+                    name,
+                    message,
+                    is_fatal,
+                },
+        } = payload(data)?;
+        Ok(InboundEvent::ErrorOccurred {
+            name,
+            message,
+            fatal: is_fatal,
+        })
+    }),
+];
+
+impl InboundEvent {
+    /// The public event names the call page subscribes to.
+    pub const NAMES: [&'static str; EVENTS.len()] = {
+        let mut names = [""; EVENTS.len()];
+        let mut index = 0;
+        while index < EVENTS.len() {
+            names[index] = EVENTS[index].0;
+            index += 1;
+        }
+        names
+    };
+
+    /// Reads one event as `external_api.js` emits it: its public name and its payload.
+    /// `Ok(None)` for a name the call model does not use.
+    pub fn parse(name: &str, data: &Value) -> Result<Option<InboundEvent>, EventError> {
+        let Some((_, parser)) = EVENTS.iter().find(|(known, _)| *known == name) else {
+            return Ok(None);
+        };
+        parser(data).map(Some).map_err(|detail| EventError {
+            event: name.to_owned(),
+            detail,
+        })
+    }
+}
+
+fn payload<T: DeserializeOwned>(data: &Value) -> Result<T, String> {
+    T::deserialize(data).map_err(|error| error.to_string())
+}
+
+fn media_error(device: MediaDevice, data: &Value) -> Result<InboundEvent, String> {
+    let DeviceError { kind, message } = payload(data)?;
+    Ok(InboundEvent::MediaError {
+        device,
+        kind,
+        message,
+    })
 }
 
 #[derive(Deserialize)]
@@ -152,138 +281,91 @@ struct ErrorWire {
     is_fatal: bool,
 }
 
-fn payload<T: for<'de> Deserialize<'de>>(name: &str, data: &Value) -> Result<T, EventError> {
-    T::deserialize(data).map_err(|error| EventError::Malformed {
-        event: name.to_owned(),
-        detail: error.to_string(),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
 
-impl InboundEvent {
-    /// Parses the postis `params` as JSON text. `Ok(None)` for requests, responses and events
-    /// the call model does not use.
-    pub fn from_json(text: &str) -> Result<Option<InboundEvent>, EventError> {
-        let params: Value =
-            serde_json::from_str(text).map_err(|error| EventError::NotJson(error.to_string()))?;
-        InboundEvent::from_params(&params)
+    use super::*;
+
+    #[test]
+    fn every_listed_name_is_a_distinct_public_name_that_parses() {
+        let samples = [
+            ("browserSupport", json!({"supported": true})),
+            (
+                "videoConferenceJoined",
+                json!({"roomName": "r", "id": "me"}),
+            ),
+            ("videoConferenceLeft", json!({"roomName": "r"})),
+            ("readyToClose", json!({})),
+            ("participantJoined", json!({"id": "p"})),
+            ("participantLeft", json!({"id": "p"})),
+            ("participantRoleChanged", json!({"id": "p", "role": "none"})),
+            ("audioMuteStatusChanged", json!({"muted": true})),
+            ("videoMuteStatusChanged", json!({"muted": false})),
+            ("raiseHandUpdated", json!({"id": "p", "handRaised": 0})),
+            ("knockingParticipant", json!({"participant": {"id": "k"}})),
+            ("cameraError", json!({"type": "gum.not_found"})),
+            ("micError", json!({"type": "gum.not_found"})),
+            ("screenSharingStatusChanged", json!({"on": true})),
+            ("tileViewChanged", json!({"enabled": true})),
+            (
+                "displayNameChange",
+                json!({"id": "p", "displayname": "Ann"}),
+            ),
+            (
+                "errorOccurred",
+                json!({"error": {"name": "x", "isFatal": false}}),
+            ),
+        ];
+        assert_eq!(
+            samples.each_ref().map(|(name, _)| *name),
+            InboundEvent::NAMES,
+            "one sample per listed event, in order"
+        );
+        for (name, data) in &samples {
+            // External_api.js's public names are lowerCamelCase; its wire names are kebab-case.
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphabetic()),
+                "{name} is not a public name"
+            );
+            assert!(
+                matches!(InboundEvent::parse(name, data), Ok(Some(_))),
+                "{name}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = InboundEvent::NAMES.iter().collect();
+        assert_eq!(distinct.len(), InboundEvent::NAMES.len());
     }
 
-    /// Parses the postis `params`: `{type:'event', data:{name, ...}}`.
-    pub fn from_params(params: &Value) -> Result<Option<InboundEvent>, EventError> {
-        if params.get("type").and_then(Value::as_str) != Some("event") {
-            return Ok(None);
+    #[test]
+    fn malformed_payloads_are_rejected_and_unknown_events_ignored() {
+        let bad = [
+            ("audioMuteStatusChanged", json!({})),
+            ("audioMuteStatusChanged", json!({"muted": "yes"})),
+            ("participantJoined", json!({"displayName": "no id"})),
+            ("participantLeft", json!({"id": 7})),
+            ("knockingParticipant", json!({"id": "k1"})),
+            ("raiseHandUpdated", json!({"id": "p", "handRaised": "up"})),
+            ("errorOccurred", json!({"error": {"message": "no name"}})),
+            ("videoConferenceJoined", json!({"roomName": "r"})),
+            ("tileViewChanged", json!({})),
+        ];
+        for (name, data) in bad {
+            let result = InboundEvent::parse(name, &data);
+            assert!(
+                matches!(&result, Err(EventError { event, .. }) if event == name),
+                "{name} {data} gave {result:?}"
+            );
         }
-        match params.get("data") {
-            Some(data) => InboundEvent::from_data(data),
-            None => Err(EventError::NoName),
-        }
-    }
-
-    /// Parses an event's `data`: `{name, ...payload}`.
-    pub fn from_data(data: &Value) -> Result<Option<InboundEvent>, EventError> {
-        use wire::events::*;
-        let name = data
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or(EventError::NoName)?;
-        let event = match name {
-            BROWSER_SUPPORT => InboundEvent::BrowserSupport {
-                supported: payload::<Supported>(name, data)?.supported,
-            },
-            READY => InboundEvent::Ready,
-            VIDEO_CONFERENCE_JOINED => {
-                let IdName { id, display_name } = payload(name, data)?;
-                InboundEvent::ConferenceJoined { id, display_name }
-            }
-            VIDEO_CONFERENCE_LEFT => InboundEvent::ConferenceLeft,
-            READY_TO_CLOSE => InboundEvent::ReadyToClose,
-            PARTICIPANT_JOINED => {
-                let IdName { id, display_name } = payload(name, data)?;
-                InboundEvent::ParticipantJoined { id, display_name }
-            }
-            PARTICIPANT_LEFT => InboundEvent::ParticipantLeft {
-                id: payload::<Id>(name, data)?.id,
-            },
-            PARTICIPANT_ROLE_CHANGED => {
-                let Role { id, role } = payload(name, data)?;
-                // Only "moderator" grants rights; "none", "visitor" and the rest do not.
-                let role = if role == "moderator" {
-                    CallRole::Moderator
-                } else {
-                    CallRole::Participant
-                };
-                InboundEvent::RoleChanged { id, role }
-            }
-            AUDIO_MUTE_STATUS_CHANGED => {
-                InboundEvent::AudioMuted(payload::<Muted>(name, data)?.muted)
-            }
-            VIDEO_MUTE_STATUS_CHANGED => {
-                InboundEvent::VideoMuted(payload::<Muted>(name, data)?.muted)
-            }
-            RAISE_HAND_UPDATED => {
-                let RaiseHand { id, hand_raised } = payload(name, data)?;
-                let raised = match &hand_raised {
-                    Value::Bool(raised) => *raised,
-                    Value::Number(at) => at.as_f64().is_some_and(|at| at != 0.0),
-                    other => {
-                        return Err(EventError::Malformed {
-                            event: name.to_owned(),
-                            detail: format!(
-                                "handRaised is neither a boolean nor a number: {other}"
-                            ),
-                        })
-                    }
-                };
-                InboundEvent::HandRaised { id, raised }
-            }
-            KNOCKING_PARTICIPANT => {
-                let Knocking {
-                    participant: KnockingWire { id, name: knocker },
-                } = payload(name, data)?;
-                InboundEvent::Knocking(KnockingParticipant { id, name: knocker })
-            }
-            CAMERA_ERROR | MIC_ERROR => {
-                let DeviceError { kind, message } = payload(name, data)?;
-                let device = if name == CAMERA_ERROR {
-                    MediaDevice::Camera
-                } else {
-                    MediaDevice::Microphone
-                };
-                InboundEvent::MediaError {
-                    device,
-                    kind,
-                    message,
-                }
-            }
-            SCREEN_SHARING_STATUS_CHANGED => {
-                InboundEvent::ScreenSharing(payload::<On>(name, data)?.on)
-            }
-            TILE_VIEW_CHANGED => InboundEvent::TileView(payload::<Enabled>(name, data)?.enabled),
-            DISPLAY_NAME_CHANGE => {
-                let NameChange { id, displayname } = payload(name, data)?;
-                InboundEvent::DisplayNameChanged {
-                    id,
-                    display_name: displayname,
-                }
-            }
-            ERROR_OCCURRED => {
-                let ErrorOccurred {
-                    error:
-                        ErrorWire {
-                            name: error_name,
-                            message,
-                            is_fatal,
-                        },
-                } = payload(name, data)?;
-                InboundEvent::ErrorOccurred {
-                    name: error_name,
-                    message,
-                    fatal: is_fatal,
-                }
-            }
-            // The iframe sends many events this model has no use for.
-            _ => return Ok(None),
-        };
-        Ok(Some(event))
+        assert_eq!(InboundEvent::parse("incomingMessage", &json!({})), Ok(None));
+        // The wire names external_api.js translates from are not this vocabulary.
+        assert_eq!(
+            InboundEvent::parse("audio-mute-status-changed", &json!({"muted": true})),
+            Ok(None)
+        );
+        assert_eq!(
+            InboundEvent::parse("audioMuteStatusChanged", &json!({"muted": false})),
+            Ok(Some(InboundEvent::AudioMuted(false)))
+        );
     }
 }

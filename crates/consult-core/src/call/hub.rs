@@ -118,6 +118,7 @@ impl ActiveCall {
             script_url: deployment.script_url.to_string(),
             domain: deployment.domain.clone(),
             options: self.conference_options(),
+            events: InboundEvent::NAMES.map(str::to_owned).to_vec(),
         })
     }
 
@@ -371,9 +372,9 @@ impl CallHub {
                 tracing::warn!(%detail, "external_api.js did not load in the call page");
                 call.state.fail(format!("The video call could not start: {detail}. Check your network connection and press Retry; if it keeps failing, tell your clinic's IT."));
             }
-            ChannelEvent::Message(PageMessage::Event { data }) => {
-                tracing::debug!(name = ?data.get("name"), "call event");
-                match InboundEvent::from_data(&data) {
+            ChannelEvent::Message(PageMessage::Event { name, data }) => {
+                tracing::debug!(name, "call event");
+                match InboundEvent::parse(&name, &data) {
                     Ok(Some(event)) => action = call.state.apply(event),
                     Ok(None) => return true,
                     Err(error) => {
@@ -458,7 +459,7 @@ impl CallHub {
         let hang_up = control == CallControl::HangUp;
         let command = call.state.command(control)?;
         let sent = call.send(&CoreMessage::Command {
-            name: command.public_name().to_owned(),
+            name: command.name.to_owned(),
             args: command.args.clone(),
         });
         if !sent {
@@ -526,7 +527,7 @@ impl CallHub {
             if call.state.view().phase == CallPhase::Joined {
                 if let Ok(command) = call.state.command(CallControl::HangUp) {
                     call.send(&CoreMessage::Command {
-                        name: command.public_name().to_owned(),
+                        name: command.name.to_owned(),
                         args: command.args,
                     });
                 }

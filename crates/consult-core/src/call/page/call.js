@@ -9,28 +9,6 @@
   // The key must not stay in the address bar, the history or anything read later.
   history.replaceState(null, '', location.pathname);
 
-  // Wire names the core understands → the public event names external_api.js emits
-  // (its `events` map); each event goes back to the core under its wire name.
-  const EVENTS = {
-    'browser-support': 'browserSupport',
-    'video-conference-joined': 'videoConferenceJoined',
-    'video-conference-left': 'videoConferenceLeft',
-    'video-ready-to-close': 'readyToClose',
-    'participant-joined': 'participantJoined',
-    'participant-left': 'participantLeft',
-    'participant-role-changed': 'participantRoleChanged',
-    'audio-mute-status-changed': 'audioMuteStatusChanged',
-    'video-mute-status-changed': 'videoMuteStatusChanged',
-    'raise-hand-updated': 'raiseHandUpdated',
-    'knocking-participant': 'knockingParticipant',
-    'camera-error': 'cameraError',
-    'mic-error': 'micError',
-    'screen-sharing-status-changed': 'screenSharingStatusChanged',
-    'error-occurred': 'errorOccurred',
-    'tile-view-changed': 'tileViewChanged',
-    'display-name-change': 'displayNameChange',
-  };
-
   const stage = document.getElementById('stage');
   const statusLine = document.getElementById('status');
   const controls = document.getElementById('controls');
@@ -43,7 +21,8 @@
   const send = (message) => {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
   };
-  const forward = (name, data) => send({ kind: 'event', data: Object.assign({}, data, { name }) });
+  // Jitsi's public event names and payloads, unchanged: the core speaks external_api.js's own vocabulary.
+  const forward = (name, data) => send({ kind: 'event', name, data: data || {} });
 
   function loadScript(url) {
     if (script) return script;
@@ -88,12 +67,11 @@
       parentNode: stage,
       width: '100%',
       height: '100%',
-      onload: () => forward('ready', {}),
     });
     try {
       api = new window.JitsiMeetExternalAPI(message.domain, options);
-      for (const [wire, publicName] of Object.entries(EVENTS)) {
-        api.addListener(publicName, (data) => forward(wire, data || {}));
+      for (const name of message.events) {
+        api.addListener(name, (data) => forward(name, data));
       }
     } catch (error) {
       api = null;
