@@ -3,10 +3,11 @@
 //! Jitsi URL carries the token) stays on disk after it.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
-use tokio::process::{Child, Command};
+use tokio::process::Command;
+use tokio::sync::oneshot;
 
 /// Flags for a locked-down, quiet app window; no network chatter beyond the call.
 const BASE_FLAGS: [&str; 7] = [
@@ -19,10 +20,22 @@ const BASE_FLAGS: [&str; 7] = [
     "--password-store=basic",
 ];
 
-/// A browser window carrying one call. Dropping it closes the window and deletes the profile.
+/// A browser window carrying one call. Dropping it ends the browser; its profile is deleted
+/// once the process is gone.
 pub struct BrowserWindow {
-    child: Child,
-    profile: tempfile::TempDir,
+    /// Dropped with the window: tells the keeper task to end the browser.
+    _close: oneshot::Sender<()>,
+}
+
+/// The browser's exit, reported by the task that awaits it.
+pub struct BrowserExited(oneshot::Receiver<()>);
+
+impl BrowserExited {
+    /// `true` once the browser exited on its own: the user closed the window (or it crashed).
+    /// `false` when the app ended it by dropping the [`BrowserWindow`].
+    pub async fn wait(self) -> bool {
+        self.0.await.is_ok()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +57,10 @@ pub struct BrowserLaunch<'a> {
 }
 
 impl BrowserWindow {
-    pub fn open(launch: &BrowserLaunch<'_>) -> Result<BrowserWindow, BrowserError> {
+    /// Starts the browser, and a task that awaits its exit (no polling) and owns its profile.
+    pub fn open(
+        launch: &BrowserLaunch<'_>,
+    ) -> Result<(BrowserWindow, BrowserExited), BrowserError> {
         let start_error = |detail: String| BrowserError::Start {
             program: launch.program.display().to_string(),
             detail,
@@ -54,36 +70,38 @@ impl BrowserWindow {
             .tempdir()
             .map_err(|error| start_error(error.to_string()))?;
         let args = arguments(launch, profile.path(), running_as_root());
-        let child = Command::new(launch.program)
+        let mut child = Command::new(launch.program)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Also ends the browser if the runtime goes away with the keeper task.
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| start_error(error.to_string()))?;
-        tracing::info!(program = %launch.program.display(), pid = child.id(), "call window opened in the browser");
-        Ok(BrowserWindow { child, profile })
-    }
-
-    /// The user closed the browser window (the process exited).
-    pub fn has_exited(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    pub fn profile_dir(&self) -> PathBuf {
-        self.profile.path().to_path_buf()
-    }
-}
-
-impl Drop for BrowserWindow {
-    fn drop(&mut self) {
-        // kill_on_drop ends the browser; the TempDir then removes its profile.
-        let _ = self.child.start_kill();
+        let pid = child.id();
+        tracing::info!(program = %launch.program.display(), pid, "call window opened in the browser");
+        let (close, closed) = oneshot::channel::<()>();
+        let (exit, exited) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            tokio::select! {
+                status = child.wait() => {
+                    match status {
+                        Ok(status) => tracing::info!(pid, %status, "the call's browser window was closed"),
+                        Err(error) => tracing::warn!(pid, %error, "the call's browser could not be awaited"),
+                    }
+                    let _ = exit.send(());
+                }
+                _ = closed => {
+                    if let Err(error) = child.kill().await {
+                        tracing::warn!(pid, %error, "the call's browser could not be ended");
+                    }
+                }
+            }
+            // Only now, with the browser gone, can its profile (which held the call) go.
+            drop(profile);
+        });
+        Ok((BrowserWindow { _close: close }, BrowserExited(exited)))
     }
 }
 

@@ -4,6 +4,12 @@
 //! Every control, whoever asks (the call screen's buttons over IPC, a notification, a keyboard
 //! shortcut, the browser window's own buttons, later a kiosk), goes through [`CallHub::control`],
 //! so there is one call state and one path to Jitsi.
+//!
+//! What a call holds is one [`PagePhase`]: no page (the opening failed; Retry opens one), or a
+//! page served for a checked deployment and shown on exactly one carrier, the app's frame or a
+//! browser window. Dropping the page takes everything back: the channel stops, the browser ends,
+//! the embedded allowances go. The browser's exit is awaited by its own task, which reports it
+//! here; events of a page that was replaced meanwhile are dropped by its id.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, Mutex, MutexGuard};
+use tokio::sync::{mpsc, Mutex};
 use url::Url;
 
 use consult_types::{
@@ -19,9 +25,9 @@ use consult_types::{
     JitsiSession, JoinCallArgs, KnockingParticipant,
 };
 
-use super::browser::{BrowserLaunch, BrowserWindow};
-use super::channel::{CallChannel, ChannelEvent, CoreMessage, PageMessage, PageMode};
-use super::deployment::{self, Deployment, Trust};
+use super::browser::{BrowserError, BrowserExited, BrowserLaunch, BrowserWindow};
+use super::channel::{CallChannel, ChannelError, ChannelEvent, CoreMessage, PageMessage, PageMode};
+use super::deployment::{self, Deployment, DeploymentError, Trust};
 use super::{CallAction, CallState, InboundEvent};
 use crate::session::SessionManager;
 
@@ -33,6 +39,10 @@ pub trait CallHost: Send + Sync + 'static {
     fn closed(&self);
     /// Someone knocks in the lobby (moderators only): a native notification.
     fn knocking(&self, knocker: &KnockingParticipant, screen: &CallScreen);
+    /// A knock told through [`CallHost::knocking`] is settled: the knocker was answered (here or
+    /// by another moderator), is no longer for us to answer, or the call closed. Called once per
+    /// knock, so its notification can be withdrawn.
+    fn knock_settled(&self, participant_id: &str, screen: &CallScreen);
     /// Embedded path, before the frame URL reaches the UI: let the main window frame the call
     /// page and the Jitsi origin, trust the pinned certificate, allow media for Jitsi.
     fn open_embedded(&self, call_page: &Url, deployment: &Deployment);
@@ -56,6 +66,7 @@ pub struct CallHub(Arc<Inner>);
 struct Inner {
     host: Arc<dyn CallHost>,
     active: Mutex<Option<ActiveCall>>,
+    /// Ids of calls and of their pages.
     next_id: AtomicU64,
 }
 
@@ -67,10 +78,66 @@ struct ActiveCall {
     state: CallState,
     jitsi: JitsiSession,
     email: Option<String>,
-    deployment: Option<Deployment>,
-    channel: Option<CallChannel>,
-    browser: Option<BrowserWindow>,
-    frame_url: Option<String>,
+    page: PagePhase,
+}
+
+/// Where the call page is.
+enum PagePhase {
+    /// No page: the deployment check or the opening failed, and the state says why. Retry
+    /// opens one.
+    Unopened,
+    /// Served for a checked deployment and shown on its carrier.
+    Open(Box<CallPage>),
+}
+
+struct CallPage {
+    /// The channel's events and the browser's exit carry it, so a replaced page's are dropped.
+    id: u64,
+    deployment: Deployment,
+    channel: CallChannel,
+    carrier: Carrier,
+}
+
+/// What shows the call page. Dropping it ends that.
+enum Carrier {
+    Frame(EmbeddedFrame),
+    /// Held for its `Drop`, which ends the browser.
+    Browser {
+        _window: BrowserWindow,
+    },
+}
+
+/// The call page in the app's call screen; dropping it takes the main window's allowances back.
+struct EmbeddedFrame {
+    /// The page's address with its key; only the call screen gets it.
+    url: String,
+    host: Arc<dyn CallHost>,
+}
+
+impl Drop for EmbeddedFrame {
+    fn drop(&mut self) {
+        self.host.close_embedded();
+    }
+}
+
+/// Why the call page could not be opened, in words for the call screen.
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error("The call could not be opened on this computer: {0}. Restart the app and try again.")]
+    Channel(#[from] ChannelError),
+    #[error("No browser was found to hold the call. Install Chromium or Google Chrome, then join again.")]
+    NoBrowser,
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+    #[error("Nothing on this computer can carry the call.")]
+    NoPath,
+}
+
+/// What the host is told after a change: gathered under the call's lock, told after it.
+struct News {
+    screen: CallScreen,
+    knocking: Vec<KnockingParticipant>,
+    settled: Vec<String>,
 }
 
 impl ActiveCall {
@@ -78,16 +145,64 @@ impl ActiveCall {
         self.jitsi.call_type == CallType::Audio
     }
 
+    fn open_page(&self) -> Option<&CallPage> {
+        match &self.page {
+            PagePhase::Open(page) => Some(page),
+            PagePhase::Unopened => None,
+        }
+    }
+
     fn screen(&self) -> CallScreen {
+        let frame_url = match self.open_page().map(|page| &page.carrier) {
+            Some(Carrier::Frame(frame)) => Some(frame.url.clone()),
+            Some(Carrier::Browser { .. }) | None => None,
+        };
         CallScreen {
             session_id: self.args.session_id.clone(),
             appointment_id: self.args.appointment_id.clone(),
             support: self.options.support.clone(),
-            frame_url: self.frame_url.clone(),
+            frame_url,
             room_name: self.jitsi.room_name.clone(),
             audio_only: self.audio_only(),
             view: self.state.view().clone(),
         }
+    }
+
+    fn knockers(&self) -> Vec<KnockingParticipant> {
+        self.state.view().knocking.clone()
+    }
+
+    /// The screen and the knocks that came or were settled since `before`; a browser window's
+    /// own buttons get the new view.
+    fn news(&self, before: &[KnockingParticipant]) -> News {
+        let screen = self.screen();
+        if let Some(page) = self.open_page() {
+            if matches!(page.carrier, Carrier::Browser { .. }) {
+                page.channel.send(&CoreMessage::View {
+                    view: Box::new(screen.view.clone()),
+                });
+            }
+        }
+        let now = &screen.view.knocking;
+        let knocking = now
+            .iter()
+            .filter(|knocker| !before.iter().any(|old| old.id == knocker.id))
+            .cloned()
+            .collect();
+        let settled = before
+            .iter()
+            .filter(|old| !now.iter().any(|knocker| knocker.id == old.id))
+            .map(|old| old.id.clone())
+            .collect();
+        News {
+            screen,
+            knocking,
+            settled,
+        }
+    }
+
+    fn page_is(&self, page_id: u64) -> bool {
+        self.open_page().is_some_and(|page| page.id == page_id)
     }
 
     /// The `JitsiMeetExternalAPI` options (jitsi.md §1), without `parentNode`.
@@ -112,20 +227,23 @@ impl ActiveCall {
         })
     }
 
-    fn load_message(&self) -> Option<CoreMessage> {
-        let deployment = self.deployment.as_ref()?;
-        Some(CoreMessage::Load {
-            script_url: deployment.script_url.to_string(),
-            domain: deployment.domain.clone(),
+    /// Loads the conference in the page; `false` when no page is connected (it loads when one
+    /// connects).
+    fn load(&self) -> bool {
+        let Some(page) = self.open_page() else {
+            return false;
+        };
+        page.channel.send(&CoreMessage::Load {
+            script_url: page.deployment.script_url.to_string(),
+            domain: page.deployment.domain.clone(),
             options: self.conference_options(),
             events: InboundEvent::NAMES.map(str::to_owned).to_vec(),
         })
     }
 
     fn send(&self, message: &CoreMessage) -> bool {
-        self.channel
-            .as_ref()
-            .is_some_and(|channel| channel.send(message))
+        self.open_page()
+            .is_some_and(|page| page.channel.send(message))
     }
 }
 
@@ -183,57 +301,37 @@ impl CallHub {
             false,
             jitsi.call_type == CallType::Audio,
         );
-        let call = ActiveCall {
-            id: self.0.next_id.fetch_add(1, Ordering::Relaxed),
-            session,
-            args,
-            options,
-            state,
-            jitsi,
-            email,
-            deployment: None,
-            channel: None,
-            browser: None,
-            frame_url: None,
-        };
         let mut active = self.0.active.lock().await;
         if active.is_some() {
             return Err(AppError::CallUnavailable {
                 detail: "Another call was opened meanwhile. Hang up there first.".into(),
             });
         }
-        *active = Some(call);
-        self.open_and_show(active, checked).await
-    }
-
-    /// [`CallHub::open`], then shows the call and returns its screen.
-    async fn open_and_show(
-        &self,
-        mut active: MutexGuard<'_, Option<ActiveCall>>,
-        checked: Result<Deployment, deployment::DeploymentError>,
-    ) -> Result<CallScreen, AppError> {
-        self.open(&mut active, checked).await;
-        let screen = active
-            .as_ref()
-            .map(ActiveCall::screen)
-            .ok_or_else(|| AppError::Internal {
-                detail: "the call vanished while opening".into(),
-            })?;
+        let call = active.insert(ActiveCall {
+            id: self.next_id(),
+            session,
+            args,
+            options,
+            state,
+            jitsi,
+            email,
+            page: PagePhase::Unopened,
+        });
+        self.open(call, checked).await;
+        let news = call.news(&[]);
         drop(active);
-        self.0.host.changed(&screen);
+        let screen = news.screen.clone();
+        self.tell(news);
         Ok(screen)
     }
 
-    /// Opens the call page on the call's path for a checked deployment. Failures end up in the
-    /// call's state (shown with Retry), not as an error of the command.
-    async fn open(
-        &self,
-        active: &mut Option<ActiveCall>,
-        checked: Result<Deployment, deployment::DeploymentError>,
-    ) {
-        let Some(call) = active.as_mut() else {
-            return;
-        };
+    fn next_id(&self) -> u64 {
+        self.0.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Shows the call on its path for a checked deployment. Failures end up in the call's state
+    /// (shown with Retry), not as an error of the command.
+    async fn open(&self, call: &mut ActiveCall, checked: Result<Deployment, DeploymentError>) {
         let deployment = match checked {
             Ok(deployment) => deployment,
             Err(error) => {
@@ -242,122 +340,120 @@ impl CallHub {
                 return;
             }
         };
-        if call.channel.is_none() {
-            let (events, received) = mpsc::unbounded_channel();
-            match CallChannel::start(&deployment.origin, events).await {
-                Ok(channel) => call.channel = Some(channel),
-                Err(error) => {
-                    call.state.fail(format!("The call could not be opened on this computer: {error}. Restart the app and try again."));
-                    return;
+        if let PagePhase::Open(page) = &mut call.page {
+            if page.deployment.origin == deployment.origin {
+                // Retry on a page that is still there: it loads again at once if connected,
+                // else when it connects.
+                if let Carrier::Frame(_) = page.carrier {
+                    self.0
+                        .host
+                        .open_embedded(page.channel.origin(), &deployment);
                 }
+                page.deployment = deployment;
+                call.load();
+                return;
             }
-            self.pump(call.id, received);
+            // The deployment moved: its page (whose policy names the old origin) goes.
+            page.channel.send(&CoreMessage::Dispose);
         }
-        let Some(channel) = call.channel.as_ref() else {
-            return;
-        };
-        let page_origin = channel.origin().clone();
-        call.deployment = Some(deployment);
-        match call.options.support.path {
+        call.page = PagePhase::Unopened;
+        match self.open_page(&call.options, deployment).await {
+            // The new page loads when it connects.
+            Ok(page) => call.page = PagePhase::Open(Box::new(page)),
+            Err(error) => {
+                tracing::warn!(%error, "the call page could not be opened");
+                call.state.fail(error.to_string());
+            }
+        }
+    }
+
+    /// Serves a new call page and shows it on the call's path.
+    async fn open_page(
+        &self,
+        options: &CallOptions,
+        deployment: Deployment,
+    ) -> Result<CallPage, OpenError> {
+        let id = self.next_id();
+        let (events, received) = mpsc::unbounded_channel();
+        let channel = CallChannel::start(&deployment.origin, events).await?;
+        let carrier = match options.support.path {
             CallPathKind::Embedded => {
-                if let Some(deployment) = &call.deployment {
-                    self.0.host.open_embedded(&page_origin, deployment);
-                }
-                call.frame_url = Some(channel.page_url(PageMode::Embedded));
+                self.0.host.open_embedded(channel.origin(), &deployment);
+                Carrier::Frame(EmbeddedFrame {
+                    url: channel.page_url(PageMode::Embedded),
+                    host: self.0.host.clone(),
+                })
             }
-            CallPathKind::Browser if call.browser.is_none() => {
-                self.open_browser(call);
+            CallPathKind::Browser => {
+                let program = options
+                    .browser_program
+                    .as_deref()
+                    .ok_or(OpenError::NoBrowser)?;
+                let page_url = channel.page_url(PageMode::Browser);
+                let spki = deployment.pinned_spki_sha256();
+                let (window, exited) = BrowserWindow::open(&BrowserLaunch {
+                    program,
+                    page_url: &page_url,
+                    pinned_spki: spki.as_deref(),
+                    extra_args: &options.browser_args,
+                })?;
+                self.watch_browser(id, exited);
+                Carrier::Browser { _window: window }
             }
-            CallPathKind::Browser => {}
-            CallPathKind::None => call
-                .state
-                .fail("Nothing on this computer can carry the call."),
-        }
-        // A page still connected from before (Retry) loads again at once; a new page loads
-        // when it connects.
-        if let Some(load) = call.load_message() {
-            call.send(&load);
-        }
+            CallPathKind::None => return Err(OpenError::NoPath),
+        };
+        self.pump(id, received);
+        Ok(CallPage {
+            id,
+            deployment,
+            channel,
+            carrier,
+        })
     }
 
-    fn open_browser(&self, call: &mut ActiveCall) {
-        let (Some(program), Some(channel)) =
-            (call.options.browser_program.clone(), call.channel.as_ref())
-        else {
-            call.state.fail("No browser was found to hold the call. Install Chromium or Google Chrome, then join again.");
-            return;
-        };
-        let page_url = channel.page_url(PageMode::Browser);
-        let spki = call
-            .deployment
-            .as_ref()
-            .and_then(Deployment::pinned_spki_sha256);
-        let launch = BrowserLaunch {
-            program: &program,
-            page_url: &page_url,
-            pinned_spki: spki.as_deref(),
-            extra_args: &call.options.browser_args,
-        };
-        match BrowserWindow::open(&launch) {
-            Ok(window) => {
-                call.browser = Some(window);
-                self.watch_browser(call.id);
-            }
-            Err(error) => call.state.fail(error.to_string()),
-        }
-    }
-
-    /// Ends the call when the user closes the browser window.
-    fn watch_browser(&self, id: u64) {
+    /// Ends the call when the user closes its browser window.
+    fn watch_browser(&self, page_id: u64, exited: BrowserExited) {
         let hub = self.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                let mut active = hub.0.active.lock().await;
-                let Some(call) = active.as_mut().filter(|call| call.id == id) else {
-                    return;
-                };
-                let exited = match call.browser.as_mut() {
-                    Some(window) => window.has_exited(),
-                    None => return,
-                };
-                if exited {
-                    tracing::info!("the call's browser window was closed");
-                    call.browser = None;
-                    drop(active);
-                    hub.close(id).await;
-                    return;
-                }
+            if !exited.wait().await {
+                return;
             }
+            let id = {
+                let active = hub.0.active.lock().await;
+                match active.as_ref().filter(|call| call.page_is(page_id)) {
+                    Some(call) => call.id,
+                    None => return,
+                }
+            };
+            tracing::info!("the call's browser window was closed: the call ends");
+            hub.close(id).await;
         });
     }
 
-    /// Feeds the channel's events into the call, in order.
-    fn pump(&self, id: u64, mut received: mpsc::UnboundedReceiver<ChannelEvent>) {
+    /// Feeds a page's channel events into the call, in order, while it is the call's page.
+    fn pump(&self, page_id: u64, mut received: mpsc::UnboundedReceiver<ChannelEvent>) {
         let hub = self.clone();
         tokio::spawn(async move {
             while let Some(event) = received.recv().await {
-                if !hub.on_channel_event(id, event).await {
+                if !hub.on_channel_event(page_id, event).await {
                     return;
                 }
             }
         });
     }
 
-    /// `false` once the call is gone.
-    async fn on_channel_event(&self, id: u64, event: ChannelEvent) -> bool {
+    /// `false` once the page is no longer the call's.
+    async fn on_channel_event(&self, page_id: u64, event: ChannelEvent) -> bool {
         let mut active = self.0.active.lock().await;
-        let Some(call) = active.as_mut().filter(|call| call.id == id) else {
+        let Some(call) = active.as_mut().filter(|call| call.page_is(page_id)) else {
             return false;
         };
+        let before = call.knockers();
         let mut action = None;
-        let knockers_before = call.state.view().knocking.len();
         match event {
             ChannelEvent::Connected => {
                 tracing::info!("call page connected");
-                if let Some(load) = call.load_message() {
-                    call.send(&load);
-                }
+                call.load();
             }
             ChannelEvent::Refused { reason } => {
                 tracing::warn!(reason, "refused a connection to the call page channel");
@@ -391,30 +487,28 @@ impl CallHub {
                 return true;
             }
         }
-        let screen = call.screen();
-        let new_knockers: Vec<KnockingParticipant> = screen
-            .view
-            .knocking
-            .iter()
-            .skip(knockers_before)
-            .cloned()
-            .collect();
-        if call.browser.is_some() {
-            call.send(&CoreMessage::View {
-                view: Box::new(screen.view.clone()),
-            });
-        }
+        let id = call.id;
+        let news = call.news(&before);
         drop(active);
-        self.0.host.changed(&screen);
-        for knocker in &new_knockers {
-            self.0.host.knocking(knocker, &screen);
-        }
+        self.tell(news);
         match action {
             Some(CallAction::Dispose) => self.close(id).await,
             Some(CallAction::RejoinWithFreshToken) => self.rejoin(id).await,
             None => {}
         }
         true
+    }
+
+    /// Tells the host what changed, outside the call's lock.
+    fn tell(&self, news: News) {
+        let host = &self.0.host;
+        host.changed(&news.screen);
+        for knocker in &news.knocking {
+            host.knocking(knocker, &news.screen);
+        }
+        for participant_id in &news.settled {
+            host.knock_settled(participant_id, &news.screen);
+        }
     }
 
     /// Jitsi rejected the token once: fetch a fresh one and load the conference again.
@@ -432,20 +526,19 @@ impl CallHub {
         let Some(call) = active.as_mut().filter(|call| call.id == id) else {
             return;
         };
+        let before = call.knockers();
         match fresh {
             Ok(jitsi) => {
                 call.jitsi = jitsi;
-                if let Some(load) = call.load_message() {
-                    call.send(&load);
-                }
+                call.load();
             }
             Err(error) => call.state.fail(format!(
                 "The video server refused this call's access, and a fresh one could not be fetched: {error}"
             )),
         }
-        let screen = call.screen();
+        let news = call.news(&before);
         drop(active);
-        self.0.host.changed(&screen);
+        self.tell(news);
     }
 
     /// One control of the running call.
@@ -457,10 +550,12 @@ impl CallHub {
             });
         };
         let hang_up = control == CallControl::HangUp;
+        let before_state = call.state.clone();
+        let before = call.knockers();
         let command = call.state.command(control)?;
         let sent = call.send(&CoreMessage::Command {
             name: command.name.to_owned(),
-            args: command.args.clone(),
+            args: command.args,
         });
         if !sent {
             if hang_up {
@@ -470,6 +565,8 @@ impl CallHub {
                 self.close(id).await;
                 return Ok(());
             }
+            // Jitsi never heard of it, so nothing changed.
+            call.state = before_state;
             return Err(CallError::NotJoined {
                 action: "do that while the call is reconnecting".into(),
             }
@@ -477,9 +574,9 @@ impl CallHub {
         }
         tracing::debug!(command = command.name, "call command sent");
         // Answering a knocker changes the view at once (Jitsi sends no event for it).
-        let screen = call.screen();
+        let news = call.news(&before);
         drop(active);
-        self.0.host.changed(&screen);
+        self.tell(news);
         Ok(())
     }
 
@@ -501,20 +598,21 @@ impl CallHub {
         let jitsi = fetch_token(&session, &session_id).await?;
         let checked = deployment::check(&jitsi.server_url, &trust, timeout).await;
         let mut active = self.0.active.lock().await;
-        match active.as_mut().filter(|call| call.id == id) {
-            Some(call) => {
-                let audio_only = jitsi.call_type == CallType::Audio;
-                call.state = CallState::new(&jitsi.display_name, false, audio_only);
-                call.jitsi = jitsi;
-            }
-            None => {
-                return Err(AppError::CallUnavailable {
-                    detail: "The call was closed meanwhile. Join it again from the schedule."
-                        .into(),
-                })
-            }
-        }
-        self.open_and_show(active, checked).await
+        let Some(call) = active.as_mut().filter(|call| call.id == id) else {
+            return Err(AppError::CallUnavailable {
+                detail: "The call was closed meanwhile. Join it again from the schedule.".into(),
+            });
+        };
+        let before = call.knockers();
+        let audio_only = jitsi.call_type == CallType::Audio;
+        call.state = CallState::new(&jitsi.display_name, false, audio_only);
+        call.jitsi = jitsi;
+        self.open(call, checked).await;
+        let news = call.news(&before);
+        drop(active);
+        let screen = news.screen.clone();
+        self.tell(news);
+        Ok(screen)
     }
 
     /// Leaves the running call: hangs up in Jitsi if still in it, then disposes everything.
@@ -537,7 +635,8 @@ impl CallHub {
         self.close(id).await;
     }
 
-    /// Disposes the conference, the page, the browser window; the UI goes back.
+    /// Disposes the conference, the page and its carrier; open knocks are settled; the UI goes
+    /// back.
     async fn close(&self, id: u64) {
         let call = {
             let mut active = self.0.active.lock().await;
@@ -549,14 +648,17 @@ impl CallHub {
         let Some(call) = call else {
             return;
         };
-        call.send(&CoreMessage::Dispose);
-        if call.options.support.path == CallPathKind::Embedded {
-            self.0.host.close_embedded();
+        if call.send(&CoreMessage::Dispose) {
+            // Give the page a moment to dispose the conference before the channel (and a
+            // browser) go away.
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tracing::info!("call closed");
-        // Give the page a moment to dispose before the channel (and a browser) go away.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let screen = call.screen();
         drop(call);
+        tracing::info!("call closed");
+        for knocker in &screen.view.knocking {
+            self.0.host.knock_settled(&knocker.id, &screen);
+        }
         self.0.host.closed();
     }
 }

@@ -101,6 +101,10 @@ impl CallHost for CallRelay {
         self.notifier.show(&alert);
     }
 
+    fn knock_settled(&self, _participant_id: &str, _screen: &CallScreen) {
+        // To do with the notification work: withdraw `alerts::lobby_knock_id(session, participant)`.
+    }
+
     fn open_embedded(&self, call_page: &Url, deployment: &Deployment) {
         self.window.open_embedded(call_page, deployment);
     }
