@@ -1,0 +1,939 @@
+//! The call hub below the app: the real clinic server (in-process) mints the meeting tokens, a
+//! local HTTPS server under a private CA serves an `external_api.js`, a WebSocket client stands
+//! in for the call page, a recorder for the shell (`CallHost`), and a shell script for the
+//! browser. Each test checks what the hub tells the shell and sends the page, in order, waiting
+//! for the next event rather than for time.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio_rustls::rustls;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use url::Url;
+
+use consult_core::call::deployment::{Deployment, Trust};
+use consult_core::call::{CallHost, CallHub, CallOptions, InboundEvent};
+use consult_core::clinic::ClinicClient;
+use consult_core::secrets::{MemoryOnlyStore, SecretStore};
+use consult_core::session::SessionManager;
+use consult_server::config::ServerConfig;
+use consult_server::jitsi::JitsiConfig;
+use consult_server::RunningServer;
+use consult_types::{
+    AppError, Appointment, CallControl, CallPathKind, CallPhase, CallRole, CallScreen, CallSupport,
+    EndReason, JoinCallArgs, KnockingParticipant,
+};
+
+const DOCTOR: &str = "doctor@demo.clinic";
+const PASSWORD: &str = "consult-demo";
+const APP_ID: &str = "consult-hub-tests";
+const APP_SECRET: &str = "hub-tests-only-jitsi-app-secret-0123456789";
+const WAIT: Duration = Duration::from_secs(10);
+const SCRIPT: &str = "/* stand-in */ var JitsiMeetExternalAPI = function () {};";
+
+/// An HTTPS server on loopback answering every request with an `external_api.js` (HTTP 503
+/// while down), under a private CA written to `ca_file` for the call's [`Trust`].
+struct FakeJitsi {
+    origin: String,
+    ca_file: PathBuf,
+    up: Arc<AtomicBool>,
+    _dir: TempDir,
+}
+
+impl FakeJitsi {
+    async fn start() -> FakeJitsi {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let mut leaf_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        leaf_params.subject_alt_names =
+            vec![rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+        );
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let serving = up.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let up = serving.load(Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !request.windows(4).any(|end| end == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(read) => request.extend_from_slice(&buffer[..read]),
+                        }
+                    }
+                    let (status, body) = if up {
+                        ("200 OK", SCRIPT)
+                    } else {
+                        ("503 Service Unavailable", "down")
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: text/javascript\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca_cert.pem()).unwrap();
+        FakeJitsi {
+            origin: format!("https://127.0.0.1:{port}"),
+            ca_file,
+            up,
+            _dir: dir,
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+struct World {
+    _server: RunningServer,
+    base_url: String,
+    jitsi: FakeJitsi,
+    _data: TempDir,
+}
+
+impl World {
+    /// The clinic server with demo appointments and a `[jitsi]` table naming the fake Jitsi.
+    async fn start() -> World {
+        let jitsi = FakeJitsi::start().await;
+        let data = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::with_data_dir(data.path());
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.demo = true;
+        config.demo_appointments = true;
+        config.jitsi = Some(JitsiConfig::hs256(&jitsi.origin, APP_ID, APP_SECRET));
+        let server = consult_server::serve(config).await.unwrap();
+        World {
+            base_url: server.base_url(),
+            _server: server,
+            jitsi,
+            _data: data,
+        }
+    }
+
+    async fn doctor(&self) -> Arc<SessionManager> {
+        let base = Url::parse(&format!("{}/", self.base_url)).unwrap();
+        let client = ClinicClient::new(base, WAIT).unwrap();
+        let store: Arc<dyn SecretStore> = Arc::new(MemoryOnlyStore);
+        let session = Arc::new(SessionManager::new(client, store));
+        session.login(DOCTOR, PASSWORD).await.unwrap();
+        session
+    }
+
+    /// The doctor's appointments, earliest first; the first is joinable now.
+    async fn appointments(&self, session: &SessionManager) -> Vec<Appointment> {
+        let client = session.client().clone();
+        let mut list = session
+            .authorized(|token| {
+                let client = client.clone();
+                async move { client.appointments(&token, None).await }
+            })
+            .await
+            .unwrap();
+        list.sort_by_key(|appointment| appointment.start_time);
+        list
+    }
+
+    fn options(&self, path: CallPathKind, browser: Option<PathBuf>) -> CallOptions {
+        CallOptions {
+            support: CallSupport {
+                path,
+                browser: None,
+                forced: true,
+                reason: None,
+                install_hint: None,
+            },
+            browser_program: browser,
+            browser_args: Vec::new(),
+            trust: Trust::load(Some(&self.jitsi.ca_file)).unwrap(),
+            timeout: WAIT,
+        }
+    }
+}
+
+fn args(appointment: &Appointment) -> JoinCallArgs {
+    JoinCallArgs {
+        session_id: appointment.session_id.clone(),
+        appointment_id: Some(appointment.id.clone()),
+    }
+}
+
+/// What the hub told the shell.
+#[derive(Debug, Clone, PartialEq)]
+enum Told {
+    Changed(Box<CallScreen>),
+    Closed,
+    Knocking(String),
+    KnockSettled(String),
+    OpenEmbedded { call_page: String, jitsi: String },
+    CloseEmbedded,
+}
+
+struct Recorder(mpsc::UnboundedSender<Told>);
+
+impl CallHost for Recorder {
+    fn changed(&self, screen: &CallScreen) {
+        let _ = self.0.send(Told::Changed(Box::new(screen.clone())));
+    }
+    fn closed(&self) {
+        let _ = self.0.send(Told::Closed);
+    }
+    fn knocking(&self, knocker: &KnockingParticipant, _screen: &CallScreen) {
+        let _ = self.0.send(Told::Knocking(knocker.id.clone()));
+    }
+    fn knock_settled(&self, participant_id: &str, _screen: &CallScreen) {
+        let _ = self.0.send(Told::KnockSettled(participant_id.to_owned()));
+    }
+    fn open_embedded(&self, call_page: &Url, deployment: &Deployment) {
+        let _ = self.0.send(Told::OpenEmbedded {
+            call_page: call_page.origin().ascii_serialization(),
+            jitsi: deployment.origin.origin().ascii_serialization(),
+        });
+    }
+    fn close_embedded(&self) {
+        let _ = self.0.send(Told::CloseEmbedded);
+    }
+}
+
+/// The shell's side: everything it was told, in order.
+struct Shell {
+    received: mpsc::UnboundedReceiver<Told>,
+    log: Vec<Told>,
+}
+
+impl Shell {
+    async fn next(&mut self) -> Told {
+        let told = tokio::time::timeout(WAIT, self.received.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the hub told nothing more after {:#?}", self.log))
+            .expect("the hub is alive");
+        self.log.push(told.clone());
+        told
+    }
+
+    /// Reads on to the first thing `pick` takes.
+    async fn until<T>(&mut self, what: &str, mut pick: impl FnMut(&Told) -> Option<T>) -> T {
+        loop {
+            let told = tokio::time::timeout(WAIT, self.received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("waited for {what}; the hub told {:#?}", self.log))
+                .expect("the hub is alive");
+            self.log.push(told.clone());
+            if let Some(found) = pick(&told) {
+                return found;
+            }
+        }
+    }
+
+    async fn screen_where(&mut self, what: &str, test: impl Fn(&CallScreen) -> bool) -> CallScreen {
+        self.until(what, |told| match told {
+            Told::Changed(screen) if test(screen) => Some(CallScreen::clone(screen)),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn told(&mut self, what: Told) {
+        let wanted = what.clone();
+        self.until(&format!("{what:?}"), |told| (*told == wanted).then_some(()))
+            .await;
+    }
+
+    fn settled(&self) -> Vec<&str> {
+        self.log
+            .iter()
+            .filter_map(|told| match told {
+                Told::KnockSettled(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn hub() -> (CallHub, Shell) {
+    let (told, received) = mpsc::unbounded_channel();
+    let shell = Shell {
+        received,
+        log: Vec::new(),
+    };
+    (CallHub::new(Arc::new(Recorder(told))), shell)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The call page, as far as the core can tell: its channel, opened from the page's own origin
+/// with the key from its URL's fragment.
+struct Page {
+    socket: Socket,
+}
+
+impl Page {
+    async fn connect(page_url: &str) -> Page {
+        let url = Url::parse(page_url).unwrap();
+        let key = url
+            .fragment()
+            .unwrap()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("k="))
+            .unwrap()
+            .to_owned();
+        let origin = url.origin().ascii_serialization();
+        let ws = format!("ws://{}/call/ws", origin.trim_start_matches("http://"));
+        let mut request = ws.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        socket
+            .send(Message::text(
+                json!({"kind": "hello", "key": key}).to_string(),
+            ))
+            .await
+            .unwrap();
+        Page { socket }
+    }
+
+    /// The core's next message, `None` once it closed the channel. `view`s (the browser
+    /// window's own buttons) are skipped; [`Page::view`] reads them.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            let message = self.next_any().await?;
+            if message["kind"] != "view" {
+                return Some(message);
+            }
+        }
+    }
+
+    async fn next_any(&mut self) -> Option<Value> {
+        loop {
+            let received = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("a message from the core in time");
+            match received {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next message, which must be a `kind`.
+    async fn expect(&mut self, kind: &str) -> Value {
+        let message = self
+            .next()
+            .await
+            .unwrap_or_else(|| panic!("the channel closed before a {kind}"));
+        assert_eq!(message["kind"], kind, "{message}");
+        message
+    }
+
+    /// The next `view`, skipping anything else.
+    async fn view(&mut self) -> Value {
+        loop {
+            let message = self
+                .next_any()
+                .await
+                .expect("a view before the channel closed");
+            if message["kind"] == "view" {
+                return message["view"].clone();
+            }
+        }
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// One Jitsi event, as `external_api.js` emits it.
+    async fn event(&mut self, name: &str, data: Value) {
+        self.send(json!({"kind": "event", "name": name, "data": data}))
+            .await;
+    }
+
+    async fn joined(&mut self, role: &str) {
+        self.event(
+            "videoConferenceJoined",
+            json!({"roomName": "r", "id": "me", "displayName": "Dr Who"}),
+        )
+        .await;
+        self.event("participantRoleChanged", json!({"id": "me", "role": role}))
+            .await;
+    }
+}
+
+fn token_refused(name: &str) -> Value {
+    json!({"error": {"name": name, "message": "", "type": "CONNECTION", "isFatal": true}})
+}
+
+/// A "browser" for the browser path: a script that reports its pid and arguments through a
+/// FIFO, then sleeps holding the FIFO open, so its exit is an end of file the test can await.
+struct FakeBrowser {
+    program: PathBuf,
+    fifo: PathBuf,
+    _dir: TempDir,
+}
+
+struct Launched {
+    pid: u32,
+    args: Vec<String>,
+    page_url: String,
+    gone: oneshot::Receiver<()>,
+}
+
+impl FakeBrowser {
+    fn new() -> FakeBrowser {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("launches");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let program = dir.path().join("chromium");
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\nexec 3>'{}'\nprintf '%s\\n' \"$$\" \"$@\" >&3\nexec sleep 600\n",
+                fifo.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        FakeBrowser {
+            program,
+            fifo,
+            _dir: dir,
+        }
+    }
+
+    /// Waits until the hub started the browser.
+    async fn launched(&self) -> Launched {
+        let (started, launch) = oneshot::channel();
+        let (exited, gone) = oneshot::channel();
+        let fifo = self.fifo.clone();
+        // A plain thread: opening a FIFO blocks, and a stuck one must not hold the runtime.
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(std::fs::File::open(fifo).unwrap());
+            let mut lines = Vec::new();
+            while !lines
+                .last()
+                .is_some_and(|line: &String| line.starts_with("--app="))
+            {
+                let mut line = String::new();
+                assert!(reader.read_line(&mut line).unwrap() > 0, "{lines:?}");
+                lines.push(line.trim_end().to_owned());
+            }
+            let _ = started.send(lines);
+            let _ = reader.read_to_end(&mut Vec::new());
+            let _ = exited.send(());
+        });
+        let mut lines = tokio::time::timeout(WAIT, launch)
+            .await
+            .expect("the browser started in time")
+            .unwrap();
+        let pid = lines.remove(0).parse().unwrap();
+        let page_url = lines
+            .last()
+            .and_then(|line| line.strip_prefix("--app="))
+            .unwrap()
+            .to_owned();
+        Launched {
+            pid,
+            args: lines,
+            page_url,
+            gone,
+        }
+    }
+}
+
+impl Launched {
+    /// The user closes the window.
+    fn close(&self) {
+        let killed = std::process::Command::new("kill")
+            .arg(self.pid.to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+
+    async fn gone(self) {
+        tokio::time::timeout(WAIT, self.gone)
+            .await
+            .expect("the browser ended in time")
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn joining_loads_the_conference_when_the_page_connects_and_the_screen_follows_jitsi() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(screen.view.phase, CallPhase::Joining);
+    assert_eq!(screen.session_id, appointment.session_id);
+    let frame_url = screen
+        .frame_url
+        .clone()
+        .expect("a frame on the embedded path");
+    // The main window may frame the page and Jitsi before the frame's URL reaches the UI.
+    assert_eq!(
+        shell.next().await,
+        Told::OpenEmbedded {
+            call_page: Url::parse(&frame_url)
+                .unwrap()
+                .origin()
+                .ascii_serialization(),
+            jitsi: world.jitsi.origin.clone(),
+        }
+    );
+    assert_eq!(shell.next().await, Told::Changed(Box::new(screen.clone())));
+
+    let mut page = Page::connect(&frame_url).await;
+    let load = page.expect("load").await;
+    assert_eq!(
+        load["scriptUrl"],
+        format!("{}/external_api.js", world.jitsi.origin)
+    );
+    assert_eq!(
+        load["domain"],
+        world.jitsi.origin.trim_start_matches("https://")
+    );
+    assert_eq!(load["events"], json!(InboundEvent::NAMES));
+    let options = &load["options"];
+    assert_eq!(options["roomName"], json!(screen.room_name));
+    assert!(options["jwt"]
+        .as_str()
+        .is_some_and(|jwt| jwt.split('.').count() == 3));
+    assert_eq!(
+        options["configOverwrite"]["prejoinConfig"]["enabled"],
+        false
+    );
+    assert_eq!(options["userInfo"]["email"], DOCTOR);
+
+    page.joined("moderator").await;
+    shell
+        .screen_where("joined as moderator", |screen| {
+            screen.view.phase == CallPhase::Joined && screen.view.role == CallRole::Moderator
+        })
+        .await;
+
+    // A control goes out as external_api.js's command and changes nothing until Jitsi says so.
+    hub.control(CallControl::ToggleAudio).await.unwrap();
+    assert_eq!(
+        page.expect("command").await,
+        json!({"kind": "command", "name": "toggleAudio", "args": []})
+    );
+    assert!(!hub.screen().await.unwrap().view.audio_muted);
+    page.event("audioMuteStatusChanged", json!({"muted": true}))
+        .await;
+    shell
+        .screen_where("muted by Jitsi", |screen| screen.view.audio_muted)
+        .await;
+
+    // Hang up: Jitsi is told, and its readyToClose disposes everything.
+    hub.control(CallControl::HangUp).await.unwrap();
+    assert_eq!(page.expect("command").await["name"], "hangup");
+    page.event("videoConferenceLeft", json!({"roomName": "r"}))
+        .await;
+    page.event("readyToClose", json!({})).await;
+    shell
+        .screen_where("ended by the hang-up", |screen| {
+            screen.view.phase
+                == CallPhase::Ended {
+                    reason: EndReason::HungUp,
+                }
+        })
+        .await;
+    page.expect("dispose").await;
+    shell.told(Told::CloseEmbedded).await;
+    assert_eq!(shell.next().await, Told::Closed);
+    assert_eq!(hub.screen().await, None);
+    assert_eq!(page.next().await, None, "the channel closes with the call");
+}
+
+#[tokio::test]
+async fn a_token_refused_once_is_fetched_again_and_the_conference_reloaded() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+    let mut page = Page::connect(screen.frame_url.as_deref().unwrap()).await;
+    let first = page.expect("load").await;
+
+    page.event(
+        "errorOccurred",
+        token_refused("connection.passwordRequired"),
+    )
+    .await;
+    shell
+        .screen_where("rejoining", |screen| {
+            screen.view.phase == CallPhase::Rejoining
+        })
+        .await;
+    let reload = page.expect("load").await;
+    assert_eq!(reload["options"]["roomName"], first["options"]["roomName"]);
+    assert!(reload["options"]["jwt"].is_string());
+
+    page.joined("moderator").await;
+    shell
+        .screen_where("joined", |screen| screen.view.phase == CallPhase::Joined)
+        .await;
+    hub.leave().await;
+    assert_eq!(page.expect("command").await["name"], "hangup");
+    page.expect("dispose").await;
+    shell.told(Told::Closed).await;
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_a_clear_error_and_not_a_third_try() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+    let mut page = Page::connect(screen.frame_url.as_deref().unwrap()).await;
+    page.expect("load").await;
+
+    page.event(
+        "errorOccurred",
+        token_refused("connection.passwordRequired"),
+    )
+    .await;
+    page.expect("load").await;
+    page.event(
+        "errorOccurred",
+        token_refused("conference.connectionError.notAllowed"),
+    )
+    .await;
+    let failed = shell
+        .screen_where("failed", |screen| {
+            matches!(screen.view.phase, CallPhase::Failed { .. })
+        })
+        .await;
+    let CallPhase::Failed { message } = failed.view.phase else {
+        unreachable!()
+    };
+    assert!(
+        message.contains("refused") && message.contains("clock"),
+        "{message}"
+    );
+    // Nothing more was loaded: the page's next message is the leave's dispose.
+    hub.leave().await;
+    page.expect("dispose").await;
+    shell.told(Told::Closed).await;
+}
+
+#[tokio::test]
+async fn retry_opens_the_page_once_jitsi_is_back_and_reloads_a_page_that_failed() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+
+    // Jitsi is down: a message with Retry, and no frame to show.
+    world.jitsi.set_up(false);
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+    let CallPhase::Failed { message } = &screen.view.phase else {
+        panic!("{:?}", screen.view.phase)
+    };
+    assert!(
+        message.contains("HTTP 503") && message.contains("Retry"),
+        "{message}"
+    );
+    assert_eq!(screen.frame_url, None);
+    assert_eq!(shell.next().await, Told::Changed(Box::new(screen)));
+
+    world.jitsi.set_up(true);
+    let screen = hub.retry().await.unwrap();
+    assert_eq!(screen.view.phase, CallPhase::Joining);
+    let frame_url = screen.frame_url.clone().expect("now a frame");
+    assert!(matches!(shell.next().await, Told::OpenEmbedded { .. }));
+    assert_eq!(shell.next().await, Told::Changed(Box::new(screen.clone())));
+    let mut page = Page::connect(&frame_url).await;
+    page.expect("load").await;
+
+    // external_api.js did not load in the page; Retry loads it again in the same page.
+    page.send(json!({"kind": "loadFailed", "detail": "the script did not load"}))
+        .await;
+    shell
+        .screen_where("failed", |screen| {
+            matches!(&screen.view.phase, CallPhase::Failed { message } if message.contains("the script did not load"))
+        })
+        .await;
+    let again = hub.retry().await.unwrap();
+    assert_eq!(again.view.phase, CallPhase::Joining);
+    assert_eq!(again.frame_url, screen.frame_url, "the same page");
+    page.expect("load").await;
+    page.joined("moderator").await;
+    shell
+        .screen_where("joined", |screen| screen.view.phase == CallPhase::Joined)
+        .await;
+}
+
+#[tokio::test]
+async fn hanging_up_before_the_page_connects_closes_at_once() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+
+    hub.control(CallControl::HangUp).await.unwrap();
+    assert!(matches!(shell.next().await, Told::OpenEmbedded { .. }));
+    assert_eq!(shell.next().await, Told::Changed(Box::new(screen)));
+    assert_eq!(shell.next().await, Told::CloseEmbedded);
+    assert_eq!(shell.next().await, Told::Closed);
+    assert_eq!(hub.screen().await, None);
+    assert!(matches!(
+        hub.control(CallControl::ToggleAudio).await,
+        Err(AppError::CallUnavailable { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_second_join_returns_the_running_call_and_another_call_is_refused() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointments = world.appointments(&session).await;
+    let (hub, mut shell) = hub();
+    let options = world.options(CallPathKind::Embedded, None);
+    let first = hub
+        .join(session.clone(), args(&appointments[0]), options.clone())
+        .await
+        .unwrap();
+
+    let again = hub
+        .join(session.clone(), args(&appointments[0]), options.clone())
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let other = hub
+        .join(session, args(&appointments[1]), options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&other, AppError::CallUnavailable { detail } if detail.contains("Another call")),
+        "{other:?}"
+    );
+
+    // Neither opened anything: after the first join, the shell hears only the leave.
+    hub.leave().await;
+    assert!(matches!(shell.next().await, Told::OpenEmbedded { .. }));
+    assert_eq!(shell.next().await, Told::Changed(Box::new(first)));
+    assert_eq!(shell.next().await, Told::CloseEmbedded);
+    assert_eq!(shell.next().await, Told::Closed);
+}
+
+#[tokio::test]
+async fn closing_the_browser_window_ends_the_call() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let browser = FakeBrowser::new();
+
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Browser, Some(browser.program.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(screen.frame_url, None, "no frame on the browser path");
+    assert_eq!(shell.next().await, Told::Changed(Box::new(screen)));
+    let launched = browser.launched().await;
+    assert!(launched.page_url.ends_with("&mode=browser"));
+    // The clinic's CA-verified certificate is trusted in the browser's profile only.
+    assert!(launched
+        .args
+        .iter()
+        .any(|arg| arg.starts_with("--ignore-certificate-errors-spki-list=")));
+
+    let mut page = Page::connect(&launched.page_url).await;
+    page.expect("load").await;
+    page.joined("participant").await;
+    // The window's own buttons are drawn from the views the hub sends it.
+    while page.view().await["phase"]["phase"] != "joined" {}
+    // The window's own buttons take the app's path to Jitsi.
+    page.send(json!({"kind": "control", "control": {"control": "toggleAudio"}}))
+        .await;
+    assert_eq!(page.expect("command").await["name"], "toggleAudio");
+
+    launched.close();
+    page.expect("dispose").await;
+    assert_eq!(
+        shell
+            .until("closed", |told| match told {
+                Told::Closed => Some(Told::Closed),
+                Told::CloseEmbedded => Some(Told::CloseEmbedded),
+                _ => None,
+            })
+            .await,
+        Told::Closed,
+        "nothing embedded to close"
+    );
+    assert_eq!(hub.screen().await, None);
+}
+
+#[tokio::test]
+async fn leaving_a_browser_call_ends_the_browser() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let browser = FakeBrowser::new();
+    hub.join(
+        session,
+        args(&appointment),
+        world.options(CallPathKind::Browser, Some(browser.program.clone())),
+    )
+    .await
+    .unwrap();
+    let launched = browser.launched().await;
+
+    hub.leave().await;
+    shell.told(Told::Closed).await;
+    launched.gone().await;
+}
+
+#[tokio::test]
+async fn each_knock_is_settled_once_when_answered_here_or_elsewhere_or_when_the_call_closes() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let screen = hub
+        .join(
+            session,
+            args(&appointment),
+            world.options(CallPathKind::Embedded, None),
+        )
+        .await
+        .unwrap();
+    let mut page = Page::connect(screen.frame_url.as_deref().unwrap()).await;
+    page.expect("load").await;
+    page.joined("moderator").await;
+    for id in ["k1", "k2", "k3"] {
+        page.event(
+            "knockingParticipant",
+            json!({"participant": {"id": id, "name": "Sam"}}),
+        )
+        .await;
+        shell.told(Told::Knocking(id.into())).await;
+    }
+
+    // Answered here: Jitsi sends no event for it, so the hub settles the knock itself.
+    hub.control(CallControl::AnswerKnocking {
+        participant_id: "k1".into(),
+        approved: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        page.expect("command").await,
+        json!({"kind": "command", "name": "answerKnockingParticipant", "args": ["k1", false]})
+    );
+    shell.told(Told::KnockSettled("k1".into())).await;
+
+    // Admitted by another moderator: Jitsi reports the knocker joining.
+    page.event(
+        "participantJoined",
+        json!({"id": "k2", "displayName": "Sam"}),
+    )
+    .await;
+    shell.told(Told::KnockSettled("k2".into())).await;
+
+    // Still knocking when the call closes.
+    hub.leave().await;
+    shell.told(Told::Closed).await;
+    assert_eq!(shell.settled(), ["k1", "k2", "k3"]);
+}
