@@ -325,6 +325,50 @@ async fn embedded_call_controls_reach_jitsi_and_the_screen_follows_its_events() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_embedded_call_shows_only_the_apps_controls() {
+    let call = Call::doctor("call-one-bar", Path::Embedded).await;
+    let appointment = call.joinable_appointment().await;
+    call.join(&id_of(&appointment)).await;
+    call.wait_phase("joined").await;
+    assert!(call.app.is_present("#ctl-audio").await, "the app's own bar");
+
+    // The call page's own bar is for the browser window: in the app's frame it is hidden and
+    // takes no space under the meeting.
+    let frame = call.app.wait_for("#call-frame").await;
+    frame
+        .enter_frame()
+        .await
+        .expect("enter the call page's frame");
+    let bar = call
+        .app
+        .client()
+        .execute(
+            "const bar = document.getElementById('controls');
+             const box = bar.getBoundingClientRect();
+             return {hidden: bar.hidden, display: getComputedStyle(bar).display,
+                     width: box.width, height: box.height,
+                     stage: document.getElementById('stage').getBoundingClientRect().height};",
+            vec![],
+        )
+        .await
+        .expect("read the call page's bar");
+    call.app
+        .client()
+        .enter_parent_frame()
+        .await
+        .expect("back to the app's page");
+    assert_eq!(bar["hidden"], json!(true), "{bar}");
+    assert_eq!(bar["display"], json!("none"), "{bar}");
+    assert_eq!(bar["width"].as_f64(), Some(0.0), "{bar}");
+    assert_eq!(bar["height"].as_f64(), Some(0.0), "{bar}");
+    assert!(
+        bar["stage"].as_f64().is_some_and(|height| height > 0.0),
+        "{bar}"
+    );
+    call.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn audio_only_starts_with_the_camera_off_and_a_patient_is_no_moderator() {
     let call = Call::open(
         "call-patient",
