@@ -640,6 +640,10 @@ async fn a_token_refused_once_is_fetched_again_and_the_conference_reloaded() {
     let reload = page.expect("load").await;
     assert_eq!(reload["options"]["roomName"], first["options"]["roomName"]);
     assert!(reload["options"]["jwt"].is_string());
+    assert_ne!(
+        reload["options"]["jwt"], first["options"]["jwt"],
+        "a fresh token, not the refused one again"
+    );
 
     page.joined("moderator").await;
     shell
