@@ -87,7 +87,7 @@ pub fn display_name(first_name: Option<&str>, last_name: Option<&str>, email: &s
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
@@ -95,11 +95,30 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+// A password must never reach a log line, so Debug shows only the email.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+}
+
+// A refresh token must never reach a log line.
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A token pair. `expires_in` is the access token's lifetime in seconds.
@@ -257,6 +276,27 @@ mod tests {
         let shown = format!("{tokens:?}");
         assert!(!shown.contains("secret-access") && !shown.contains("secret-refresh"));
         assert!(shown.contains("900"));
+    }
+
+    #[test]
+    fn login_request_debug_never_shows_the_password() {
+        let request = LoginRequest {
+            email: "ada@example.org".into(),
+            password: "secret-password".into(),
+        };
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("secret-password"), "{shown}");
+        assert!(shown.contains("ada@example.org") && shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn refresh_request_debug_never_shows_the_token() {
+        let request = RefreshRequest {
+            refresh_token: "secret-refresh".into(),
+        };
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("secret-refresh"), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]
