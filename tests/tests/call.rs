@@ -324,6 +324,42 @@ async fn embedded_call_controls_reach_jitsi_and_the_screen_follows_its_events() 
     call.close().await;
 }
 
+/// The core speaks `external_api.js`'s own vocabulary: every event it listens to is a public name
+/// in the genuine event map, and every command it sends a key of the genuine command map.
+#[test]
+fn the_cores_jitsi_names_are_external_api_js_public_names() {
+    use consult_core::call::wire::commands::*;
+    let path =
+        consult_e2e::paths::workspace_root().join("tests/jitsi-standin/dist/external_api.js");
+    let bundle = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error} (build the stand-in first)", path.display()));
+    for event in consult_core::call::InboundEvent::NAMES {
+        // The minified map reads `"wire-name":"publicName"`.
+        assert!(
+            bundle.contains(&format!(":\"{event}\"")),
+            "{event} is not an event name of external_api.js"
+        );
+    }
+    for command in [
+        TOGGLE_AUDIO,
+        TOGGLE_VIDEO,
+        HANGUP,
+        TOGGLE_SHARE_SCREEN,
+        TOGGLE_RAISE_HAND,
+        TOGGLE_TILE_VIEW,
+        TOGGLE_LOBBY,
+        ANSWER_KNOCKING_PARTICIPANT,
+        MUTE_EVERYONE,
+        END_CONFERENCE,
+    ] {
+        // The minified map reads `publicName:"wire-name"`.
+        assert!(
+            bundle.contains(&format!("{command}:\"")),
+            "{command} is not a command of external_api.js"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_embedded_call_shows_only_the_apps_controls() {
     let call = Call::doctor("call-one-bar", Path::Embedded).await;
