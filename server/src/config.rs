@@ -197,8 +197,8 @@ impl ServerConfig {
                     .map(|field| format!("jitsi.{field}").into()),
             )
             .merge(Serialized::defaults(CliOverrides::from(cli)));
-        // Lossy so that environment values like `demo=1` or `demo=yes` work.
-        let config: ServerConfig = figment.extract_lossy()?;
+        // Not lossy: a boolean is `true` or `false`, never "yes" or "1".
+        let config: ServerConfig = figment.extract()?;
         config.validate()?;
         Ok(config)
     }
@@ -291,10 +291,11 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// Seed the demo accounts (password "consult-demo"); never for real patients.
+    // Strictly `true` or `false` in the variable too: "yes" or a typo must not switch it on.
     #[arg(
         long,
         env = "CONSULT_SERVER_DEMO",
-        value_parser = clap::builder::BoolishValueParser::new()
+        value_parser = clap::builder::BoolValueParser::new()
     )]
     pub demo: bool,
 
@@ -537,14 +538,40 @@ mod tests {
     }
 
     #[test]
-    fn demo_from_env_accepts_boolish_values_and_false_overrides_the_file() {
+    fn demo_from_env_is_true_or_false_and_false_overrides_the_file() {
         Jail::expect_with(|jail| {
             jail.clear_env();
             jail.create_file("demo.toml", "data_dir = \"/d\"\ndemo = true\n")?;
-            jail.set_env("CONSULT_SERVER_DEMO", "0");
+            jail.set_env("CONSULT_SERVER_DEMO", "false");
             assert!(!load(&["--config", "demo.toml"]).map_err(as_figment)?.demo);
-            jail.set_env("CONSULT_SERVER_DEMO", "yes");
+            jail.set_env("CONSULT_SERVER_DEMO", "true");
             assert!(load(&["--data-dir", "/d"]).map_err(as_figment)?.demo);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn booleans_are_only_true_or_false() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            // A typo or "yes" must not switch demo mode (public credentials) on.
+            for loose in ["yes", "1", "on", "True"] {
+                jail.set_env("CONSULT_SERVER_DEMO", loose);
+                let refused = Cli::try_parse_from(["consult-server", "--data-dir", "/d"])
+                    .expect_err("the flag's variable is parsed strictly");
+                assert!(refused.to_string().contains("true, false"), "{refused}");
+                // The same variable read as a configuration field (no flag parsing).
+                let error = ServerConfig::load(&Cli::default()).expect_err(loose);
+                let shown = error.to_string();
+                assert!(shown.contains("\"DEMO\"") && shown.contains("boolean"), "{shown}");
+            }
+            jail.clear_env();
+            jail.create_file(
+                "loose.toml",
+                "data_dir = \"/d\"\ndemo_appointments = \"no\"\n",
+            )?;
+            let error = load(&["--config", "loose.toml"]).expect_err("a string is no boolean");
+            assert!(error.to_string().contains("demo_appointments"), "{error}");
             Ok(())
         });
     }

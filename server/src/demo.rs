@@ -22,6 +22,12 @@ const DEMO_KIOSK_LOCATION: &str = "Demo clinic lobby";
 
 #[derive(Debug, Error)]
 pub enum DemoError {
+    #[error(
+        "the database holds the demo accounts ({accounts}) from an earlier start with --demo; \
+         their credentials are public, so they are not served without it: start with --demo \
+         to keep demonstrating, or use a fresh data directory (or database_url) for real use"
+    )]
+    LeftOver { accounts: String },
     #[error("cannot seed the demo accounts: {0}")]
     Store(#[from] StoreError),
     #[error("cannot seed the demo accounts: {0}")]
@@ -95,6 +101,30 @@ pub async fn seed(db: &Db, passwords: &Passwords, now: i64) -> Result<usize, Dem
          for real patients"
     );
     Ok(created)
+}
+
+/// Without `--demo`: refuses a database that holds any demo account or the demo kiosk, whose
+/// credentials are published and would otherwise stay valid forever.
+pub async fn refuse_leftovers(db: &Db) -> Result<(), DemoError> {
+    let mut found = Vec::new();
+    for email in ACCOUNTS
+        .iter()
+        .map(|account| account.email)
+        .chain([DEMO_KIOSK_EMAIL])
+    {
+        if users::find_by_email(db, email).await?.is_some() {
+            found.push(email);
+        }
+    }
+    if device::find_credential(db, DEMO_DEVICE_ID).await?.is_some() {
+        found.push(DEMO_DEVICE_ID);
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(DemoError::LeftOver {
+        accounts: found.join(", "),
+    })
 }
 
 /// The demo kiosk account and its device; returns how many of the two were created.

@@ -126,6 +126,8 @@ pub async fn serve_with_clock(
         if config.demo_appointments {
             demo::seed_appointments(&db, clock.now_unix()).await?;
         }
+    } else {
+        demo::refuse_leftovers(&db).await?;
     }
     let jitsi = match &config.jitsi {
         Some(jitsi) => Some(Arc::new(JitsiTokens::from_config(jitsi)?)),

@@ -40,6 +40,32 @@ async fn demo_accounts_exist_only_in_demo_mode() {
 }
 
 #[tokio::test]
+async fn a_database_with_demo_accounts_does_not_start_without_demo_mode() {
+    let server = TestServer::demo().await;
+    let mut config = server.config().clone();
+    let clock = server.clock().clone();
+    let dir = server.stop().await;
+    config.demo = false;
+    // Public credentials must not outlive the demo: the server refuses and says how to go on.
+    let error = match consult_server::serve_with_clock(config.clone(), clock.clone()).await {
+        Ok(running) => {
+            running.shutdown().await.expect("clean shutdown");
+            panic!("a server without --demo served the demo accounts");
+        }
+        Err(error) => consult_server::error::error_chain(&error),
+    };
+    assert!(error.contains("admin@demo.clinic"), "{error}");
+    assert!(error.contains("--demo"), "{error}");
+    assert!(error.contains("fresh"), "{error}");
+    // In demo mode the same database still starts.
+    config.demo = true;
+    let server = TestServer::start_on_clock(config, clock).await;
+    server.login(DOCTOR, DEMO_PASSWORD).await.data();
+    server.stop().await;
+    drop(dir);
+}
+
+#[tokio::test]
 async fn a_restart_keeps_accounts_sessions_and_the_generated_key() {
     let parent = tempfile::tempdir().expect("tempdir");
     // Not created yet: the server makes it, owner-only.
@@ -81,8 +107,8 @@ async fn a_restart_keeps_accounts_sessions_and_the_generated_key() {
         assert_eq!(dir_mode & 0o077, 0, "data dir is private");
     }
 
-    // Not in demo mode now: the accounts are there because they were stored, not seeded.
-    let second = TestServer::start(config(false)).await;
+    // Seeding again changes nothing: the accounts and sessions are the stored ones.
+    let second = TestServer::start(config(true)).await;
     let me = second.me(&login.access_token()).await;
     assert_eq!(me.data()["email"], PATIENT);
     second.refresh(&login.refresh_token()).await.data();
@@ -216,7 +242,9 @@ async fn a_restarted_server_keeps_its_database_and_configuration() {
     let rotated = server.refresh(&login.refresh_token()).await;
     assert_eq!(rotated.data()["tokens"]["expiresIn"], 120);
 
-    let server = server.restart_with(|config| config.demo = false).await;
+    let server = server
+        .restart_with(|config| config.demo_appointments = false)
+        .await;
     assert_eq!(count_users(&server).await, DEMO_USERS);
     server.me(&rotated.access_token()).await.data();
     server.stop().await;
