@@ -38,6 +38,7 @@ fn view(phase: CallPhase, role: CallRole) -> CallView {
         tile_view: false,
         participants: vec![],
         knocking: vec![],
+        lobby_enabled: false,
         media_error: None,
     }
 }
@@ -62,7 +63,6 @@ fn props(screen: CallScreen) -> CallScreenViewProps {
         error: None,
         busy: false,
         confirm_end_all: false,
-        lobby_requested: false,
         on_control: Callback::noop(),
         on_retry: Callback::noop(),
         on_back: Callback::noop(),

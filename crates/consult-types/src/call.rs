@@ -95,6 +95,9 @@ pub struct CallView {
     pub participants: Vec<CallParticipant>,
     /// Lobby knockers waiting for Admit or Deny, oldest first.
     pub knocking: Vec<KnockingParticipant>,
+    /// Whether the lobby is on, as this app last asked Jitsi: the one flag not mirrored from
+    /// Jitsi, which sends no lobby-state event (jitsi.md §4).
+    pub lobby_enabled: bool,
     /// The last camera or microphone error, cleared when that device works again.
     pub media_error: Option<MediaError>,
 }

@@ -31,28 +31,14 @@ pub fn call_page(props: &CallPageProps) -> Html {
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let confirm_end_all = use_state(|| false);
-    // The view has no lobby flag (Jitsi sends no event for it), so this only remembers what
-    // this screen last asked for, for the button's label; the only state not mirrored from
-    // Jitsi.
-    let lobby_requested = use_state(|| false);
-
     let on_control = {
-        let (error, lobby_requested) = (error.clone(), lobby_requested.clone());
+        let error = error.clone();
         Callback::from(move |control: CallControl| {
             error.set(None);
-            let (error, lobby_requested) = (error.clone(), lobby_requested.clone());
+            let error = error.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let lobby = match control {
-                    CallControl::ToggleLobby { enabled } => Some(enabled),
-                    _ => None,
-                };
-                match ipc::call_control(control).await {
-                    Ok(()) => {
-                        if let Some(enabled) = lobby {
-                            lobby_requested.set(enabled);
-                        }
-                    }
-                    Err(refused) => error.set(Some(refused.to_string())),
+                if let Err(refused) = ipc::call_control(control).await {
+                    error.set(Some(refused.to_string()));
                 }
             });
         })
@@ -130,7 +116,6 @@ pub fn call_page(props: &CallPageProps) -> Html {
             error={(*error).clone()}
             busy={*busy}
             confirm_end_all={*confirm_end_all}
-            lobby_requested={*lobby_requested}
             {on_control}
             {on_retry}
             {on_back}
@@ -241,9 +226,6 @@ pub struct CallScreenViewProps {
     /// "End for everyone" asks first, inside the screen.
     #[prop_or_default]
     pub confirm_end_all: bool,
-    /// What this screen last asked the lobby to be (the view has no lobby flag).
-    #[prop_or_default]
-    pub lobby_requested: bool,
     pub on_control: Callback<CallControl>,
     pub on_retry: Callback<()>,
     pub on_back: Callback<()>,
@@ -424,9 +406,9 @@ pub fn call_screen_view(props: &CallScreenViewProps) -> Html {
                 { toggle("ctl-tile", view.tile_view, "Speaker view", "Tile view", "T", CallControl::ToggleTileView, joined, &props.on_control) }
                 if moderator {
                     <span class="moderator-controls">
-                        // Mirrors what this screen asked for, not Jitsi: the view has no lobby flag.
-                        { toggle("ctl-lobby", props.lobby_requested, "Turn lobby off", "Turn lobby on", "",
-                            CallControl::ToggleLobby { enabled: !props.lobby_requested }, joined, &props.on_control) }
+                        // The core's memory of what was asked: Jitsi sends no lobby event.
+                        { toggle("ctl-lobby", view.lobby_enabled, "Turn lobby off", "Turn lobby on", "",
+                            CallControl::ToggleLobby { enabled: !view.lobby_enabled }, joined, &props.on_control) }
                         { action("ctl-mute-all", "Mute everyone", "", CallControl::MuteEveryone, joined, &props.on_control) }
                         if props.confirm_end_all {
                             <span id="end-all-confirm" class="confirm" role="group"

@@ -31,7 +31,9 @@ use super::deployment::{self, Deployment, DeploymentError, Trust};
 use super::{CallAction, CallState, InboundEvent};
 use crate::session::SessionManager;
 
-/// What the shell does for a call: draw it, tell the user, and open the embedded frame.
+/// What the shell does for a call: draw it, tell the user, and open the embedded frame. Called
+/// with the hub's state locked, so states arrive in the order they were made: implementations
+/// return at once and never call back into the hub.
 pub trait CallHost: Send + Sync + 'static {
     /// The call's state changed (emitted whole).
     fn changed(&self, screen: &CallScreen);
@@ -319,9 +321,9 @@ impl CallHub {
         });
         self.open(call, checked).await;
         let news = call.news(&[]);
-        drop(active);
         let screen = news.screen.clone();
         self.tell(news);
+        drop(active);
         Ok(screen)
     }
 
@@ -489,8 +491,8 @@ impl CallHub {
         }
         let id = call.id;
         let news = call.news(&before);
-        drop(active);
         self.tell(news);
+        drop(active);
         match action {
             Some(CallAction::Dispose) => self.close(id).await,
             Some(CallAction::RejoinWithFreshToken) => self.rejoin(id).await,
@@ -499,7 +501,7 @@ impl CallHub {
         true
     }
 
-    /// Tells the host what changed, outside the call's lock.
+    /// Tells the host what changed; callers hold the call's lock, so states arrive in order.
     fn tell(&self, news: News) {
         let host = &self.0.host;
         host.changed(&news.screen);
@@ -537,8 +539,8 @@ impl CallHub {
             )),
         }
         let news = call.news(&before);
-        drop(active);
         self.tell(news);
+        drop(active);
     }
 
     /// One control of the running call.
@@ -575,8 +577,8 @@ impl CallHub {
         tracing::debug!(command = command.name, "call command sent");
         // Answering a knocker changes the view at once (Jitsi sends no event for it).
         let news = call.news(&before);
-        drop(active);
         self.tell(news);
+        drop(active);
         Ok(())
     }
 
@@ -609,9 +611,9 @@ impl CallHub {
         call.jitsi = jitsi;
         self.open(call, checked).await;
         let news = call.news(&before);
-        drop(active);
         let screen = news.screen.clone();
         self.tell(news);
+        drop(active);
         Ok(screen)
     }
 
@@ -638,14 +640,12 @@ impl CallHub {
     /// Disposes the conference, the page and its carrier; open knocks are settled; the UI goes
     /// back.
     async fn close(&self, id: u64) {
-        let call = {
-            let mut active = self.0.active.lock().await;
-            if active.as_ref().is_none_or(|call| call.id != id) {
-                return;
-            }
-            active.take()
-        };
-        let Some(call) = call else {
+        // Held to the end, so no other call's state reaches the host before this one's end.
+        let mut active = self.0.active.lock().await;
+        if active.as_ref().is_none_or(|call| call.id != id) {
+            return;
+        }
+        let Some(call) = active.take() else {
             return;
         };
         if call.send(&CoreMessage::Dispose) {
@@ -660,6 +660,17 @@ impl CallHub {
             self.0.host.knock_settled(&knocker.id, &screen);
         }
         self.0.host.closed();
+        drop(active);
+    }
+
+    /// Tells the host the current state again (a UI that just started listening): the call's
+    /// screen, or that there is none. Under the lock, in order with the hub's own changes.
+    pub async fn republish(&self) {
+        let active = self.0.active.lock().await;
+        match active.as_ref() {
+            Some(call) => self.0.host.changed(&call.screen()),
+            None => self.0.host.closed(),
+        }
     }
 }
 

@@ -59,6 +59,7 @@ impl CallState {
                 tile_view: false,
                 participants: Vec::new(),
                 knocking: Vec::new(),
+                lobby_enabled: false,
                 media_error: None,
             },
             roles: HashMap::new(),
@@ -281,8 +282,8 @@ impl CallState {
     }
 
     /// Turns a control into the command to send. Flags change only when Jitsi's event
-    /// arrives; the lobby prompt is the exception, because Jitsi sends no event for an answer
-    /// (jitsi.md §4).
+    /// arrives; the lobby prompt and the lobby's on/off are the exceptions, because Jitsi sends
+    /// no event for either (jitsi.md §4).
     pub fn command(&mut self, control: CallControl) -> Result<OutboundCommand, CallError> {
         use wire::commands::*;
         let action = control.describe().to_owned();
@@ -316,6 +317,7 @@ impl CallState {
             CallControl::ToggleRaiseHand => OutboundCommand::new(TOGGLE_RAISE_HAND, vec![]),
             CallControl::ToggleTileView => OutboundCommand::new(TOGGLE_TILE_VIEW, vec![]),
             CallControl::ToggleLobby { enabled } => {
+                self.view.lobby_enabled = enabled;
                 OutboundCommand::new(TOGGLE_LOBBY, vec![json!(enabled)])
             }
             CallControl::MuteEveryone => {
@@ -537,6 +539,26 @@ mod tests {
         assert!(!state.view().audio_muted);
         state.apply(event("audioMuteStatusChanged", json!({"muted": true})));
         assert!(state.view().audio_muted);
+    }
+
+    #[test]
+    fn the_lobby_shows_what_the_moderator_last_asked_since_jitsi_never_says() {
+        let mut state = joined_as("moderator");
+        assert!(!state.view().lobby_enabled);
+        state
+            .command(CallControl::ToggleLobby { enabled: true })
+            .unwrap();
+        assert!(state.view().lobby_enabled);
+        state
+            .command(CallControl::ToggleLobby { enabled: false })
+            .unwrap();
+        assert!(!state.view().lobby_enabled);
+        // A participant's refused attempt changes nothing.
+        let mut participant = joined_as("participant");
+        participant
+            .command(CallControl::ToggleLobby { enabled: true })
+            .unwrap_err();
+        assert!(!participant.view().lobby_enabled);
     }
 
     #[test]

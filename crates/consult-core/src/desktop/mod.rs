@@ -262,11 +262,7 @@ impl Desktop {
 
     /// Sends the call's state to the UI again (a page that just started listening).
     pub async fn republish_call(&self) {
-        let screen = self.0.calls.screen().await;
-        self.0
-            .ports
-            .ui
-            .call_changed(&self.0.revisions.stamp(screen));
+        self.0.calls.republish().await;
     }
 
     /// Loads a failed call again with a fresh token.
