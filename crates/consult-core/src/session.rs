@@ -110,17 +110,40 @@ impl SessionManager {
     }
 
     /// Signs out: the server revokes the session, the keychain entry and the memory are wiped.
-    /// Local wiping happens even when the server cannot be reached.
+    /// Local wiping happens even when the server cannot be reached; then the error is
+    /// [`AppError::SignOutNotConfirmed`], since the session may live on there.
     pub async fn logout(&self) -> Result<(), AppError> {
         let session = self.active.lock().await.take();
-        if let Some(session) = session {
-            if let Err(error) = self.client.logout(&session.access_token).await {
+        let told = match session {
+            Some(session) => self.revoke(&session).await.map_err(|error| {
                 tracing::warn!(%error, "the server could not be told about the sign-out");
-            }
-        }
+                AppError::SignOutNotConfirmed {
+                    cause: error.to_string(),
+                }
+            }),
+            None => Ok(()),
+        };
         self.blocking_store(|store| store.delete()).await?;
-        tracing::info!("signed out");
-        Ok(())
+        tracing::info!(server_told = told.is_ok(), "signed out");
+        told
+    }
+
+    /// Ends `session` on the server. An expired access token (401) is no reason to leave the
+    /// refresh family alive for its 30 days: refresh once, without saving the new pair, and sign
+    /// out with the fresh token. A refused refresh means the server already ended the session.
+    async fn revoke(&self, session: &Active) -> Result<(), AppError> {
+        match self.client.logout(&session.access_token).await {
+            Err(AppError::SessionExpired) => {}
+            other => return other,
+        }
+        match self.client.refresh(&session.refresh_token).await {
+            Ok(auth) => self.client.logout(&auth.tokens.access_token).await,
+            Err(AppError::SessionExpired) => {
+                tracing::info!("the refresh token was refused: the server had ended the session");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     pub async fn current(&self) -> Option<SessionView> {

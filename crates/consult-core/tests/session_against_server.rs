@@ -188,6 +188,80 @@ async fn logout_revokes_on_the_server_and_forgets_locally() {
     );
 }
 
+/// The `auth.logout` audit rows of `user_id`, read by the demo administrator.
+async fn logouts_of(world: &World, user_id: &str) -> usize {
+    let admin = world
+        .client()
+        .login("admin@demo.clinic", PASSWORD)
+        .await
+        .unwrap();
+    let url = format!("{}/audit?action=auth.logout", world.server.base_url());
+    let body: serde_json::Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(&admin.tokens.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["actorUserId"] == user_id)
+        .count()
+}
+
+#[tokio::test]
+async fn logout_with_an_expired_access_token_still_ends_the_session_on_the_server() {
+    let world = World::start(1).await;
+    let store = Arc::new(MemoryStore::default());
+    let session = world.session(&store);
+    let view = session.login(DOCTOR, PASSWORD).await.unwrap();
+    let saved = store.get().unwrap();
+    // The access token (1 s) expires on the server's clock; the refresh token does not.
+    world.server.clock().advance(Duration::from_secs(2));
+
+    session.logout().await.expect("the server was reachable");
+    assert_eq!(store.get(), None);
+    assert!(session.current().await.is_none());
+    assert_eq!(
+        world.client().refresh(&saved).await.unwrap_err(),
+        AppError::SessionExpired,
+        "the old refresh token must be refused"
+    );
+    assert_eq!(
+        logouts_of(&world, &view.user.id).await,
+        1,
+        "the server must have been told, not just the token rotated"
+    );
+}
+
+#[tokio::test]
+async fn logout_without_the_server_wipes_locally_and_says_the_server_was_not_told() {
+    let World {
+        server,
+        _data: data,
+    } = World::start(900).await;
+    let base = Url::parse(&format!("{}/", server.base_url())).unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let client = ClinicClient::new(base, Duration::from_secs(10)).unwrap();
+    let session = SessionManager::new(client, Arc::clone(&store) as Arc<dyn SecretStore>);
+    session.login(DOCTOR, PASSWORD).await.unwrap();
+    server.shutdown().await.unwrap();
+
+    let error = session.logout().await.unwrap_err();
+    assert!(
+        matches!(error, AppError::SignOutNotConfirmed { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("could not be told"), "{error}");
+    assert_eq!(store.get(), None, "wiped locally all the same");
+    assert!(session.current().await.is_none());
+    drop(data);
+}
+
 #[tokio::test]
 async fn without_a_keychain_the_session_works_and_says_it_is_not_remembered() {
     let world = World::start(900).await;

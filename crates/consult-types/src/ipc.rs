@@ -280,6 +280,10 @@ pub enum AppError {
     #[error("You are not signed in.")]
     NotSignedIn,
 
+    /// Signed out on this computer, but the server may still hold the session (until it expires).
+    #[error("The clinic server could not be told about the sign-out, so the session may stay valid there until it expires. {cause}")]
+    SignOutNotConfirmed { cause: String },
+
     #[error("The system keychain could not be used: {detail}")]
     Keychain { detail: String },
 
