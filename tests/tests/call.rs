@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use consult_e2e::clinic::{id_of, Actor, DEMO_PATIENT_EMAIL, DEMO_PATIENT_NAME};
 use consult_e2e::jitsi::{CommandRecord, JitsiStandIn, JoinRecord, StandInOptions};
+use consult_e2e::notifications::Recorded;
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon,
     DEMO_DOCTOR_EMAIL, DEMO_DOCTOR_NAME, DEMO_PASSWORD,
@@ -191,6 +192,16 @@ impl Call {
                 shown == state
             })
             .await;
+    }
+
+    /// The native notification about `participant_id` knocking, once it is shown.
+    async fn lobby_notification(&self, participant_id: &str) -> Recorded {
+        self.daemon
+            .wait_for(
+                |n| n.hint("x-consult-lobby-participant-id") == Some(participant_id),
+                Duration::from_secs(20),
+            )
+            .await
     }
 
     async fn close(self) {
@@ -524,12 +535,17 @@ async fn a_lobby_knock_is_admitted_from_the_native_notification() {
     );
     let second = "#call-lobby li.knocker[data-participant-id=\"knocker2\"]";
     call.app.wait_for(second).await;
+    let second_shown = call.lobby_notification("knocker2").await;
     call.control(
         &format!("{second} .knock-deny"),
         "answer-knocking-participant",
     )
     .await;
     call.app.wait_gone(second).await;
+    // Answered in the app: its notification, with Admit and Deny still on it, is taken back.
+    call.daemon
+        .wait_for_close(second_shown.id, Duration::from_secs(20))
+        .await;
     let answers = tokio::task::block_in_place(|| {
         call.jitsi
             .wait_for_commands("answer-knocking-participant", 2, COMMAND_TIMEOUT)
@@ -542,11 +558,26 @@ async fn a_lobby_knock_is_admitted_from_the_native_notification() {
             .await
     );
 
+    // A third knocks and nobody answers before the call ends.
+    call.jitsi.send_event(
+        &room,
+        json!({"name": "knocking-participant", "participant": {"id": "knocker3", "name": "Late caller"}}),
+    );
+    let third_shown = call.lobby_notification("knocker3").await;
+    assert!(
+        !call.daemon.close_calls().contains(&third_shown.id),
+        "still waiting while the call runs"
+    );
+
     // End for everyone: asked to confirm in the app, then sent; Jitsi closes the call.
     call.app.click("#ctl-end-all").await;
     call.control("#ctl-end-all-confirm", "end-conference").await;
     call.app.wait_gone("#call-screen").await;
     call.app.wait_for("#schedule").await;
+    // Nobody waits in the lobby of a call that is over.
+    call.daemon
+        .wait_for_close(third_shown.id, Duration::from_secs(20))
+        .await;
     call.close().await;
 }
 

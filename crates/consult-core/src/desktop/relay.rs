@@ -101,8 +101,9 @@ impl CallHost for CallRelay {
         self.notifier.show(&alert);
     }
 
-    fn knock_settled(&self, _participant_id: &str, _screen: &CallScreen) {
-        // To do with the notification work: withdraw `alerts::lobby_knock_id(session, participant)`.
+    fn knock_settled(&self, participant_id: &str, screen: &CallScreen) {
+        self.notifier
+            .withdraw(&alerts::lobby_knock_id(&screen.session_id, participant_id));
     }
 
     fn open_embedded(&self, call_page: &Url, deployment: &Deployment) {
@@ -111,5 +112,81 @@ impl CallHost for CallRelay {
 
     fn close_embedded(&self) {
         self.window.close_embedded();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_types::{CallPathKind, CallSupport, FocusAppointment, SessionEnded};
+
+    /// Records the notifications shown and withdrawn; the other ports do nothing.
+    #[derive(Default)]
+    struct Shell {
+        shown: Mutex<Vec<String>>,
+        withdrawn: Mutex<Vec<String>>,
+    }
+
+    impl Ui for Shell {
+        fn dashboard_changed(&self, _dashboard: &Revised<Dashboard>) {}
+        fn call_changed(&self, _call: &Revised<Option<CallScreen>>) {}
+        fn session_ended(&self, _ended: &SessionEnded) {}
+        fn focus_appointment(&self, _focus: &FocusAppointment) {}
+        fn show(&self) {}
+    }
+
+    impl Notifier for Shell {
+        fn show(&self, alert: &Alert) {
+            self.shown.lock().unwrap().push(alert.id.clone());
+        }
+        fn withdraw(&self, alert_id: &str) {
+            self.withdrawn.lock().unwrap().push(alert_id.to_owned());
+        }
+    }
+
+    impl CallWindow for Shell {
+        fn open_embedded(&self, _call_page: &Url, _deployment: &Deployment) {}
+        fn close_embedded(&self) {}
+    }
+
+    #[test]
+    fn a_settled_knock_withdraws_the_notification_its_knock_showed() {
+        let shell = Arc::new(Shell::default());
+        let relay = CallRelay {
+            ui: shell.clone(),
+            notifier: shell.clone(),
+            window: shell.clone(),
+            revisions: Arc::default(),
+            idle: Arc::new(IdleTimer::new(std::time::Duration::ZERO)),
+            hold: Mutex::new(None),
+            setup: None,
+        };
+        let screen = CallScreen {
+            session_id: "ses_1".into(),
+            appointment_id: Some("apt_1".into()),
+            support: CallSupport {
+                path: CallPathKind::Embedded,
+                browser: None,
+                forced: false,
+                reason: None,
+                install_hint: None,
+            },
+            frame_url: None,
+            room_name: "room".into(),
+            audio_only: false,
+            view: crate::call::CallState::new("Dr", false, false)
+                .view()
+                .clone(),
+        };
+        for id in ["k1", "k2"] {
+            let knocker = KnockingParticipant {
+                id: id.into(),
+                name: None,
+            };
+            relay.knocking(&knocker, &screen);
+        }
+        relay.knock_settled("k2", &screen);
+        let shown = shell.shown.lock().unwrap().clone();
+        assert_eq!(*shell.withdrawn.lock().unwrap(), [shown[1].clone()]);
     }
 }
