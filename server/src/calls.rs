@@ -25,6 +25,9 @@ use crate::jitsi::{JitsiError, MintedToken, TokenGrant};
 use crate::join_requests::store as join_requests;
 use crate::users;
 
+/// Meeting tokens are issued from this long before the appointment's start.
+pub const TOKEN_WINDOW_SECS: i64 = 15 * 60;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(session_token))
@@ -37,8 +40,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "getSessionJwt",
     tag = "calls",
     summary = "Get a Jitsi token for a call",
-    description = "A Jitsi JWT for this caller and this appointment's room only, valid until the \
-        appointment's end plus a grace period. Moderator rights for the doctor and \
+    description = "A Jitsi JWT for this caller and this appointment's room only, issued from 15 \
+        minutes before the start and valid until the appointment's end plus a grace period, but \
+        never more than 4 hours from its issue. Moderator rights for the doctor and \
         administrators only. Agencies (and patients and kiosks while the waiting room is on) \
         must have an approved join request first. Every issue is audited.",
     params(("session_id" = String, Path, description = "The appointment's `sessionId` (not its `id`)")),
@@ -50,7 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             caller is not on it; `approval_required`: the caller must be admitted by the doctor \
             first (`POST /appointments/{id}/join-requests`)", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "`conflict`: the appointment is cancelled, completed, or its \
-            time is over", body = crate::openapi::ErrorEnvelope),
+            time is over; `too_early`: the call opens 15 minutes before the start", body = crate::openapi::ErrorEnvelope),
         (status = 500, response = crate::openapi::InternalError),
         (status = 503, description = "`jitsi_not_configured`: this server has no Jitsi \
             deployment configured", body = crate::openapi::ErrorEnvelope),
@@ -99,7 +103,7 @@ async fn session_token(
         (status = 404, description = "`not_found`: no such appointment, or the caller is not on \
             it", body = crate::openapi::ErrorEnvelope),
         (status = 409, description = "`conflict`: the appointment is cancelled, completed, or its \
-            time is over", body = crate::openapi::ErrorEnvelope),
+            time is over; `too_early`: the call opens 15 minutes before the start", body = crate::openapi::ErrorEnvelope),
         (status = 500, response = crate::openapi::InternalError),
         (status = 503, description = "`jitsi_not_configured`: this server has no Jitsi \
             deployment configured", body = crate::openapi::ErrorEnvelope),
@@ -154,6 +158,14 @@ async fn issue(
             appointment.status.as_str()
         )));
     }
+    // Jitsi tokens cannot be revoked: none before the call opens, so a cancellation or a
+    // removed agency in the meantime leaves nobody with room access.
+    let now = state.clock.now_unix();
+    if now < appointment.start_time.saturating_sub(TOKEN_WINDOW_SECS) {
+        return Err(ApiError::TooEarly {
+            minutes: TOKEN_WINDOW_SECS / 60,
+        });
+    }
     let must_be_admitted = match party {
         Party::Agency => true,
         Party::Patient | Party::Kiosk => appointment.waiting_room,
@@ -171,7 +183,6 @@ async fn issue(
         .user;
     let display_name = user.display_name();
     let moderator = party.is_moderator();
-    let now = state.clock.now_unix();
     let minted = jitsi
         .mint(&TokenGrant {
             room: &appointment.room_name,

@@ -563,7 +563,10 @@ mod tests {
                 // The same variable read as a configuration field (no flag parsing).
                 let error = ServerConfig::load(&Cli::default()).expect_err(loose);
                 let shown = error.to_string();
-                assert!(shown.contains("\"DEMO\"") && shown.contains("boolean"), "{shown}");
+                assert!(
+                    shown.contains("\"DEMO\"") && shown.contains("boolean"),
+                    "{shown}"
+                );
             }
             jail.clear_env();
             jail.create_file(

@@ -68,6 +68,11 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("The doctor has to admit you to this call first")]
     ApprovalRequired,
+    /// A meeting token before the call opens: Jitsi tokens cannot be revoked, so none early.
+    #[error(
+        "It is too early to join: the call opens {minutes} minutes before the appointment starts"
+    )]
+    TooEarly { minutes: i64 },
     #[error("Not found")]
     NotFound,
     /// The object's state does not allow this (a decided request, a cancelled appointment).
@@ -142,7 +147,7 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::TooEarly { .. } => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::JitsiNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -160,6 +165,7 @@ impl ApiError {
             ApiError::AccountDisabled | ApiError::Forbidden(_) => codes::FORBIDDEN,
             ApiError::ApprovalRequired => codes::APPROVAL_REQUIRED,
             ApiError::Conflict(_) => codes::CONFLICT,
+            ApiError::TooEarly { .. } => codes::TOO_EARLY,
             ApiError::RateLimited { .. } => codes::RATE_LIMITED,
             ApiError::JitsiNotConfigured => codes::JITSI_NOT_CONFIGURED,
             ApiError::Unauthenticated => codes::UNAUTHENTICATED,

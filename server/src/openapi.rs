@@ -41,7 +41,7 @@ was created). Failure: the HTTP status plus `{\"success\": false, \"error\": {\"
 - 400 `malformed_request` (not JSON, unreadable), 401 `unauthenticated` / `invalid_token` / \
 `token_expired` (with `WWW-Authenticate: Bearer`), 403 `forbidden` / `approval_required`, 404 \
 `not_found` (also for objects the caller may not know exist, and for unknown routes), 405 \
-`method_not_allowed` (a known path with another method), 409 `conflict`, 413 \
+`method_not_allowed` (a known path with another method), 409 `conflict` / `too_early`, 413 \
 `payload_too_large` (bodies over 64 KiB), 415 `malformed_request` (a body without \
 `Content-Type: application/json`), 422 `invalid_value` (well-formed JSON or query of the wrong \
 shape or with invalid values), 429 `rate_limited` (with `Retry-After`), 503 \
@@ -356,6 +356,7 @@ mod tests {
             ApiError::ApprovalRequired,
             ApiError::NotFound,
             ApiError::Conflict("no".into()),
+            ApiError::TooEarly { minutes: 15 },
             ApiError::RateLimited {
                 retry_after_secs: 1,
             },
@@ -379,6 +380,7 @@ mod tests {
                 | ApiError::ApprovalRequired
                 | ApiError::NotFound
                 | ApiError::Conflict(_)
+                | ApiError::TooEarly { .. }
                 | ApiError::RateLimited { .. }
                 | ApiError::JitsiNotConfigured
                 | ApiError::MethodNotAllowed

@@ -378,10 +378,17 @@ fn decode<T: DeserializeOwned>(
     Err(map_api_error(status, error))
 }
 
+/// What the user reads when the server refuses a meeting token before the call opens.
+const TOO_EARLY: &str =
+    "Too early to join: the call opens 15 minutes before the appointment starts.";
+
 fn map_api_error(status: StatusCode, error: ErrorBody) -> AppError {
     match (status, error.code.as_str()) {
         (_, codes::INVALID_CREDENTIALS) => AppError::InvalidCredentials,
         (StatusCode::UNAUTHORIZED, _) => AppError::SessionExpired,
+        (_, codes::TOO_EARLY) => AppError::CallUnavailable {
+            detail: TOO_EARLY.to_owned(),
+        },
         _ => AppError::Rejected {
             status: status.as_u16(),
             reason: error.code,
@@ -473,6 +480,13 @@ mod tests {
             decode::<User>(StatusCode::TOO_MANY_REQUESTS, Some(12), limited).unwrap_err(),
             AppError::RateLimited {
                 retry_after_secs: 12
+            }
+        );
+        let early = br#"{"success":false,"error":{"code":"too_early","message":"x"}}"#;
+        assert_eq!(
+            decode::<User>(StatusCode::CONFLICT, None, early).unwrap_err(),
+            AppError::CallUnavailable {
+                detail: TOO_EARLY.into()
             }
         );
         let conflict =

@@ -208,6 +208,8 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// An agency user (or a patient while the waiting room is on) must be admitted first.
     pub const APPROVAL_REQUIRED: &str = "approval_required";
+    /// A meeting token was asked for before the call opens (15 minutes before the start).
+    pub const TOO_EARLY: &str = "too_early";
     /// The server has no Jitsi deployment configured, so it cannot issue meeting tokens.
     pub const JITSI_NOT_CONFIGURED: &str = "jitsi_not_configured";
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";

@@ -20,6 +20,9 @@ use crate::ids;
 
 /// Smaller RSA keys are breakable; JaaS and most libraries refuse them as well.
 pub const MIN_RSA_BITS: usize = 2048;
+/// No token lives longer than this after its issue, however long the appointment: a token cannot
+/// be revoked, so a long one would outlive a cancellation or a removed participant.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 4 * 60 * 60;
 /// Room names longer than this are not ones this server makes.
 pub const MAX_ROOM_LEN: usize = 128;
 
@@ -218,7 +221,7 @@ impl JitsiTokens {
     }
 
     /// Signs a token for one user and one room, valid from shortly before `now` until the
-    /// appointment's end plus the grace period.
+    /// appointment's end plus the grace period, but at most [`MAX_TOKEN_LIFETIME_SECS`] from now.
     pub fn mint(&self, grant: &TokenGrant<'_>) -> Result<MintedToken, JitsiError> {
         if !is_room_name(grant.room) {
             return Err(JitsiError::InvalidRoom);
@@ -230,6 +233,7 @@ impl JitsiTokens {
                 now: grant.now,
             });
         }
+        let exp = exp.min(grant.now.saturating_add(MAX_TOKEN_LIFETIME_SECS));
         let jaas = self.flavor == JitsiFlavor::Jaas;
         let moderator = match (jaas, grant.moderator) {
             (false, moderator) => Moderator::Bool(moderator),

@@ -18,6 +18,12 @@ use crate::common::{stored_values, Reply};
 use crate::prosody::{ProsodyVerifier, Rejection, VerifiedToken};
 
 const HOUR: Duration = Duration::from_secs(3600);
+/// Inside the window in which tokens are issued (from 15 minutes before the start).
+const SOON: Duration = Duration::from_secs(10 * 60);
+/// `TOKEN_WINDOW_SECS`: how long before the start tokens are issued.
+const WINDOW_SECS: i64 = 15 * 60;
+/// `MAX_TOKEN_LIFETIME_SECS`: no token lives longer than this from its issue.
+const MAX_LIFETIME_SECS: i64 = 4 * 60 * 60;
 /// The grace after the appointment's end the fixture's `[jitsi]` has (`DEFAULT_GRACE_SECS`).
 const DEFAULT_GRACE_SECS: i64 = 15 * 60;
 /// `MAX_GRACE_SECS`: a longer `exp` would be a standing pass.
@@ -382,7 +388,7 @@ async fn fetch(clinic: &Clinic, appointment: &Value) -> Value {
 #[tokio::test]
 async fn the_doctor_and_an_admin_get_moderator_tokens_for_the_room() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let room = text(&appointment, "roomName");
     assert_eq!(room, room.to_lowercase());
 
@@ -397,7 +403,7 @@ async fn the_doctor_and_an_admin_get_moderator_tokens_for_the_room() {
     check_session(&reply, &appointment, &admin);
 
     // An audio appointment's token says so.
-    let audio = clinic.book(HOUR, json!({"callType": "audio"})).await;
+    let audio = clinic.book(SOON, json!({"callType": "audio"})).await;
     let reply = clinic.get(&jwt_path(&audio), &clinic.doctor).await;
     check_session(&reply, &audio, &doctor);
     assert_eq!(reply.data()["callType"], "audio");
@@ -421,7 +427,7 @@ async fn a_token_fetched_again_is_a_new_token() {
     // After a refusal the app fetches again at once, often within the same second: that must
     // be a real retry, not the refused token once more.
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let doctor = Expected::of(&clinic, &clinic.doctor, true).await;
     let mut tokens = std::collections::BTreeSet::new();
     let mut ids = std::collections::BTreeSet::new();
@@ -439,7 +445,7 @@ async fn a_token_fetched_again_is_a_new_token() {
 async fn patients_admitted_agencies_and_kiosks_get_tokens_without_moderator() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Exam room 3").await;
-    let appointment = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
+    let appointment = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
     assert_eq!(appointment["kioskId"], json!(kiosk.id));
 
     let patient = Expected::of(&clinic, &clinic.patient, false).await;
@@ -467,7 +473,7 @@ async fn patients_admitted_agencies_and_kiosks_get_tokens_without_moderator() {
 async fn nothing_in_the_request_makes_a_guest_a_moderator() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Lobby").await;
-    let appointment = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
+    let appointment = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
     admit(&clinic, &appointment, &clinic.agency).await;
     // Ways a request might try to ask for moderator rights: none of them may work.
     let queries = [
@@ -570,7 +576,7 @@ async fn the_display_name_is_first_and_last_name_else_the_email() {
     let agency = clinic.newcomer("agency").await;
     let appointment = clinic
         .book(
-            HOUR,
+            SOON,
             json!({"patientId": patient.id, "agencyId": agency.id}),
         )
         .await;
@@ -614,7 +620,7 @@ async fn tokens_last_until_the_end_plus_the_configured_grace() {
         }
     })
     .await;
-    let appointment = clinic.book(HOUR * 3, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let mut patient = Expected::of(&clinic, &clinic.patient, false).await;
     patient.grace = GRACE;
     let reply = clinic.get(&jwt_path(&appointment), &clinic.patient).await;
@@ -653,9 +659,87 @@ async fn tokens_last_until_the_end_plus_the_configured_grace() {
 }
 
 #[tokio::test]
+async fn tokens_are_issued_only_from_fifteen_minutes_before_the_start() {
+    let clinic = Clinic::start().await;
+    let appointment = clinic.book(HOUR * 24 * 7, json!({})).await;
+    // Days ahead: no token for anyone today, however privileged.
+    for who in [&clinic.doctor, &clinic.patient, &clinic.admin] {
+        for request in [jwt_path(&appointment), link_path(&appointment)] {
+            clinic
+                .get(&request, who)
+                .await
+                .assert_error(StatusCode::CONFLICT, "too_early");
+        }
+    }
+    // Just before the window: still too early; just inside: a token.
+    let now = now_unix();
+    let start = now + WINDOW_SECS + 60;
+    set_times(&clinic, &appointment, start, start + 30 * 60).await;
+    clinic
+        .get(&jwt_path(&appointment), &clinic.doctor)
+        .await
+        .assert_error(StatusCode::CONFLICT, "too_early");
+    let start = now + WINDOW_SECS - 60;
+    set_times(&clinic, &appointment, start, start + 30 * 60).await;
+    let moved = fetch(&clinic, &appointment).await;
+    let doctor = Expected::of(&clinic, &clinic.doctor, true).await;
+    let reply = clinic.get(&jwt_path(&moved), &clinic.doctor).await;
+    check_session(&reply, &moved, &doctor);
+    assert_eq!(
+        token_audit(&clinic).await.len(),
+        1,
+        "refusals are not issues"
+    );
+
+    // A cancelled appointment far ahead has no call at all (its state is checked first).
+    let cancelled = clinic.book(HOUR * 24 * 7, json!({})).await;
+    clinic
+        .call(
+            Method::DELETE,
+            &format!("/appointments/{}", text(&cancelled, "id")),
+            Some(&clinic.doctor),
+            None,
+        )
+        .await
+        .data();
+    clinic
+        .get(&jwt_path(&cancelled), &clinic.patient)
+        .await
+        .assert_error(StatusCode::CONFLICT, "conflict");
+}
+
+#[tokio::test]
+async fn a_token_never_lives_more_than_a_few_hours() {
+    let clinic = Clinic::start().await;
+    let appointment = clinic.book(SOON, json!({})).await;
+    // A long appointment running now: exp is capped, not its end plus grace.
+    let now = now_unix();
+    set_times(&clinic, &appointment, now - 60, now + 12 * 3600).await;
+    let reply = clinic.get(&jwt_path(&appointment), &clinic.doctor).await;
+    let token = reply.data()["jitsiToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let exp = unix(&reply.data()["expiresAt"]);
+    let after = now_unix();
+    assert!(
+        exp <= after + MAX_LIFETIME_SECS && exp >= now + MAX_LIFETIME_SECS,
+        "exp {exp} is about {MAX_LIFETIME_SECS} s from now ({now})"
+    );
+    let room = text(&appointment, "roomName");
+    let verified = verifier()
+        .verify(&token, &room, now)
+        .expect("a genuine token");
+    assert_eq!(
+        verified.exp as i64, exp,
+        "the claim says what the reply says"
+    );
+}
+
+#[tokio::test]
 async fn strangers_and_agencies_not_yet_admitted_are_refused() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let jwt = jwt_path(&appointment);
     let link = link_path(&appointment);
 
@@ -754,8 +838,8 @@ async fn strangers_and_agencies_not_yet_admitted_are_refused() {
 async fn cancelled_and_ended_appointments_have_no_call() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Lobby").await;
-    let cancelled = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
-    let ended = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
+    let cancelled = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
+    let ended = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
     // Admitted before the end, so the refusal is the appointment's state, not the lobby.
     admit(&clinic, &ended, &clinic.agency).await;
     let path = |appointment: &Value| format!("/appointments/{}", text(appointment, "id"));
@@ -815,7 +899,7 @@ async fn cancelled_and_ended_appointments_have_no_call() {
 #[tokio::test]
 async fn a_server_without_jitsi_answers_503() {
     let clinic = Clinic::start_with(|config| config.jitsi = None).await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     admit(&clinic, &appointment, &clinic.agency).await;
     for who in [
         &clinic.doctor,
@@ -848,7 +932,7 @@ async fn waiting_room_on_patients_and_kiosks_are_admitted_first() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Exam room 1").await;
     let appointment = clinic
-        .book(HOUR, json!({"kioskId": kiosk.id, "waitingRoom": true}))
+        .book(SOON, json!({"kioskId": kiosk.id, "waitingRoom": true}))
         .await;
     assert_eq!(appointment["waitingRoom"], true);
     for who in [&clinic.patient, &kiosk, &clinic.agency] {
@@ -884,7 +968,7 @@ async fn waiting_room_on_patients_and_kiosks_are_admitted_first() {
 async fn meeting_links_carry_a_token_for_the_caller_under_the_same_rules() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Exam room 2").await;
-    let appointment = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
+    let appointment = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
     clinic
         .get(&link_path(&appointment), &clinic.agency)
         .await
@@ -929,7 +1013,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 async fn every_issue_is_audited_and_no_token_is_kept() {
     let clinic = Clinic::start().await;
     let (kiosk, _, _) = new_kiosk(&clinic, "Exam room 4").await;
-    let appointment = clinic.book(HOUR, json!({"kioskId": kiosk.id})).await;
+    let appointment = clinic.book(SOON, json!({"kioskId": kiosk.id})).await;
     admit(&clinic, &appointment, &clinic.agency).await;
     let mut tokens = Vec::new();
     let mut expected_rows = Vec::new();

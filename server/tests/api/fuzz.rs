@@ -1152,7 +1152,7 @@ fn check_error_envelope(
         403 => &["forbidden", "approval_required"],
         404 => &["not_found"],
         405 => &["method_not_allowed"],
-        409 => &["conflict"],
+        409 => &["conflict", "too_early"],
         413 => &["payload_too_large"],
         422 => &["invalid_value"],
         429 => &["rate_limited"],

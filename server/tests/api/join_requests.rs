@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::clinic::{Actor, Clinic};
 
-const HOUR: Duration = Duration::from_secs(3600);
+/// Inside the window in which meeting tokens are issued (from 15 minutes before the start).
+const SOON: Duration = Duration::from_secs(10 * 60);
 
 fn id(value: &Value) -> String {
     value["id"].as_str().expect("id").to_owned()
@@ -38,7 +39,7 @@ async fn decision_audit_rows(clinic: &Clinic, request_id: &str) -> i64 {
 #[tokio::test]
 async fn an_agency_asks_once_is_admitted_and_then_gets_a_token() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let session_path = format!(
         "/sessions/{}/jwt",
         appointment["sessionId"].as_str().expect("sid")
@@ -102,7 +103,7 @@ async fn an_agency_asks_once_is_admitted_and_then_gets_a_token() {
 #[tokio::test]
 async fn repeating_a_decision_is_harmless_and_reversing_it_is_a_conflict() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     let request = ask(&clinic, &appointment, &clinic.agency)
         .await
         .data()
@@ -124,7 +125,7 @@ async fn repeating_a_decision_is_harmless_and_reversing_it_is_a_conflict() {
     assert_eq!(decision_audit_rows(&clinic, &id(&request)).await, 1);
 
     // A rejected requester may ask again: a new pending request.
-    let other = clinic.book(HOUR, json!({})).await;
+    let other = clinic.book(SOON, json!({})).await;
     let first = ask(&clinic, &other, &clinic.agency).await.data().clone();
     let rejected = clinic
         .post(
@@ -149,7 +150,7 @@ async fn repeating_a_decision_is_harmless_and_reversing_it_is_a_conflict() {
 async fn approve_racing_reject_yields_one_decision_and_one_audit_row() {
     let clinic = Clinic::start().await;
     for _ in 0..8 {
-        let appointment = clinic.book(HOUR, json!({})).await;
+        let appointment = clinic.book(SOON, json!({})).await;
         let request = ask(&clinic, &appointment, &clinic.agency)
             .await
             .data()
@@ -179,7 +180,7 @@ async fn approve_racing_reject_yields_one_decision_and_one_audit_row() {
 #[tokio::test]
 async fn who_may_ask_see_and_decide() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     clinic
         .post(
             &format!("/appointments/{}/join-requests", id(&appointment)),
@@ -245,7 +246,7 @@ async fn who_may_ask_see_and_decide() {
 #[tokio::test]
 async fn with_the_waiting_room_on_the_patient_must_be_admitted_too() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({"waitingRoom": true})).await;
+    let appointment = clinic.book(SOON, json!({"waitingRoom": true})).await;
     let session_path = format!(
         "/sessions/{}/jwt",
         appointment["sessionId"].as_str().expect("sid")
@@ -270,7 +271,7 @@ async fn with_the_waiting_room_on_the_patient_must_be_admitted_too() {
         false
     );
     // Turning the waiting room off lets the patient in without asking.
-    let other = clinic.book(HOUR, json!({"waitingRoom": true})).await;
+    let other = clinic.book(SOON, json!({"waitingRoom": true})).await;
     let path = format!("/appointments/{}", id(&other));
     clinic
         .call(
@@ -296,7 +297,7 @@ async fn with_the_waiting_room_on_the_patient_must_be_admitted_too() {
 #[tokio::test]
 async fn no_asking_into_a_cancelled_appointment() {
     let clinic = Clinic::start().await;
-    let appointment = clinic.book(HOUR, json!({})).await;
+    let appointment = clinic.book(SOON, json!({})).await;
     clinic
         .call(
             Method::DELETE,
