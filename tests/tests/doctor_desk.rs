@@ -9,7 +9,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use consult_e2e::clinic::{id_of, Actor, DEMO_AGENCY_NAME, DEMO_PATIENT_NAME};
+use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL, DEMO_AGENCY_NAME, DEMO_PATIENT_NAME};
 use consult_e2e::notifications::Recorded;
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon,
@@ -845,6 +845,65 @@ async fn hidden_patient_names_stay_out_of_notifications() {
     assert!(
         !setting.is_selected().await.unwrap_or(true),
         "and show the preset value (off)"
+    );
+    desk.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_reach_the_notification_body_as_text_never_as_markup() {
+    let desk = Desk::open("desk-markup", &[]).await;
+    // The daemon says it renders body markup (GetCapabilities), as KDE's and GNOME's do.
+    let admin = desk.api.login(DEMO_ADMIN_EMAIL, DEMO_PASSWORD).await;
+    let (first, last) = ("<a href=\"https://evil.example/\">Grace</a>", "& <b>Co</b>");
+    let patient = desk
+        .api
+        .post(
+            "/users",
+            &admin,
+            Some(serde_json::json!({
+                "email": "markup@e2e.test",
+                "firstName": first,
+                "lastName": last,
+                "role": "patient",
+            })),
+        )
+        .await;
+    let appointment = desk
+        .api
+        .book(
+            &desk.doctor,
+            &id_of(&patient),
+            Some(&desk.agency.id),
+            Duration::from_secs(10 * 60),
+            "video",
+            false,
+        )
+        .await;
+    // The app knows the appointment (so the alert names its patient) before the knock.
+    desk.app
+        .wait_for(&format!(
+            "#schedule li.appointment[data-appointment-id=\"{}\"]",
+            id_of(&appointment)
+        ))
+        .await;
+
+    let (_, notification) = desk.ask_and_notify(&desk.agency, &appointment).await;
+    let body = &notification.body;
+    assert!(
+        !body.contains('<'),
+        "markup from a name reaches the daemon: {body}"
+    );
+    assert!(
+        body.contains(
+            "&lt;a href=\"https://evil.example/\"&gt;Grace&lt;/a&gt; &amp; &lt;b&gt;Co&lt;/b&gt;"
+        ),
+        "the name, escaped for the body's markup: {body}"
+    );
+    // The summary is plain text by the specification: the agency's name as it is.
+    assert!(
+        notification.summary.contains(DEMO_AGENCY_NAME),
+        "{}",
+        notification.summary
     );
     desk.close().await;
 }

@@ -17,7 +17,7 @@ use zbus::{Connection, MatchRule, MessageStream};
 
 use consult_core::alerts::Alert;
 
-use super::{dbus_actions, dbus_hints, intent, IntentHandler, Notifier, Target};
+use super::{dbus_actions, dbus_body, dbus_hints, intent, IntentHandler, Notifier, Target};
 
 const BUS_NAME: &str = "org.freedesktop.Notifications";
 const OBJECT_PATH: &str = "/org/freedesktop/Notifications";
@@ -46,6 +46,8 @@ struct Inner {
     on_intent: IntentHandler,
     /// A failure to notify is logged once, then only at debug level.
     warned: AtomicBool,
+    /// Whether the daemon renders body markup (`GetCapabilities`); assumed until it says not.
+    body_markup: AtomicBool,
 }
 
 /// Our notifications on screen: what each is about, by the daemon's id, and the daemon's id of
@@ -82,6 +84,7 @@ impl DbusNotifier {
             shown: Mutex::new(OnScreen::default()),
             on_intent,
             warned: AtomicBool::new(false),
+            body_markup: AtomicBool::new(true),
         });
         let (requests, mut queue) = mpsc::unbounded_channel();
         // Ends when the notifier is dropped (its sender with it).
@@ -138,7 +141,7 @@ impl Inner {
                     0u32,
                     "",
                     alert.title.as_str(),
-                    alert.body.as_str(),
+                    dbus_body(&alert.body, self.body_markup.load(Ordering::Relaxed)).as_ref(),
                     dbus_actions(alert),
                     hints,
                     DEFAULT_EXPIRY,
@@ -195,6 +198,7 @@ impl Inner {
 
     async fn connect(self: &Arc<Self>) -> zbus::Result<Connection> {
         let connection = Connection::session().await?;
+        self.read_capabilities(&connection).await;
         // Only the daemon's signals: any other client on the bus could send an `ActionInvoked`
         // of its own, and "admit" lets someone into a consultation.
         let rule = MatchRule::builder()
@@ -215,6 +219,33 @@ impl Inner {
             }
         });
         Ok(connection)
+    }
+
+    /// Learns whether the daemon renders body markup. Unknown (no answer) counts as yes:
+    /// escaping then at worst shows `&amp;` where a daemon shows text as sent.
+    async fn read_capabilities(&self, connection: &Connection) {
+        let capabilities = async {
+            let reply = connection
+                .call_method(
+                    Some(BUS_NAME),
+                    OBJECT_PATH,
+                    Some(INTERFACE),
+                    "GetCapabilities",
+                    &(),
+                )
+                .await?;
+            reply.body().deserialize::<Vec<String>>()
+        };
+        match capabilities.await {
+            Ok(capabilities) => {
+                let markup = capabilities.iter().any(|c| c == "body-markup");
+                self.body_markup.store(markup, Ordering::Relaxed);
+                tracing::debug!(?capabilities, "notification daemon capabilities");
+            }
+            Err(error) => {
+                tracing::debug!(%error, "no notification capabilities: escaping body markup")
+            }
+        }
     }
 
     async fn on_signal(&self, message: &zbus::Message) {

@@ -11,6 +11,7 @@ mod linux;
 #[cfg_attr(target_os = "linux", allow(dead_code))]
 mod plugin;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tauri::{AppHandle, Runtime};
@@ -78,6 +79,27 @@ pub fn dbus_hints(alert: &Alert) -> Vec<(&'static str, String)> {
         hints.push(("x-consult-lobby-participant-id", id.clone()));
     }
     hints
+}
+
+/// An alert's text as a D-Bus notification body. Daemons that advertise `body-markup` (KDE,
+/// GNOME, dunst) read the body as the specification's markup subset, and names in it are chosen
+/// by other people: `&`, `<` and `>` are escaped so a name shows as typed, never as a link or
+/// formatting. Daemons without that capability show the body as sent, so it goes unchanged.
+/// The summary is plain text by the specification and is never escaped.
+pub fn dbus_body(text: &str, body_markup: bool) -> Cow<'_, str> {
+    if !body_markup || !text.contains(['&', '<', '>']) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            other => escaped.push(other),
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 /// The intent of action `key` on a notification about `target`; `None` for unknown keys and for
@@ -162,6 +184,20 @@ mod tests {
             ]
         );
         assert_eq!(dbus_hints(&alert(None)).len(), 2);
+    }
+
+    #[test]
+    fn bodies_escape_markup_for_daemons_that_render_it() {
+        let name = r#"<a href="https://evil.example/">Grace</a> & <b>Co</b>"#;
+        assert_eq!(
+            dbus_body(name, true),
+            r#"&lt;a href="https://evil.example/"&gt;Grace&lt;/a&gt; &amp; &lt;b&gt;Co&lt;/b&gt;"#
+        );
+        // Already escaped text is escaped again: it is text, not markup.
+        assert_eq!(dbus_body("&amp;", true), "&amp;amp;");
+        assert!(matches!(dbus_body("Grace Hopper", true), Cow::Borrowed(_)));
+        // Without body-markup the daemon shows the text as it is.
+        assert_eq!(dbus_body(name, false), name);
     }
 
     #[test]
