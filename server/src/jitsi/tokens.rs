@@ -6,11 +6,11 @@
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPrivateKey;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use serde::Serialize;
 use thiserror::Error;
 use url::Url;
@@ -20,6 +20,8 @@ use crate::ids;
 
 /// Smaller RSA keys are breakable; JaaS and most libraries refuse them as well.
 pub const MIN_RSA_BITS: usize = 2048;
+/// ring's limit for signing keys; JaaS hands out 2048-bit keys.
+pub const MAX_RSA_BITS: usize = 4096;
 /// No token lives longer than this after its issue, however long the appointment: a token cannot
 /// be revoked, so a long one would outlive a cancellation or a removed participant.
 pub const MAX_TOKEN_LIFETIME_SECS: i64 = 4 * 60 * 60;
@@ -37,14 +39,21 @@ pub enum JitsiError {
     },
     #[error("the Jitsi private key {path} is not an RSA private key in PEM (PKCS#8 or PKCS#1)")]
     InvalidKey { path: PathBuf },
-    #[error("the Jitsi private key {path} has {bits} bits; at least {MIN_RSA_BITS} are required")]
-    KeyTooSmall { path: PathBuf, bits: usize },
+    #[error(
+        "the Jitsi private key {path} is refused ({reason}): RSA keys of {MIN_RSA_BITS} to \
+         {MAX_RSA_BITS} bits are accepted"
+    )]
+    KeyRejected { path: PathBuf, reason: String },
     #[error("room name must be 1 to {MAX_ROOM_LEN} characters of lowercase a-z, 0-9, '-' and '_'")]
     InvalidRoom,
     #[error("the token would already be expired (exp {exp} is not after now {now})")]
     AlreadyExpired { exp: i64, now: i64 },
     #[error("cannot sign a Jitsi token: {0}")]
     Sign(#[source] jsonwebtoken::errors::Error),
+    #[error("cannot sign a Jitsi token: {0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("cannot sign a Jitsi token with the RSA key")]
+    RsaSign,
 }
 
 /// Who joins which room until when. The caller decides `moderator` from the user's role.
@@ -84,10 +93,18 @@ impl fmt::Debug for MintedToken {
     }
 }
 
+/// The signing key of the configured algorithm.
+enum Signer {
+    Hs256(EncodingKey),
+    /// RS256 is signed with ring, whose RSA private-key operations are constant-time, not with
+    /// the `rsa` crate (RUSTSEC-2023-0071, a timing side channel on the private key).
+    Rs256(Box<RsaKeyPair>),
+}
+
 /// Mints tokens for the one configured deployment. Built once at startup.
 pub struct JitsiTokens {
     algorithm: Algorithm,
-    key: EncodingKey,
+    signer: Signer,
     kid: Option<String>,
     issuer: String,
     audience: String,
@@ -182,18 +199,21 @@ impl JitsiTokens {
     /// Validates the configuration and loads the signing key.
     pub fn from_config(config: &JitsiConfig) -> Result<JitsiTokens, JitsiError> {
         config.validate()?;
-        let (algorithm, key) = match &config.signing {
+        let (algorithm, signer) = match &config.signing {
             JitsiSigning::Hs256 { app_secret } => (
                 Algorithm::HS256,
-                EncodingKey::from_secret(app_secret.as_bytes()),
+                Signer::Hs256(EncodingKey::from_secret(app_secret.as_bytes())),
             ),
             JitsiSigning::Rs256 {
                 private_key_file, ..
-            } => (Algorithm::RS256, load_rsa_key(private_key_file)?),
+            } => (
+                Algorithm::RS256,
+                Signer::Rs256(Box::new(load_rsa_key(private_key_file)?)),
+            ),
         };
         let tokens = JitsiTokens {
             algorithm,
-            key,
+            signer,
             kid: config.kid()?,
             issuer: config.effective_issuer(),
             audience: config.audience.clone(),
@@ -262,7 +282,12 @@ impl JitsiTokens {
         let mut header = Header::new(self.algorithm);
         header.typ = Some("JWT".to_owned());
         header.kid = self.kid.clone();
-        let token = jsonwebtoken::encode(&header, &claims, &self.key).map_err(JitsiError::Sign)?;
+        let token = match &self.signer {
+            Signer::Hs256(key) => {
+                jsonwebtoken::encode(&header, &claims, key).map_err(JitsiError::Sign)?
+            }
+            Signer::Rs256(key) => sign_rs256(key, &header, &claims)?,
+        };
         let room_name = match &self.tenant {
             Some(tenant) => format!("{tenant}/{}", grant.room),
             None => grant.room.to_owned(),
@@ -294,29 +319,59 @@ impl JitsiTokens {
     }
 }
 
+/// `header.claims.signature` as JWS compact serialization, signed RSASSA-PKCS1-v1_5 SHA-256 by
+/// ring (deterministic, so the same bytes jsonwebtoken would make, but in constant time).
+fn sign_rs256(
+    key: &RsaKeyPair,
+    header: &Header,
+    claims: &Claims<'_>,
+) -> Result<String, JitsiError> {
+    let mut message = base64_json(header)?;
+    message.push('.');
+    message.push_str(&base64_json(claims)?);
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        message.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| JitsiError::RsaSign)?;
+    message.push('.');
+    message.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(message)
+}
+
+/// A token part: JSON, base64url without padding.
+fn base64_json(value: &impl Serialize) -> Result<String, JitsiError> {
+    let json = serde_json::to_vec(value).map_err(JitsiError::Encode)?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
 /// Reads a PKCS#8 (`BEGIN PRIVATE KEY`, as JaaS hands out) or PKCS#1 (`BEGIN RSA PRIVATE KEY`)
-/// PEM file.
-fn load_rsa_key(path: &Path) -> Result<EncodingKey, JitsiError> {
-    let pem = std::fs::read_to_string(path).map_err(|source| JitsiError::ReadKey {
+/// PEM file into ring, which checks the key (2048 to 4096 bits, consistent components).
+fn load_rsa_key(path: &Path) -> Result<RsaKeyPair, JitsiError> {
+    let pem = std::fs::read(path).map_err(|source| JitsiError::ReadKey {
         path: path.to_owned(),
         source,
     })?;
     let invalid = || JitsiError::InvalidKey {
         path: path.to_owned(),
     };
-    let key = RsaPrivateKey::from_pkcs8_pem(&pem)
-        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(&pem))
-        .map_err(|_| invalid())?;
-    let bits = key.n().bits();
-    if bits < MIN_RSA_BITS {
-        return Err(JitsiError::KeyTooSmall {
+    let (label, der) = pem_rfc7468::decode_vec(&pem).map_err(|_| invalid())?;
+    let parsed = match label {
+        "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
+        "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
+        _ => return Err(invalid()),
+    };
+    parsed.map_err(|rejected| match rejected.to_string().as_str() {
+        // Well-formed, but a size ring (and we) will not sign with.
+        reason @ ("TooSmall" | "TooLarge") => JitsiError::KeyRejected {
             path: path.to_owned(),
-            bits,
-        });
-    }
-    // jsonwebtoken's RustCrypto backend signs with a PKCS#1 DER key.
-    let der = key.to_pkcs1_der().map_err(|_| invalid())?;
-    Ok(EncodingKey::from_rsa_der(der.as_bytes()))
+            reason: reason.to_owned(),
+        },
+        _ => invalid(),
+    })
 }
 
 /// Lowercase `[a-z0-9-_]`: what Prosody compares without surprises (never `*`).
@@ -559,6 +614,26 @@ mod tests {
         assert_eq!(tokens.mint(&in_grace).expect("mint").expires_at, NOW + 1);
     }
 
+    /// RUSTSEC-2023-0071: the `rsa` crate's private-key operations leak timing. The server signs
+    /// RS256 with ring; `rsa` stays a test-only dependency, for verifying (public key only).
+    #[test]
+    fn rs256_is_not_signed_with_the_rsa_crate() {
+        let manifest = include_str!("../../Cargo.toml");
+        let runtime = manifest
+            .split("\n[dependencies]\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .expect("a [dependencies] table");
+        let names: Vec<&str> = runtime
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .filter_map(|line| line.split('=').next())
+            .map(str::trim)
+            .collect();
+        assert!(names.contains(&"ring"), "{names:?}");
+        assert!(!names.contains(&"rsa"), "{names:?}");
+    }
+
     #[test]
     fn keys_are_checked_at_startup() {
         crate::auth::install_crypto_provider();
@@ -579,7 +654,7 @@ mod tests {
         ));
         assert!(matches!(
             JitsiTokens::from_config(&with_key("test-only-jitsi-rsa-1024.pkcs1.pem")),
-            Err(JitsiError::KeyTooSmall { bits: 1024, .. })
+            Err(JitsiError::KeyRejected { ref reason, .. }) if reason == "TooSmall"
         ));
         assert!(matches!(
             JitsiTokens::from_config(&JitsiConfig::hs256(
