@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AuthState;
+use crate::client_ip::{self, TrustedProxies};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// "Now" for every decision by time.
     pub clock: Clock,
+    /// Whose forwarding headers name the client (`ClientIp`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Every route with its OpenAPI operation, each handler registered once (`routes!`) for both.
@@ -64,11 +67,15 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     // The document is served from `openapi::document_json`, built once from `api()` as well.
     let (routes, _document) = api().split_for_parts();
+    let proxies = state.trusted_proxies.clone();
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_and_harden))
+        .layer(middleware::from_fn(move |request, next| {
+            client_ip::resolve(proxies.clone(), request, next)
+        }))
         .with_state(state)
 }
 

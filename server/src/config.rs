@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::client_ip::TrustedProxy;
 use crate::jitsi::config::{self as jitsi_config, JitsiConfig, JitsiConfigError};
 
 /// Every environment variable of the server starts with this.
@@ -18,7 +19,7 @@ pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 13] = [
+const ENV_FIELDS: [&str; 14] = [
     "bind",
     "data_dir",
     "database_url",
@@ -32,6 +33,7 @@ const ENV_FIELDS: [&str; 13] = [
     "reminder_poll_secs",
     "login_attempts_per_minute_per_ip",
     "login_attempts_per_minute_per_account",
+    "trusted_proxies",
 ];
 
 const DEFAULT_PORT: u16 = 8080;
@@ -92,6 +94,10 @@ pub struct ServerConfig {
     pub login_attempts_per_minute_per_ip: u32,
     /// Login attempts per account (normalized email or device id) per minute; 0 turns it off.
     pub login_attempts_per_minute_per_account: u32,
+    /// Reverse proxies (addresses or CIDRs) whose `Forwarded` / `X-Forwarded-For` headers name
+    /// the client; from any other peer those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 // The signing key and a database URL's password must never reach a log line.
@@ -125,6 +131,7 @@ impl fmt::Debug for ServerConfig {
                 "login_attempts_per_minute_per_account",
                 &self.login_attempts_per_minute_per_account,
             )
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -173,6 +180,7 @@ impl ServerConfig {
             reminder_poll_secs: DEFAULT_REMINDER_POLL_SECS,
             login_attempts_per_minute_per_ip: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP,
             login_attempts_per_minute_per_account: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -591,6 +599,31 @@ mod tests {
             let config = load(&["--config", "limits.toml"]).map_err(as_figment)?;
             assert_eq!(config.login_attempts_per_minute_per_ip, 5);
             assert_eq!(config.login_attempts_per_minute_per_account, 0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidrs() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "proxies.toml",
+                "data_dir = \"/d\"\ntrusted_proxies = [\"10.0.0.1\", \"fd00::/8\"]\n",
+            )?;
+            let config = load(&["--config", "proxies.toml"]).map_err(as_figment)?;
+            let shown: Vec<String> = config
+                .trusted_proxies
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            assert_eq!(shown, ["10.0.0.1/32", "fd00::/8"]);
+            jail.set_env("CONSULT_SERVER_TRUSTED_PROXIES", "[\"192.168.0.0/16\"]");
+            let config = load(&["--config", "proxies.toml"]).map_err(as_figment)?;
+            assert_eq!(config.trusted_proxies.len(), 1);
+            jail.set_env("CONSULT_SERVER_TRUSTED_PROXIES", "[\"proxy.local\"]");
+            let error = load(&["--config", "proxies.toml"]).expect_err("not an address");
+            assert!(error.to_string().contains("proxy.local"), "{error}");
             Ok(())
         });
     }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
+use crate::client_ip::ResolvedClientIp;
 use crate::error::ApiError;
 
 /// Largest accepted request body; the API's bodies are a few hundred bytes.
@@ -109,7 +110,9 @@ where
     }
 }
 
-/// The peer's address, for the audit trail; absent when the server runs without connect info.
+/// The client's address, for rate limits and the audit trail: the peer's, or behind a trusted
+/// proxy the one its forwarding headers name (`client_ip::resolve`); absent when the server runs
+/// without connect info.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -117,12 +120,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
+        let resolved = parts.extensions.get::<ResolvedClientIp>().map(|ip| ip.0);
+        Ok(ClientIp(resolved.or_else(|| {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+                .map(|info| info.0.ip())
+        })))
     }
 }
 

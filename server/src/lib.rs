@@ -11,6 +11,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -164,6 +165,7 @@ pub async fn serve_with_clock(
         sse_heartbeat_secs: config.sse_heartbeat_secs,
         stopping,
         clock: clock.clone(),
+        trusted_proxies: client_ip::TrustedProxies::new(&config.trusted_proxies),
     };
     let mut background = vec![reminders::spawn(
         db.clone(),

@@ -7,8 +7,8 @@
 //!
 //! The counters live in this process's memory: limits are per server instance (N instances
 //! behind a load balancer allow up to N times the rate) and start afresh on restart. Behind a
-//! reverse proxy every client shares the proxy's address, so the per-IP limit then applies to
-//! the proxy as a whole.
+//! reverse proxy listed in `trusted_proxies` the client's address comes from its forwarding
+//! headers (`client_ip`); behind any other, every client shares the proxy's address.
 //!
 //! Memory stays bounded: a periodic sweep drops every key whose bucket has refilled (it then
 //! carries no information), keys of account names are cut to a bounded length, and IPv6 clients

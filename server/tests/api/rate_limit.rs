@@ -206,3 +206,84 @@ async fn the_defaults_allow_a_normal_sign_in_flow() {
     }
     server.stop().await;
 }
+
+/// A failed password login with a made-up account (so only the IP limit counts).
+async fn bad_login_from(
+    server: &TestServer,
+    client: &reqwest::Client,
+    forwarded: &str,
+    n: u32,
+) -> u16 {
+    server
+        .send(
+            client
+                .post(format!("{}/auth/login", server.url))
+                .header("X-Forwarded-For", forwarded)
+                .json(&json!({"email": format!("nobody{n}@demo.clinic"), "password": "wrong"})),
+        )
+        .await
+        .status
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    // The test's own address (127.0.0.1) is the clinic's reverse proxy.
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.trusted_proxies = vec!["127.0.0.0/30".parse().expect("cidr")];
+    })
+    .await;
+    let proxy = client_from("127.0.0.1");
+    for n in 0..30 {
+        // A client's own claim on the left is ignored; the proxy appended what it saw.
+        let status = bad_login_from(&server, &proxy, "192.0.2.99, 198.51.100.7", n).await;
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    assert_eq!(
+        bad_login_from(&server, &proxy, "198.51.100.7", 30).await,
+        429
+    );
+    // Another client through the same proxy still gets in.
+    let other = server
+        .send(
+            proxy
+                .post(format!("{}/auth/login", server.url))
+                .header("X-Forwarded-For", "198.51.100.8")
+                .json(&json!({"email": ADMIN, "password": DEMO_PASSWORD})),
+        )
+        .await;
+    let admin = other.access_token();
+    // The audit trail names the client, not the proxy.
+    let limited = audit(&server, &admin, "?action=auth.rate_limited").await;
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert_eq!(limited[0]["ip"], "198.51.100.7");
+    let logins = audit(&server, &admin, "?action=auth.login_succeeded").await;
+    assert_eq!(logins[0]["ip"], "198.51.100.8");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_untrusted_peer_cannot_choose_its_address() {
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.trusted_proxies = vec!["10.0.0.1".parse().expect("addr")];
+    })
+    .await;
+    let peer = client_from("127.0.0.1");
+    for n in 0..30 {
+        let forged = format!("198.51.100.{n}");
+        assert_eq!(bad_login_from(&server, &peer, &forged, n).await, 401);
+    }
+    // A fresh forged address does not buy a fresh budget.
+    assert_eq!(bad_login_from(&server, &peer, "203.0.113.1", 30).await, 429);
+    let admin = login_via(&server, &client_from("127.0.0.2"), ADMIN, DEMO_PASSWORD)
+        .await
+        .access_token();
+    let failed = audit(&server, &admin, "?action=auth.login_failed").await;
+    assert!(
+        failed.iter().all(|entry| entry["ip"] == "127.0.0.1"),
+        "{failed:?}"
+    );
+    server.stop().await;
+}
