@@ -28,12 +28,12 @@ const PARALLEL_FETCHES: usize = 4;
 /// What the desk tells its owner. Called from the desk's tasks while its state is locked, so
 /// that emitted dashboards are never out of order: implementations must not call back into the
 /// [`Desk`]. The desk's end is not an event: its owner awaits [`Desk::ended`].
-pub trait DeskEvents: Send + Sync + 'static {
+pub trait DeskObserver: Send + Sync + 'static {
     fn dashboard_changed(&self, dashboard: &Dashboard);
     fn alert(&self, alert: &Alert);
     /// What the alert with this [`Alert::id`] asked about is settled (a join request decided
     /// here or elsewhere, its appointment cancelled or over, a resync without it): take its
-    /// notification back. Always after that alert's [`DeskEvents::alert`].
+    /// notification back. Always after that alert's [`DeskObserver::alert`].
     fn alert_withdrawn(&self, alert_id: &str);
 }
 
@@ -64,7 +64,7 @@ pub struct Desk {
 
 struct Shared {
     session: Arc<SessionManager>,
-    events: Arc<dyn DeskEvents>,
+    observer: Arc<dyn DeskObserver>,
     state: Mutex<State>,
     prefs: Mutex<NotificationPrefs>,
     zone: TimeZone,
@@ -99,20 +99,20 @@ impl Desk {
     pub fn start(
         session: Arc<SessionManager>,
         prefs: NotificationPrefs,
-        events: Arc<dyn DeskEvents>,
+        observer: Arc<dyn DeskObserver>,
     ) -> Desk {
-        Desk::start_with(session, prefs, events, DeskOptions::default())
+        Desk::start_with(session, prefs, observer, DeskOptions::default())
     }
 
     pub fn start_with(
         session: Arc<SessionManager>,
         prefs: NotificationPrefs,
-        events: Arc<dyn DeskEvents>,
+        observer: Arc<dyn DeskObserver>,
         options: DeskOptions,
     ) -> Desk {
         let shared = Arc::new(Shared {
             session,
-            events,
+            observer,
             state: Mutex::new(State {
                 appointments: HashMap::new(),
                 join_requests: HashMap::new(),
@@ -146,7 +146,7 @@ impl Desk {
     /// desk's own changes.
     pub fn republish(&self) {
         let state = self.shared.state();
-        self.shared.events.dashboard_changed(&state.dashboard());
+        self.shared.observer.dashboard_changed(&state.dashboard());
     }
 
     /// Resolves once the session behind this desk is over (its refresh was refused, the account
@@ -341,7 +341,7 @@ impl Shared {
     fn update(&self, change: impl FnOnce(&mut State) -> bool) {
         let mut state = self.state();
         if change(&mut state) {
-            self.events.dashboard_changed(&state.dashboard());
+            self.observer.dashboard_changed(&state.dashboard());
         }
         self.withdraw_settled(&mut state);
     }
@@ -351,7 +351,7 @@ impl Shared {
     fn withdraw_settled(&self, state: &mut State) {
         for alert_id in state.settled_alerts() {
             tracing::debug!(%alert_id, "alert withdrawn: what it asked about is settled");
-            self.events.alert_withdrawn(&alert_id);
+            self.observer.alert_withdrawn(&alert_id);
         }
     }
 
@@ -557,10 +557,10 @@ impl Shared {
         // the stream's later event for it withdraws the alert, or after, and withdraws it then.
         let mut state = self.state();
         if state.raise(&alert, join_request.as_ref()) {
-            self.events.dashboard_changed(&state.dashboard());
+            self.observer.dashboard_changed(&state.dashboard());
         }
         tracing::info!(kind = notification.kind.as_str(), "alert raised");
-        self.events.alert(&alert);
+        self.observer.alert(&alert);
     }
 }
 

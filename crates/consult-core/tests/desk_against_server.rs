@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use consult_core::alerts::Alert;
 use consult_core::clinic::ClinicClient;
-use consult_core::desk::{Desk, DeskEvents, DeskOptions};
+use consult_core::desk::{Desk, DeskObserver, DeskOptions};
 use consult_core::push::PushOptions;
 use consult_core::secrets::{MemoryOnlyStore, SecretStore};
 use consult_core::session::SessionManager;
@@ -97,7 +97,7 @@ impl World {
         let desk = Desk::start_with(
             Arc::clone(session),
             prefs,
-            Arc::clone(&recorder) as Arc<dyn DeskEvents>,
+            Arc::clone(&recorder) as Arc<dyn DeskObserver>,
             options,
         );
         recorder
@@ -118,7 +118,7 @@ struct Recorder {
     withdrawn: Mutex<Vec<String>>,
 }
 
-impl DeskEvents for Recorder {
+impl DeskObserver for Recorder {
     fn dashboard_changed(&self, dashboard: &Dashboard) {
         self.dashboards.lock().unwrap().push(dashboard.clone());
     }
