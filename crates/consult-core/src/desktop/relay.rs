@@ -2,6 +2,7 @@
 //! alerts to native notifications, the embedded call's allowances to the window. The call's idle
 //! hold lives here too, since this is where the call is seen to open and close.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -12,7 +13,7 @@ use consult_types::{CallScreen, Dashboard, KnockingParticipant, Revised};
 use crate::alerts::{self, Alert};
 use crate::call::deployment::Deployment;
 use crate::call::CallHost;
-use crate::desk::DeskEvents;
+use crate::desk::DeskObserver;
 use crate::idle::{IdleHold, IdleTimer};
 use crate::ports::{CallWindow, Notifier, Ui};
 
@@ -31,7 +32,47 @@ impl Revisions {
     }
 }
 
-/// The desk's events. The desk calls these with its state locked, so stamping here keeps the
+/// The notifier as the desk and the call use it: it remembers what is on screen, so the end of
+/// a life can take back every notification it showed (they may name patients).
+pub struct OnScreen {
+    notifier: Arc<dyn Notifier>,
+    shown: Mutex<HashSet<String>>,
+}
+
+impl OnScreen {
+    pub fn new(notifier: Arc<dyn Notifier>) -> OnScreen {
+        OnScreen {
+            notifier,
+            shown: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Withdraws every notification still on screen.
+    pub fn withdraw_all(&self) {
+        let shown = std::mem::take(&mut *self.shown());
+        for alert_id in shown {
+            self.notifier.withdraw(&alert_id);
+        }
+    }
+
+    fn shown(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.shown.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Notifier for OnScreen {
+    fn show(&self, alert: &Alert) {
+        self.shown().insert(alert.id.clone());
+        self.notifier.show(alert);
+    }
+
+    fn withdraw(&self, alert_id: &str) {
+        self.shown().remove(alert_id);
+        self.notifier.withdraw(alert_id);
+    }
+}
+
+/// The desk's observer. The desk calls it with its state locked, so stamping here keeps the
 /// revisions in the order of its changes.
 pub struct DeskRelay {
     pub ui: Arc<dyn Ui>,
@@ -39,7 +80,7 @@ pub struct DeskRelay {
     pub revisions: Arc<Revisions>,
 }
 
-impl DeskEvents for DeskRelay {
+impl DeskObserver for DeskRelay {
     fn dashboard_changed(&self, dashboard: &Dashboard) {
         self.ui
             .dashboard_changed(&self.revisions.stamp(dashboard.clone()));
