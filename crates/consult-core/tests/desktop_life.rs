@@ -14,6 +14,7 @@ use consult_core::call::deployment::Deployment;
 use consult_core::config::AppConfig;
 use consult_core::desk::DeskOptions;
 use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
+use consult_core::idle::SleepClock;
 use consult_core::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use consult_core::push::PushOptions;
 use consult_core::settings::{SettingsStore, UserSettings};
@@ -141,6 +142,15 @@ impl World {
 
     /// A desktop on this world's server, remembering nothing between runs (`keychain = none`).
     fn desktop(&self, idle_timeout: Option<Duration>) -> (Desktop, Arc<Shell>) {
+        self.desktop_with(idle_timeout, None)
+    }
+
+    /// [`World::desktop`] with the idle timer counting time asleep on `idle_clock`.
+    fn desktop_with(
+        &self,
+        idle_timeout: Option<Duration>,
+        idle_clock: Option<Arc<dyn SleepClock>>,
+    ) -> (Desktop, Arc<Shell>) {
         let file = self.config_dir.path().join("config.toml");
         std::fs::write(&file, "keychain = \"none\"\n").unwrap();
         let mut config = AppConfig::load(&file).unwrap();
@@ -163,6 +173,7 @@ impl World {
                 ..DeskOptions::default()
             },
             idle_timeout,
+            idle_clock,
         };
         (Desktop::new(setup, ports, options), shell)
     }
@@ -310,6 +321,64 @@ async fn idleness_ends_the_life_with_its_reason_and_activity_holds_it_off() {
         desktop.republish_dashboard().await,
         Err(AppError::NotSignedIn)
     );
+}
+
+/// The wall clock of a laptop whose lid the test closes: it runs with real time, and jumps
+/// while "asleep" (tokio's clock, like the monotonic one, does not).
+#[derive(Default)]
+struct Laptop {
+    asleep: Mutex<Duration>,
+}
+
+impl SleepClock for Laptop {
+    fn now(&self) -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            + *self.asleep.lock().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn waking_from_a_sleep_past_the_idle_limit_ends_the_life_first() {
+    let world = World::start().await;
+    let laptop = Arc::new(Laptop::default());
+    let (desktop, shell) = world.desktop_with(
+        Some(Duration::from_secs(900)),
+        Some(laptop.clone() as Arc<dyn SleepClock>),
+    );
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+
+    // The lid closes for two hours; on opening it the user moves the mouse at once.
+    let shown = shell.dashboards.lock().unwrap().len();
+    *laptop.asleep.lock().unwrap() += Duration::from_secs(2 * 3600);
+    desktop.touch();
+    shell
+        .wait_for("the idle sign-out after waking", |shell| {
+            !shell.ended.lock().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(
+        shell.dashboards.lock().unwrap().len(),
+        shown,
+        "nothing new is shown before the sign-out"
+    );
+    let ended = shell.ended.lock().unwrap().clone();
+    assert_eq!(
+        ended[0].reason, "Signed out after 15 minutes without activity.",
+        "{ended:?}"
+    );
+    assert_eq!(
+        desktop.republish_dashboard().await,
+        Err(AppError::NotSignedIn)
+    );
+
+    // Signing in again starts a fresh count: the old expiry does not end the new life.
+    desktop.login(login(DOCTOR)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(shell.ended.lock().unwrap().len(), 1);
+    desktop.republish_dashboard().await.unwrap();
 }
 
 #[tokio::test]

@@ -32,7 +32,7 @@ use consult_types::{
 
 use crate::call::CallHub;
 use crate::desk::{Desk, DeskOptions};
-use crate::idle::{idle_reason, IdleTimer};
+use crate::idle::{idle_reason, IdleTimer, SleepClock};
 use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
@@ -54,6 +54,8 @@ pub struct DesktopOptions {
     pub desk: DeskOptions,
     /// Replaces the `idle_logoff_secs` setting's length when set (tests cannot wait minutes).
     pub idle_timeout: Option<Duration>,
+    /// Replaces the wall clock the idle timer counts time asleep on (tests suspend with it).
+    pub idle_clock: Option<Arc<dyn SleepClock>>,
 }
 
 #[derive(Clone)]
@@ -105,7 +107,10 @@ impl Desktop {
 
     pub fn new(setup: Result<Setup, AppError>, ports: Ports, options: DesktopOptions) -> Desktop {
         let setup = setup.map(Arc::new);
-        let idle = Arc::new(IdleTimer::new(Duration::ZERO));
+        let idle = Arc::new(match &options.idle_clock {
+            Some(clock) => IdleTimer::with_clock(Duration::ZERO, Arc::clone(clock)),
+            None => IdleTimer::new(Duration::ZERO),
+        });
         let revisions = Arc::new(Revisions::default());
         let calls = CallHub::new(Arc::new(CallRelay {
             ui: Arc::clone(&ports.ui),
@@ -344,7 +349,8 @@ impl Desktop {
     async fn begin(&self, session: Arc<SessionManager>, settings: &SettingsView) -> SignedIn {
         let generation = self.0.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.0.idle.set_timeout(self.idle_timeout(settings));
-        self.0.idle.touch();
+        // Not touch(): an expiry of the life before must not carry over to this one.
+        self.0.idle.restart();
         let relay = Arc::new(DeskRelay {
             ui: Arc::clone(&self.0.ports.ui),
             notifier: Arc::clone(&self.0.ports.notifier),
