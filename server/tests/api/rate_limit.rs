@@ -226,22 +226,27 @@ async fn bad_login_from(
         .as_u16()
 }
 
+/// Per IP per minute in the proxy tests: one refill every 6 s, slower than the attempts run
+/// even on a loaded machine (the default 30 refills every 2 s).
+const PER_IP: u32 = 10;
+
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
     // The test's own address (127.0.0.1) is the clinic's reverse proxy.
     let server = TestServer::start_with(|config| {
         config.demo = true;
+        config.login_attempts_per_minute_per_ip = PER_IP;
         config.trusted_proxies = vec!["127.0.0.0/30".parse().expect("cidr")];
     })
     .await;
     let proxy = client_from("127.0.0.1");
-    for n in 0..30 {
+    for n in 0..PER_IP {
         // A client's own claim on the left is ignored; the proxy appended what it saw.
         let status = bad_login_from(&server, &proxy, "192.0.2.99, 198.51.100.7", n).await;
         assert_eq!(status, 401, "attempt {n}");
     }
     assert_eq!(
-        bad_login_from(&server, &proxy, "198.51.100.7", 30).await,
+        bad_login_from(&server, &proxy, "198.51.100.7", PER_IP).await,
         429
     );
     // Another client through the same proxy still gets in.
@@ -267,16 +272,20 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
 async fn an_untrusted_peer_cannot_choose_its_address() {
     let server = TestServer::start_with(|config| {
         config.demo = true;
+        config.login_attempts_per_minute_per_ip = PER_IP;
         config.trusted_proxies = vec!["10.0.0.1".parse().expect("addr")];
     })
     .await;
     let peer = client_from("127.0.0.1");
-    for n in 0..30 {
+    for n in 0..PER_IP {
         let forged = format!("198.51.100.{n}");
         assert_eq!(bad_login_from(&server, &peer, &forged, n).await, 401);
     }
     // A fresh forged address does not buy a fresh budget.
-    assert_eq!(bad_login_from(&server, &peer, "203.0.113.1", 30).await, 429);
+    assert_eq!(
+        bad_login_from(&server, &peer, "203.0.113.1", PER_IP).await,
+        429
+    );
     let admin = login_via(&server, &client_from("127.0.0.2"), ADMIN, DEMO_PASSWORD)
         .await
         .access_token();
