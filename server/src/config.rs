@@ -19,7 +19,7 @@ pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 14] = [
+const ENV_FIELDS: [&str; 15] = [
     "bind",
     "data_dir",
     "database_url",
@@ -34,11 +34,14 @@ const ENV_FIELDS: [&str; 14] = [
     "login_attempts_per_minute_per_ip",
     "login_attempts_per_minute_per_account",
     "trusted_proxies",
+    "max_session_secs",
 ];
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_ACCESS_TTL_SECS: u64 = 15 * 60;
 const DEFAULT_REFRESH_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+/// A working day: a clinic computer left signed in does not stay so for a month.
+const DEFAULT_MAX_SESSION_SECS: u64 = 12 * 60 * 60;
 /// Below common proxy idle timeouts (often 30-60 s), so idle event streams stay open.
 const DEFAULT_SSE_HEARTBEAT_SECS: u64 = 15;
 const DEFAULT_REMINDER_POLL_SECS: u64 = 30;
@@ -71,6 +74,8 @@ pub struct ServerConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of each refresh token.
     pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of a session (a login), however often its refresh token rotates.
+    pub max_session_secs: u64,
     /// HS256 key for access tokens (at least 32 bytes); generated into the data dir when absent.
     #[serde(
         default,
@@ -114,6 +119,7 @@ impl fmt::Debug for ServerConfig {
             .field("demo_appointments", &self.demo_appointments)
             .field("access_token_ttl_secs", &self.access_token_ttl_secs)
             .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .field("max_session_secs", &self.max_session_secs)
             .field(
                 "jwt_signing_key",
                 &self.jwt_signing_key.as_ref().map(|_| "<redacted>"),
@@ -173,6 +179,7 @@ impl ServerConfig {
             demo_appointments: true,
             access_token_ttl_secs: DEFAULT_ACCESS_TTL_SECS,
             refresh_token_ttl_secs: DEFAULT_REFRESH_TTL_SECS,
+            max_session_secs: DEFAULT_MAX_SESSION_SECS,
             jwt_signing_key: None,
             jitsi: None,
             log: "info".to_owned(),
@@ -219,6 +226,7 @@ impl ServerConfig {
         for (field, value) in [
             ("access_token_ttl_secs", self.access_token_ttl_secs),
             ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("max_session_secs", self.max_session_secs),
         ] {
             if value == 0 || value > MAX_TTL_SECS {
                 return Err(ConfigError::Ttl { field });
@@ -446,6 +454,7 @@ mod tests {
             );
             assert_eq!(config.access_token_ttl_secs, 900);
             assert_eq!(config.refresh_token_ttl_secs, 30 * 24 * 3600);
+            assert_eq!(config.max_session_secs, 12 * 3600);
             assert!(!config.demo);
             assert_eq!(config.database_url, None);
             assert_eq!(config.jwt_signing_key, None);

@@ -74,6 +74,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "clinic",
         include_str!("../migrations/sqlite/0002_clinic.sql"),
     ),
+    (
+        3,
+        "refresh retry",
+        include_str!("../migrations/sqlite/0003_refresh_retry.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -86,6 +91,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         2,
         "clinic",
         include_str!("../migrations/postgres/0002_clinic.sql"),
+    ),
+    (
+        3,
+        "refresh retry",
+        include_str!("../migrations/postgres/0003_refresh_retry.sql"),
     ),
 ];
 

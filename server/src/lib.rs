@@ -152,6 +152,7 @@ pub async fn serve_with_clock(
         access_tokens: Arc::new(AccessTokens::new(&key, config.access_token_ttl_secs)),
         // Validated to at most ten years, so it fits.
         refresh_ttl_secs: i64::try_from(config.refresh_token_ttl_secs).unwrap_or(i64::MAX),
+        max_session_secs: i64::try_from(config.max_session_secs).unwrap_or(i64::MAX),
         rate_limits,
         demo: config.demo,
         clock: clock.clone(),

@@ -175,6 +175,15 @@ async fn exercise(url: &str) -> Vec<String> {
     let (status, rotated) = post("/auth/refresh", json!({"refreshToken": refresh}), None).await;
     assert_eq!(status, 200, "{rotated}");
     let (rotated_access, rotated_refresh) = tokens(&rotated);
+    // Once its successor is used too, the first token coming back is reuse (no retry grace).
+    let (status, third) = post(
+        "/auth/refresh",
+        json!({"refreshToken": rotated_refresh}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{third}");
+    let (third_access, third_refresh) = tokens(&third);
     let (status, reused) = post("/auth/refresh", json!({"refreshToken": refresh}), None).await;
     assert_eq!(
         (status, &reused["error"]["code"]),
@@ -194,6 +203,8 @@ async fn exercise(url: &str) -> Vec<String> {
         refresh,
         rotated_access,
         rotated_refresh,
+        third_access,
+        third_refresh,
         second_access,
         second_refresh,
     ]

@@ -30,6 +30,8 @@ pub struct AuthState {
     pub passwords: Passwords,
     pub access_tokens: Arc<AccessTokens>,
     pub refresh_ttl_secs: i64,
+    /// Absolute lifetime of a session, however often it rotates.
+    pub max_session_secs: i64,
     /// Login attempt limits per IP and account (per instance, in memory).
     pub rate_limits: Arc<RateLimits>,
     /// Demo mode: enables `POST /auth/register-or-login`.
@@ -49,6 +51,14 @@ pub struct Sessions {
     pub db: Db,
     pub access_tokens: Arc<AccessTokens>,
     pub clock: Clock,
+    pub max_session_secs: i64,
+}
+
+impl Sessions {
+    /// Sessions begun at or before this have outlived `max_session_secs`.
+    pub fn born_by(&self) -> i64 {
+        self.clock.now_unix().saturating_sub(self.max_session_secs)
+    }
 }
 
 impl FromRef<AuthState> for Sessions {
@@ -57,6 +67,7 @@ impl FromRef<AuthState> for Sessions {
             db: auth.db.clone(),
             access_tokens: auth.access_tokens.clone(),
             clock: auth.clock.clone(),
+            max_session_secs: auth.max_session_secs,
         }
     }
 }

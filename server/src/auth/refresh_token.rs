@@ -25,6 +25,35 @@ impl RefreshSecret {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// This token sealed for the holder of `used`, the token it replaces (see [`unseal`]).
+    pub fn seal_for(&self, used: &str) -> String {
+        ids::hex(&xor_pad(&self.0, used).unwrap_or_default())
+    }
+
+    /// The successor sealed by [`RefreshSecret::seal_for`], for whoever presents `used` again.
+    pub fn unseal(sealed: &str, used: &str) -> Option<RefreshSecret> {
+        let bytes = xor_pad(sealed, used)?;
+        Some(RefreshSecret(ids::hex(&bytes)))
+    }
+}
+
+/// XORs 32 hex-encoded bytes with SHA-256 of the used token: a one-time pad that only the
+/// used token's holder can remove, while the store keeps only that token's (other) digest.
+fn xor_pad(hex: &str, used: &str) -> Option<[u8; 32]> {
+    let mut pad: [u8; 32] = Sha256::new()
+        .chain_update(b"consult refresh successor\0")
+        .chain_update(used.as_bytes())
+        .finalize()
+        .into();
+    if hex.len() != 64 {
+        return None;
+    }
+    for (byte, pair) in pad.iter_mut().zip(hex.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte ^= u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(pad)
 }
 
 impl fmt::Debug for RefreshSecret {
@@ -46,7 +75,11 @@ pub struct StoredToken {
     pub user_id: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Once used: its successor, sealed with this token (`RefreshSecret::seal_for`).
+    pub successor_sealed: Option<String>,
     pub family_revoked_at: Option<i64>,
+    /// When the session (family) began: its absolute lifetime counts from here.
+    pub family_created_at: i64,
 }
 
 /// Why a family was revoked, kept with it for the audit trail and support.
@@ -105,15 +138,26 @@ pub async fn start_family(
     Ok(family_id)
 }
 
-/// (id, family_id, user_id, expires_at, used_at, family revoked_at)
-type TokenRow = (String, String, String, i64, Option<i64>, Option<i64>);
+/// (id, family_id, user_id, expires_at, used_at, successor_sealed, family revoked_at, family
+/// created_at)
+type TokenRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
 
 pub async fn find_by_digest(
     db: &Db,
     token_digest: &str,
 ) -> Result<Option<StoredToken>, StoreError> {
     let row: Option<TokenRow> = sqlx::query_as(
-        "SELECT t.id, t.family_id, t.user_id, t.expires_at, t.used_at, f.revoked_at \
+        "SELECT t.id, t.family_id, t.user_id, t.expires_at, t.used_at, t.successor_sealed, \
+         f.revoked_at, f.created_at \
          FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id \
          WHERE t.token_hash = $1",
     )
@@ -121,34 +165,50 @@ pub async fn find_by_digest(
     .fetch_optional(db.pool())
     .await?;
     Ok(row.map(
-        |(id, family_id, user_id, expires_at, used_at, family_revoked_at)| StoredToken {
+        |(
             id,
             family_id,
             user_id,
             expires_at,
             used_at,
+            successor_sealed,
             family_revoked_at,
+            family_created_at,
+        )| StoredToken {
+            id,
+            family_id,
+            user_id,
+            expires_at,
+            used_at,
+            successor_sealed,
+            family_revoked_at,
+            family_created_at,
         },
     ))
 }
 
-/// Marks `old` used and adds its successor, atomically. The conditional UPDATE is the arbiter:
-/// of two concurrent rotations of one token exactly one sees a row change.
+/// Marks `old` used (keeping its successor sealed for a retry) and adds the successor,
+/// atomically. The conditional UPDATE is the arbiter: of two concurrent rotations of one token
+/// exactly one sees a row change.
 pub async fn rotate(
     db: &Db,
     old: &StoredToken,
     new_digest: &str,
+    successor_sealed: &str,
     now: i64,
     expires_at: i64,
 ) -> Result<Rotation, StoreError> {
     // The write comes first so SQLite takes its write lock at once (no stale-snapshot upgrade).
     let mut tx = db.pool().begin().await?;
-    let marked =
-        sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(&old.id)
-            .execute(&mut *tx)
-            .await?;
+    let marked = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $1, successor_sealed = $2 \
+         WHERE id = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(successor_sealed)
+    .bind(&old.id)
+    .execute(&mut *tx)
+    .await?;
     if marked.rows_affected() != 1 {
         tx.rollback().await?;
         return Ok(Rotation::AlreadyUsed);
@@ -204,18 +264,20 @@ pub async fn revoke_all_for_user(
     Ok(result.rows_affected())
 }
 
-/// Checked on every authenticated request, so logout and reuse detection end access tokens too.
+/// Checked on every authenticated request, so logout, reuse detection and the end of the
+/// session's absolute lifetime (begun at or before `born_by`: ended) end access tokens too.
 pub async fn session_state(
     db: &Db,
     family_id: &str,
     user_id: &str,
+    born_by: i64,
 ) -> Result<SessionState, StoreError> {
     // No stored id contains NUL, and PostgreSQL would refuse the query rather than find nothing.
     if family_id.contains('\0') || user_id.contains('\0') {
         return Ok(SessionState::Ended);
     }
-    let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT f.revoked_at, u.disabled_at \
+    let row: Option<(Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT f.revoked_at, u.disabled_at, f.created_at \
          FROM refresh_token_families f JOIN users u ON u.id = f.user_id \
          WHERE f.id = $1 AND f.user_id = $2",
     )
@@ -224,7 +286,7 @@ pub async fn session_state(
     .fetch_optional(db.pool())
     .await?;
     Ok(match row {
-        Some((None, None)) => SessionState::Active,
+        Some((None, None, created_at)) if created_at > born_by => SessionState::Active,
         _ => SessionState::Ended,
     })
 }
@@ -272,6 +334,20 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_successor_opens_only_with_the_used_token() {
+        let successor = RefreshSecret::generate();
+        let used = RefreshSecret::generate().into_string();
+        let sealed = successor.seal_for(&used);
+        assert_eq!(sealed.len(), 64);
+        assert_ne!(sealed, successor.0);
+        let opened = RefreshSecret::unseal(&sealed, &used).expect("opens");
+        assert_eq!(opened.0, successor.0);
+        let wrong = RefreshSecret::unseal(&sealed, "another token").expect("hex");
+        assert_ne!(wrong.0, successor.0);
+        assert!(RefreshSecret::unseal("not hex", &used).is_none());
+    }
+
+    #[test]
     fn digest_is_sha256() {
         assert_eq!(
             digest("abc"),
@@ -313,25 +389,35 @@ mod tests {
             .expect("stored");
         assert_eq!(first.family_id, family);
         assert_eq!((first.expires_at, first.used_at), (200, None));
+        assert_eq!(first.family_created_at, 100);
+        // Past its absolute lifetime (begun at or before the cut-off) a session has ended.
         assert_eq!(
-            session_state(&db, &family, &user_id).await.expect("state"),
+            session_state(&db, &family, &user_id, 100)
+                .await
+                .expect("state"),
+            SessionState::Ended
+        );
+        assert_eq!(
+            session_state(&db, &family, &user_id, 0)
+                .await
+                .expect("state"),
             SessionState::Active
         );
         assert_eq!(
-            session_state(&db, &family, "usr_other")
+            session_state(&db, &family, "usr_other", 0)
                 .await
                 .expect("state"),
             SessionState::Ended
         );
 
         assert_eq!(
-            rotate(&db, &first, "digest-2", 110, 210)
+            rotate(&db, &first, "digest-2", "sealed", 110, 210)
                 .await
                 .expect("rotate"),
             Rotation::Rotated
         );
         assert_eq!(
-            rotate(&db, &first, "digest-3", 111, 211)
+            rotate(&db, &first, "digest-3", "sealed", 111, 211)
                 .await
                 .expect("rotate"),
             Rotation::AlreadyUsed
@@ -353,7 +439,9 @@ mod tests {
             .await
             .expect("revoke again"));
         assert_eq!(
-            session_state(&db, &family, &user_id).await.expect("state"),
+            session_state(&db, &family, &user_id, 0)
+                .await
+                .expect("state"),
             SessionState::Ended
         );
         let revoked = find_by_digest(&db, "digest-2")

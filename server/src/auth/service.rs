@@ -16,6 +16,10 @@ use crate::error::ApiError;
 use crate::rate_limit::{Account, Endpoint};
 use crate::users::{self, NewUser};
 
+/// How long the immediately previous refresh token is still accepted, returning the same
+/// successor: a client whose refresh reply was lost retries at once (RFC 9700 §4.14.2).
+pub const REFRESH_RETRY_GRACE_SECS: i64 = 10;
+
 /// The seeds' `userId` is kept in the audit trail only; longer ones are refused.
 const MAX_EXTERNAL_USER_ID_CHARS: usize = 256;
 
@@ -206,7 +210,7 @@ pub async fn start_session(
     now: i64,
 ) -> Result<AuthResponse, ApiError> {
     let secret = RefreshSecret::generate();
-    let expires_at = now.saturating_add(state.refresh_ttl_secs);
+    let expires_at = now.saturating_add(state.refresh_ttl_secs.min(state.max_session_secs));
     let family_id =
         refresh_token::start_family(&state.db, &user.id, &secret.digest(), now, expires_at).await?;
     let event = AuditEvent::LoginSucceeded {
@@ -259,30 +263,38 @@ pub async fn refresh(
 ) -> Result<AuthResponse, ApiError> {
     let now = state.clock.now_unix();
     enforce_rate_limit(state, Endpoint::Refresh, ip, None, now).await?;
-    let stored = refresh_token::find_by_digest(&state.db, &refresh_token::digest(presented))
+    let digest = refresh_token::digest(presented);
+    let stored = refresh_token::find_by_digest(&state.db, &digest)
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    // Reuse is checked first: an old token coming back is a theft signal even after revocation.
+    // Reuse is checked first: an old token coming back is a theft signal even after revocation,
+    // unless it is the retry of a refresh whose reply was lost.
     if stored.used_at.is_some() {
-        return Err(reuse_detected(state, &stored, ip, now).await?);
+        return used_again(state, &stored, presented, ip, now).await;
     }
-    if stored.family_revoked_at.is_some() {
-        return Err(ApiError::InvalidToken);
-    }
-    if stored.expires_at <= now {
-        return Err(ApiError::TokenExpired);
-    }
-    let user = match users::find_by_id(&state.db, &stored.user_id).await? {
-        Some(record) if !record.disabled => record.user,
-        _ => return Err(ApiError::InvalidToken),
-    };
+    let (user, session_ends) = check_refreshable(state, &stored, now).await?;
 
     let secret = RefreshSecret::generate();
-    let expires_at = now.saturating_add(state.refresh_ttl_secs);
-    match refresh_token::rotate(&state.db, &stored, &secret.digest(), now, expires_at).await? {
+    let expires_at = now.saturating_add(state.refresh_ttl_secs).min(session_ends);
+    let sealed = secret.seal_for(presented);
+    match refresh_token::rotate(
+        &state.db,
+        &stored,
+        &secret.digest(),
+        &sealed,
+        now,
+        expires_at,
+    )
+    .await?
+    {
         Rotation::Rotated => {}
-        // Another request used this token a moment ago: two holders, so treat it as theft.
-        Rotation::AlreadyUsed => return Err(reuse_detected(state, &stored, ip, now).await?),
+        // Another request used this token a moment ago: the same rules as a retry.
+        Rotation::AlreadyUsed => {
+            let stored = refresh_token::find_by_digest(&state.db, &digest)
+                .await?
+                .ok_or(ApiError::InvalidToken)?;
+            return used_again(state, &stored, presented, ip, now).await;
+        }
     }
     let family_id = stored.family_id;
     issue(
@@ -295,6 +307,70 @@ pub async fn refresh(
         now,
     )
     .await
+}
+
+/// A live family, an unexpired token, a session within its absolute lifetime and an enabled
+/// account: the user, and when the session ends.
+async fn check_refreshable(
+    state: &AuthState,
+    stored: &StoredToken,
+    now: i64,
+) -> Result<(User, i64), ApiError> {
+    if stored.family_revoked_at.is_some() {
+        return Err(ApiError::InvalidToken);
+    }
+    let session_ends = stored
+        .family_created_at
+        .saturating_add(state.max_session_secs);
+    if stored.expires_at <= now || session_ends <= now {
+        return Err(ApiError::TokenExpired);
+    }
+    match users::find_by_id(&state.db, &stored.user_id).await? {
+        Some(record) if !record.disabled => Ok((record.user, session_ends)),
+        _ => Err(ApiError::InvalidToken),
+    }
+}
+
+/// A used token presented again: within the grace, while its successor is unused (so it is
+/// the immediately previous token), the same successor again; otherwise reuse, and the family
+/// is revoked.
+async fn used_again(
+    state: &AuthState,
+    stored: &StoredToken,
+    presented: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<AuthResponse, ApiError> {
+    let within_grace = stored
+        .used_at
+        .is_some_and(|used_at| now.saturating_sub(used_at) <= REFRESH_RETRY_GRACE_SECS);
+    let successor = stored
+        .successor_sealed
+        .as_deref()
+        .filter(|_| within_grace)
+        .and_then(|sealed| RefreshSecret::unseal(sealed, presented));
+    if let Some(successor) = successor {
+        let current = refresh_token::find_by_digest(&state.db, &successor.digest()).await?;
+        if let Some(current) = current
+            .filter(|current| current.used_at.is_none() && current.family_id == stored.family_id)
+        {
+            let (user, _) = check_refreshable(state, &current, now).await?;
+            tracing::info!(user_id = %stored.user_id, family_id = %stored.family_id,
+                "refresh retried within the grace; same successor returned");
+            let family_id = current.family_id;
+            return issue(
+                state,
+                user,
+                &family_id,
+                successor,
+                Grant::RefreshToken,
+                ip,
+                now,
+            )
+            .await;
+        }
+    }
+    Err(reuse_detected(state, stored, ip, now).await?)
 }
 
 /// Ends the caller's session: its refresh tokens and access tokens stop working.

@@ -40,7 +40,8 @@ where
                 Rejection::Invalid => ApiError::InvalidToken,
             })?;
         // A signature alone is not enough: logout or reuse detection may have ended the session.
-        match refresh_token::session_state(&state.db, &claims.sid, &claims.sub).await? {
+        let born_by = state.born_by();
+        match refresh_token::session_state(&state.db, &claims.sid, &claims.sub, born_by).await? {
             SessionState::Active => Ok(AuthSession {
                 user_id: claims.sub,
                 role: claims.role,

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use consult_types::{EndEvent, ReadyEvent, StreamEndReason};
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::log::{self, LoggedEvent};
 use crate::app::AppState;
 use crate::auth::refresh_token::{self, SessionState};
-use crate::auth::AuthSession;
+use crate::auth::{AuthSession, Sessions};
 use crate::error::{error_chain, ApiError};
 
 /// Events read from the log per query.
@@ -231,7 +231,8 @@ impl Cursor {
             refresh_token::session_state(
                 &self.state.db,
                 &self.session.family_id,
-                &self.session.user_id
+                &self.session.user_id,
+                Sessions::from_ref(&self.state).born_by(),
             )
             .await,
             Ok(SessionState::Active)

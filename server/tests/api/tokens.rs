@@ -113,7 +113,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     );
     server.me(&second_access).await.data();
 
-    // The used token comes back: theft is assumed and the whole family ends.
+    // The used token comes back after the few seconds a lost reply is retried in: theft is
+    // assumed and the whole family ends.
+    server.clock().advance(Duration::from_secs(11));
     server
         .refresh(&first_refresh)
         .await
@@ -139,21 +141,85 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_of_one_token_cannot_both_win() {
+async fn concurrent_refreshes_of_one_token_rotate_it_once() {
     let server = TestServer::demo().await;
     let login = server.login(DOCTOR, DEMO_PASSWORD).await;
     let token = login.refresh_token();
     let (a, b) = tokio::join!(server.refresh(&token), server.refresh(&token));
-    let (winner, loser) = if a.status == StatusCode::OK {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    winner.data();
-    loser.assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
-    // Two holders of one token means a leak: the winner's successor is revoked too.
+    // Whichever lands second is a retry within the grace: the same successor, one rotation.
+    assert_eq!(a.refresh_token(), b.refresh_token());
+    let next = server.refresh(&a.refresh_token()).await;
+    next.data();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refresh_whose_reply_was_lost_can_be_retried_briefly() {
+    let server = TestServer::demo().await;
+    let login = server.login(PATIENT, DEMO_PASSWORD).await;
+    let used = login.refresh_token();
+    let rotated = server.refresh(&used).await;
+    let successor = rotated.refresh_token();
+    // The reply never arrived; the client retries with the token it still holds.
+    server.clock().advance(Duration::from_secs(9));
+    let retried = server.refresh(&used).await;
+    assert_eq!(retried.refresh_token(), successor, "the same successor");
+    server.me(&retried.access_token()).await.data();
+    // The successor works (once), and the chain moves on.
+    let next = server.refresh(&successor).await;
+    let third = next.refresh_token();
+    // Now the first token is not the immediately previous one any more: real reuse.
     server
-        .refresh(&winner.refresh_token())
+        .refresh(&used)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    server
+        .refresh(&third)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+
+    // Past the grace, the immediately previous token is reuse too.
+    let login = server.login(PATIENT, DEMO_PASSWORD).await;
+    let used = login.refresh_token();
+    let successor = server.refresh(&used).await.refresh_token();
+    server.clock().advance(Duration::from_secs(11));
+    server
+        .refresh(&used)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    server
+        .refresh(&successor)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_whatever_the_rotations() {
+    let server = TestServer::start_with(|config| {
+        config.demo = true;
+        config.max_session_secs = 3600;
+    })
+    .await;
+    let login = server.login(DOCTOR, DEMO_PASSWORD).await;
+    let mut refresh = login.refresh_token();
+    let mut access = login.access_token();
+    // Rotations every 10 minutes keep it going, but only for the hour.
+    for _ in 0..5 {
+        server.clock().advance(Duration::from_secs(600));
+        let rotated = server.refresh(&refresh).await;
+        refresh = rotated.refresh_token();
+        access = rotated.access_token();
+    }
+    server.me(&access).await.data();
+    server.clock().advance(Duration::from_secs(601));
+    server
+        .refresh(&refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+    // Its last access token, not yet expired by itself, ends with it.
+    server
+        .me(&access)
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     server.stop().await;
