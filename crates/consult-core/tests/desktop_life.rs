@@ -41,6 +41,7 @@ struct Shell {
     focused: Mutex<Vec<FocusAppointment>>,
     shown: Mutex<usize>,
     alerts: Mutex<Vec<Alert>>,
+    withdrawn: Mutex<Vec<String>>,
 }
 
 impl Ui for Shell {
@@ -65,7 +66,9 @@ impl Notifier for Shell {
     fn show(&self, alert: &Alert) {
         self.alerts.lock().unwrap().push(alert.clone());
     }
-    fn withdraw(&self, _alert_id: &str) {}
+    fn withdraw(&self, alert_id: &str) {
+        self.withdrawn.lock().unwrap().push(alert_id.to_owned());
+    }
 }
 
 impl CallWindow for Shell {
@@ -482,4 +485,42 @@ async fn a_notifications_admit_decides_through_the_running_desk() {
         .await
         .unwrap();
     assert_eq!(decided.status, consult_types::JoinRequestStatus::Approved);
+}
+
+#[tokio::test]
+async fn signing_out_takes_back_the_notifications_the_life_showed() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop(None);
+    desktop.login(login(DOCTOR)).await.unwrap();
+    shell.online().await;
+    let appointment = shell
+        .last_dashboard()
+        .unwrap()
+        .value
+        .appointments
+        .into_iter()
+        .find(|a| a.agency_id.is_some())
+        .expect("the demo schedule has an agency's appointment");
+    let client = consult_core::clinic::ClinicClient::new(
+        Url::parse(&world.server_url()).unwrap(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let agency = client.login(AGENCY, PASSWORD).await.unwrap().tokens;
+    client
+        .request_to_join(&agency.access_token, &appointment.id)
+        .await
+        .unwrap();
+    shell
+        .wait_for("the join request's notification", |shell| {
+            !shell.alerts.lock().unwrap().is_empty()
+        })
+        .await;
+    let shown = shell.alerts.lock().unwrap()[0].id.clone();
+    assert!(shell.withdrawn.lock().unwrap().is_empty(), "still asked");
+
+    // The request is still pending, but its notification names a patient: it goes with the
+    // session.
+    desktop.logout().await.unwrap();
+    assert_eq!(*shell.withdrawn.lock().unwrap(), vec![shown]);
 }

@@ -36,7 +36,7 @@ use crate::idle::{idle_reason, IdleTimer, SleepClock};
 use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
-use relay::{CallRelay, DeskRelay, Revisions};
+use relay::{CallRelay, DeskRelay, OnScreen, Revisions};
 pub use setup::Setup;
 
 /// The shell's side of the core.
@@ -69,6 +69,8 @@ struct Inner {
     /// One timer for the app's life, watched only while signed in.
     idle: Arc<IdleTimer>,
     calls: CallHub,
+    /// The notifications shown, so an end can take them back.
+    on_screen: Arc<OnScreen>,
     revisions: Arc<Revisions>,
     life: RwLock<Option<SignedIn>>,
     generation: AtomicU64,
@@ -112,9 +114,10 @@ impl Desktop {
             None => IdleTimer::new(Duration::ZERO),
         });
         let revisions = Arc::new(Revisions::default());
+        let on_screen = Arc::new(OnScreen::new(Arc::clone(&ports.notifier)));
         let calls = CallHub::new(Arc::new(CallRelay {
             ui: Arc::clone(&ports.ui),
-            notifier: Arc::clone(&ports.notifier),
+            notifier: on_screen.clone(),
             window: Arc::clone(&ports.call_window),
             revisions: Arc::clone(&revisions),
             idle: Arc::clone(&idle),
@@ -127,6 +130,7 @@ impl Desktop {
             options,
             idle,
             calls,
+            on_screen,
             revisions,
             life: RwLock::new(None),
             generation: AtomicU64::new(0),
@@ -353,7 +357,7 @@ impl Desktop {
         self.0.idle.restart();
         let relay = Arc::new(DeskRelay {
             ui: Arc::clone(&self.0.ports.ui),
-            notifier: Arc::clone(&self.0.ports.notifier),
+            notifier: self.0.on_screen.clone(),
             revisions: Arc::clone(&self.0.revisions),
         });
         let options = DeskOptions {
@@ -405,6 +409,8 @@ impl Desktop {
         life.watch.abort();
         self.0.calls.leave().await;
         life.desk.stop().await;
+        // What the life showed may name patients: nothing of it stays on screen.
+        self.0.on_screen.withdraw_all();
         let generation = life.generation;
         match end {
             End::Replaced => Ok(()),
