@@ -138,8 +138,13 @@ async fn main() {
     );
     memory.push(("after the logins", rss_kib(pid)));
 
-    // (d) Jitsi meeting tokens, for the doctor of a booked appointment.
-    let session_id = lobby.appointments[0].session_id.clone();
+    // (d) Jitsi meeting tokens, for the doctor of an appointment about to start (the server
+    // mints them only from 15 minutes before the start).
+    let patient = api.register("patient", "bench-token-patient").await;
+    let soon = api
+        .book_starting_in(&doctor, &patient.id, None, Duration::from_secs(10 * 60))
+        .await;
+    let session_id = soon["sessionId"].as_str().expect("sessionId").to_owned();
     let tokens = run_concurrently(TOKENS, TOKEN_CONCURRENCY, {
         let api = api.clone();
         let token = doctor.access_token.clone();
@@ -245,7 +250,6 @@ fn start_server(label: &str) -> (ClinicServer, Api) {
 
 struct Appointment {
     id: String,
-    session_id: String,
     agency: Actor,
 }
 
@@ -274,7 +278,6 @@ impl Lobby {
             let booked = api.book(doctor, &patient.id, Some(&agency.id)).await;
             appointments.push(Appointment {
                 id: booked["id"].as_str().expect("id").to_owned(),
-                session_id: booked["sessionId"].as_str().expect("sessionId").to_owned(),
                 agency,
             });
         }
@@ -712,10 +715,26 @@ impl Api {
     /// The doctor books a 30-minute video appointment two days ahead (no reminder falls due
     /// during the run).
     async fn book(&self, doctor: &Actor, patient_id: &str, agency_id: Option<&str>) -> Value {
+        self.book_starting_in(
+            doctor,
+            patient_id,
+            agency_id,
+            Duration::from_secs(2 * 24 * 3600),
+        )
+        .await
+    }
+
+    async fn book_starting_in(
+        &self,
+        doctor: &Actor,
+        patient_id: &str,
+        agency_id: Option<&str>,
+        starts_in: Duration,
+    ) -> Value {
         let start = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .expect("valid")
-            + Duration::from_secs(2 * 24 * 3600);
+            + starts_in;
         let end = start + Duration::from_secs(30 * 60);
         self.call(
             Method::POST,
