@@ -42,6 +42,10 @@ pub struct AppConfig {
     /// Extra command-line flags for that browser (e.g. a proxy), added before the call page.
     #[serde(default)]
     pub browser_args: Vec<String>,
+    /// Open the call's browser even when the app runs as root, where Chromium must run without
+    /// its sandbox. Off unless an administrator turns it on (kiosks, test machines).
+    #[serde(default)]
+    pub browser_allow_root: bool,
     /// A PEM file with the clinic's private certificate authority, trusted only for the Jitsi
     /// deployment (its certificate is verified against it and then trusted for that host).
     #[serde(default)]
@@ -104,6 +108,7 @@ const ENV_KEYS: &[&str] = &[
     "call_path",
     "browser",
     "browser_args",
+    "browser_allow_root",
     "jitsi_ca_file",
     "notifications__enabled",
     "notifications__join_requests",
@@ -389,6 +394,10 @@ mod tests {
             let default = AppConfig::load(&file).unwrap();
             assert_eq!(default.call_path, CallPathChoice::Auto);
             assert_eq!(default.browser, None);
+            assert!(
+                !default.browser_allow_root,
+                "root is refused unless allowed"
+            );
 
             jail.create_file(
                 "config.toml",
@@ -411,6 +420,8 @@ mod tests {
                 from_env.browser.as_deref(),
                 Some(Path::new("/usr/bin/brave-browser"))
             );
+            jail.set_env("CONSULT_BROWSER_ALLOW_ROOT", "true");
+            assert!(AppConfig::load(&file).unwrap().browser_allow_root);
             Ok(())
         });
     }

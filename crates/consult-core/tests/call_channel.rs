@@ -225,3 +225,128 @@ async fn the_right_key_connects_and_messages_flow_both_ways() {
     assert_eq!(next_event(&mut received).await, ChannelEvent::Disconnected);
     assert!(!channel.is_connected());
 }
+
+async fn hello(socket: &mut Socket, key: &str) {
+    socket
+        .send(Message::text(
+            json!({"kind": "hello", "key": key}).to_string(),
+        ))
+        .await
+        .unwrap();
+}
+
+/// The close code the server ends `socket` with, `None` if it just went away.
+async fn close_code(socket: &mut Socket) -> Option<u16> {
+    tokio::time::timeout(WAIT, async {
+        while let Some(message) = socket.next().await {
+            match message {
+                Ok(Message::Close(Some(frame))) => return Some(u16::from(frame.code)),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time")
+}
+
+#[tokio::test]
+async fn the_first_proven_page_owns_the_call_and_a_second_is_refused() {
+    let (channel, mut received) = channel().await;
+    let key = key_of(&channel);
+    let mut first = connect(&channel, &own_origin(&channel)).await.unwrap();
+    hello(&mut first, &key).await;
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Connected);
+
+    // A local program that learnt the key (and can send any Origin) cannot take the call over.
+    let mut second = connect(&channel, &own_origin(&channel)).await.unwrap();
+    hello(&mut second, &key).await;
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "the call already has its page"
+        }
+    );
+    assert_eq!(close_code(&mut second).await, Some(4409));
+
+    // The first page keeps receiving what the core sends.
+    assert!(channel.send(&CoreMessage::Dispose));
+    let text = tokio::time::timeout(WAIT, first.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .into_text()
+        .unwrap();
+    assert_eq!(text.as_str(), r#"{"kind":"dispose"}"#);
+
+    // Once it closes, the next proven page (the window shown again) owns the call.
+    first.close(None).await.unwrap();
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Disconnected);
+    let mut third = connect(&channel, &own_origin(&channel)).await.unwrap();
+    hello(&mut third, &key).await;
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Connected);
+}
+
+#[tokio::test]
+async fn an_oversized_first_message_is_refused_before_its_key_is_read() {
+    let (channel, mut received) = channel().await;
+    let key = key_of(&channel);
+    // The right key, padded past what a hello needs: refused unread.
+    let mut padded = connect(&channel, &own_origin(&channel)).await.unwrap();
+    padded
+        .send(Message::text(
+            json!({"kind": "hello", "key": key, "pad": "x".repeat(100 * 1024)}).to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "first message too big"
+        }
+    );
+    assert_eq!(close_code(&mut padded).await, Some(4401));
+
+    // A frame of megabytes is refused by the protocol layer as its header arrives.
+    let mut huge = connect(&channel, &own_origin(&channel)).await.unwrap();
+    let _ = huge.send(Message::binary(vec![0u8; 4 * 1024 * 1024])).await;
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "first message too big"
+        }
+    );
+    assert!(!channel.is_connected());
+}
+
+#[tokio::test]
+async fn only_four_connections_may_wait_to_prove_the_key() {
+    let (channel, mut received) = channel().await;
+    let mut waiting = Vec::new();
+    for _ in 0..4 {
+        waiting.push(connect(&channel, &own_origin(&channel)).await.unwrap());
+    }
+    let fifth = connect(&channel, &own_origin(&channel)).await;
+    assert!(fifth.unwrap_err().contains("503"));
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "too many pending connections"
+        }
+    );
+    // A decided connection gives its place back: the page still gets in.
+    let mut first = waiting.remove(0);
+    hello(&mut first, "wrong").await;
+    assert_eq!(close_code(&mut first).await, Some(4401));
+    assert_eq!(
+        next_event(&mut received).await,
+        ChannelEvent::Refused {
+            reason: "no valid key"
+        }
+    );
+    let mut page = connect(&channel, &own_origin(&channel)).await.unwrap();
+    hello(&mut page, &key_of(&channel)).await;
+    assert_eq!(next_event(&mut received).await, ChannelEvent::Connected);
+}

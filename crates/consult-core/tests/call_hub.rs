@@ -190,6 +190,8 @@ impl World {
             },
             browser_program: browser,
             browser_args: Vec::new(),
+            // The suite runs as root in CI; the refusal has its own test.
+            browser_allow_root: true,
             trust: Trust::load(Some(&self.jitsi.ca_file)).unwrap(),
             timeout: WAIT,
         }
@@ -481,11 +483,19 @@ impl FakeBrowser {
             .expect("the browser started in time")
             .unwrap();
         let pid = lines.remove(0).parse().unwrap();
-        let page_url = lines
-            .last()
-            .and_then(|line| line.strip_prefix("--app="))
-            .unwrap()
-            .to_owned();
+        // The browser opens a start page in its private profile, which hands over the key.
+        let app = Url::parse(
+            lines
+                .last()
+                .and_then(|line| line.strip_prefix("--app="))
+                .unwrap(),
+        )
+        .unwrap();
+        // Anything else (the call page itself) is taken as is, for the tests to judge.
+        let page_url = match app.to_file_path() {
+            Ok(start) => start_page_target(&start),
+            Err(()) => app.to_string(),
+        };
         Launched {
             pid,
             args: lines,
@@ -493,6 +503,23 @@ impl FakeBrowser {
             gone,
         }
     }
+}
+
+/// The call page a start page hands over to, checking that only this user can read it.
+fn start_page_target(start: &std::path::Path) -> String {
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(start), 0o600, "the start page is the user's only");
+    assert_eq!(
+        mode(start.parent().unwrap()),
+        0o700,
+        "the profile is the user's only"
+    );
+    let html = std::fs::read_to_string(start).unwrap();
+    html.split_once("location.replace(\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(url, _)| url.to_owned())
+        .unwrap_or_else(|| panic!("no call page in the start page: {html}"))
 }
 
 impl Launched {
@@ -836,6 +863,21 @@ async fn closing_the_browser_window_ends_the_call() {
     assert_eq!(shell.next().await, Told::Changed(Box::new(screen)));
     let launched = browser.launched().await;
     assert!(launched.page_url.ends_with("&mode=browser"));
+    // The key is on no command line: any local user can read those.
+    let key = launched
+        .page_url
+        .split_once("#k=")
+        .unwrap()
+        .1
+        .split('&')
+        .next()
+        .unwrap();
+    assert_eq!(key.len(), 64);
+    assert!(
+        !launched.args.iter().any(|arg| arg.contains(key)),
+        "{:?}",
+        launched.args
+    );
     // The clinic's CA-verified certificate is trusted in the browser's profile only.
     assert!(launched
         .args
@@ -866,6 +908,35 @@ async fn closing_the_browser_window_ends_the_call() {
         "nothing embedded to close"
     );
     assert_eq!(hub.screen().await, None);
+}
+
+#[tokio::test]
+async fn as_root_the_browser_is_not_opened_unless_an_administrator_allows_it() {
+    if !consult_core::call::browser::running_as_root() {
+        eprintln!("not root: nothing to refuse (CI runs this as root)");
+        return;
+    }
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, _shell) = hub();
+    let browser = FakeBrowser::new();
+    let mut options = world.options(CallPathKind::Browser, Some(browser.program.clone()));
+    options.browser_allow_root = false;
+
+    let screen = hub
+        .join(session, args(&appointment), options)
+        .await
+        .unwrap();
+    let CallPhase::Failed { message } = &screen.view.phase else {
+        panic!("{:?}", screen.view.phase)
+    };
+    assert!(
+        message.contains("root")
+            && message.contains("sandbox")
+            && message.contains("browser_allow_root"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

@@ -175,7 +175,8 @@ pub struct JitsiStandIn {
 impl JitsiStandIn {
     /// The app's environment for calls to this stand-in on `call_path` (`"embedded"` or
     /// `"browser"`): its private CA trusted, and on the browser path Debian's Chromium with its
-    /// fake camera and microphone granted without a prompt, so media flows under Xvfb.
+    /// fake camera and microphone granted without a prompt, so media flows under Xvfb, allowed
+    /// to run as root.
     pub fn app_env(&self, call_path: &str) -> Vec<(String, String)> {
         let mut env = vec![
             ("CONSULT_CALL_PATH".to_owned(), call_path.to_owned()),
@@ -191,6 +192,9 @@ impl JitsiStandIn {
                 r#"["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]"#
                     .to_owned(),
             ));
+            // The suite runs as root (containers, CI), where Chromium runs unsandboxed; the app
+            // refuses that unless an administrator allows it.
+            env.push(("CONSULT_BROWSER_ALLOW_ROOT".to_owned(), "true".to_owned()));
         }
         env
     }

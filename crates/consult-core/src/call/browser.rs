@@ -1,9 +1,14 @@
 //! The browser call path: a Chromium-family browser in app mode (one window, no tabs or address
 //! bar) showing the core's call page, with a throw-away profile so nothing of the call (the
 //! Jitsi URL carries the token) stays on disk after it.
+//!
+//! The call page's key never goes on the browser's command line (any local user can read
+//! `/proc/<pid>/cmdline`): the browser opens a start page in the profile, a directory only this
+//! user can read, which hands the key to the call page and is deleted with the profile.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::process::Command;
@@ -42,6 +47,8 @@ impl BrowserExited {
 pub enum BrowserError {
     #[error("The browser {program} could not be started ({detail}). Check that it is installed, or ask your IT to set the `browser` setting.")]
     Start { program: String, detail: String },
+    #[error("The call window was not opened because this app is running as the administrator (root): the browser would have to run without its sandbox, so a flaw in the video call's web code could take over the computer. Run the app as a normal user, or ask your IT to set `browser_allow_root = true` if this machine must run it as root.")]
+    AsRoot,
 }
 
 /// What to start: the program, the page, and the extras.
@@ -54,6 +61,8 @@ pub struct BrowserLaunch<'a> {
     pub pinned_spki: Option<&'a str>,
     /// Administrator-configured extra flags (`browser_args`), e.g. a proxy.
     pub extra_args: &'a [String],
+    /// `browser_allow_root`: open the window even as root, where Chromium runs unsandboxed.
+    pub allow_root: bool,
 }
 
 impl BrowserWindow {
@@ -65,11 +74,20 @@ impl BrowserWindow {
             program: launch.program.display().to_string(),
             detail,
         };
+        let as_root = running_as_root();
+        if as_root && !launch.allow_root {
+            tracing::warn!(
+                "refused to open the call's browser as root (browser_allow_root is off)"
+            );
+            return Err(BrowserError::AsRoot);
+        }
         let profile = tempfile::Builder::new()
             .prefix("consult-call-")
             .tempdir()
             .map_err(|error| start_error(error.to_string()))?;
-        let args = arguments(launch, profile.path(), running_as_root());
+        let start = write_start_page(profile.path(), launch.page_url)
+            .map_err(|error| start_error(format!("its start page: {error}")))?;
+        let args = arguments(launch, profile.path(), &start, as_root);
         let mut child = Command::new(launch.program)
             .args(&args)
             .stdin(Stdio::null())
@@ -105,7 +123,56 @@ impl BrowserWindow {
     }
 }
 
-fn arguments(launch: &BrowserLaunch<'_>, profile: &Path, as_root: bool) -> Vec<OsString> {
+/// Writes the page that hands the key to the call page into the profile, which is made private
+/// first (owner only), and returns its `file://` address.
+fn write_start_page(profile: &Path, page_url: &str) -> std::io::Result<String> {
+    private_dir(profile)?;
+    let path: PathBuf = profile.join("start.html");
+    // A JSON string is a JavaScript string; `<` escaped so it cannot end the script element.
+    let target = serde_json::to_string(page_url)
+        .map_err(std::io::Error::other)?
+        .replace('<', "\\u003c");
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>Consult call</title>\
+         <script>location.replace({target});</script>\n"
+    );
+    let mut file = private_file(&path)?;
+    file.write_all(html.as_bytes())?;
+    file.sync_all()?;
+    let url = url::Url::from_file_path(&path)
+        .map_err(|()| std::io::Error::other("the profile path is not absolute"))?;
+    Ok(url.to_string())
+}
+
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn private_dir(_dir: &Path) -> std::io::Result<()> {
+    // The temporary directory is the user's own on Windows and macOS.
+    Ok(())
+}
+
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn arguments(
+    launch: &BrowserLaunch<'_>,
+    profile: &Path,
+    start_page: &str,
+    as_root: bool,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = BASE_FLAGS.iter().map(OsString::from).collect();
     let mut profile_flag = OsString::from("--user-data-dir=");
     profile_flag.push(profile);
@@ -118,12 +185,14 @@ fn arguments(launch: &BrowserLaunch<'_>, profile: &Path, as_root: bool) -> Vec<O
         args.push(format!("--ignore-certificate-errors-spki-list={spki}").into());
     }
     args.extend(launch.extra_args.iter().map(OsString::from));
-    args.push(format!("--app={}", launch.page_url).into());
+    // The start page, not the call page: the key stays off the command line.
+    args.push(format!("--app={start_page}").into());
     args
 }
 
+/// Whether this process runs as root, where Chromium needs `--no-sandbox`.
 #[cfg(unix)]
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     // HOME-independent: /proc/self/status would need parsing; the effective uid is in the
     // metadata of /proc/self.
     use std::os::unix::fs::MetadataExt;
@@ -131,7 +200,7 @@ fn running_as_root() -> bool {
 }
 
 #[cfg(not(unix))]
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     false
 }
 
@@ -147,20 +216,48 @@ mod tests {
             page_url: "http://127.0.0.1:9/call#k=abc&mode=browser",
             pinned_spki: Some("AAAA"),
             extra_args: &extra,
+            allow_root: true,
         };
-        let args: Vec<String> = arguments(&launch, Path::new("/tmp/p"), true)
-            .into_iter()
-            .map(|arg| arg.into_string().unwrap())
-            .collect();
+        let args: Vec<String> = arguments(
+            &launch,
+            Path::new("/tmp/p"),
+            "file:///tmp/p/start.html",
+            true,
+        )
+        .into_iter()
+        .map(|arg| arg.into_string().unwrap())
+        .collect();
         assert!(args.contains(&"--user-data-dir=/tmp/p".to_owned()));
         assert!(args.contains(&"--no-sandbox".to_owned()));
         assert!(args.contains(&"--ignore-certificate-errors-spki-list=AAAA".to_owned()));
         assert!(args.contains(&"--proxy-server=http://proxy:3128".to_owned()));
-        assert_eq!(
-            args.last().unwrap(),
-            "--app=http://127.0.0.1:9/call#k=abc&mode=browser"
+        assert_eq!(args.last().unwrap(), "--app=file:///tmp/p/start.html");
+        assert!(!args.iter().any(|arg| arg.contains("k=abc")));
+        let unprivileged = arguments(
+            &launch,
+            Path::new("/tmp/p"),
+            "file:///tmp/p/start.html",
+            false,
         );
-        let unprivileged = arguments(&launch, Path::new("/tmp/p"), false);
         assert!(!unprivileged.iter().any(|arg| arg == "--no-sandbox"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_start_page_is_private_and_hands_over_the_key() {
+        use std::os::unix::fs::PermissionsExt;
+        let profile = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(profile.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let url =
+            write_start_page(profile.path(), "http://127.0.0.1:9/call#k=abc&mode=browser").unwrap();
+        let path = url::Url::parse(&url).unwrap().to_file_path().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(profile.path()), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        let html = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            html.contains(r#"location.replace("http://127.0.0.1:9/call#k=abc&mode=browser")"#),
+            "{html}"
+        );
     }
 }

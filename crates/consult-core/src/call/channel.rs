@@ -12,6 +12,7 @@
 //! way through it to sign-out, join requests or settings.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -37,6 +38,16 @@ const PAGE_CSS: &str = include_str!("page/call.css");
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for a refused page (4000–4999 are for applications).
 const CLOSE_REFUSED: u16 = 4401;
+/// Close code for a proven page while another owns the call.
+const CLOSE_TAKEN: u16 = 4409;
+/// The largest frame or message any connection may send. Set on the upgrade, so it holds
+/// before the key is checked: an unproven peer cannot make the core buffer more than this.
+/// Jitsi's events are far smaller.
+const MAX_MESSAGE: usize = 256 * 1024;
+/// The first message is a hello of about 100 bytes; anything much bigger is refused unread.
+const MAX_HELLO: usize = 1024;
+/// Connections that have not proven the key yet; more are refused until one is decided.
+const MAX_PENDING: usize = 4;
 
 /// What the call page sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -102,12 +113,13 @@ impl std::fmt::Debug for CoreMessage {
 /// What happened on the channel, for the call's owner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelEvent {
-    /// A page proved the key; the previous page, if any, was dropped.
+    /// A page proved the key and owns the call until it closes.
     Connected,
     Message(PageMessage),
     /// The authenticated page went away.
     Disconnected,
-    /// A connection was refused (wrong origin, wrong or missing key). Counted for tests.
+    /// A connection was refused (wrong origin, wrong or missing key, too big a hello, too many
+    /// pending, or the call already has its page). Counted for tests.
     Refused {
         reason: &'static str,
     },
@@ -153,6 +165,28 @@ struct Shared {
     /// The authenticated page's outbox, and its connection number.
     page: Mutex<Option<(u64, mpsc::UnboundedSender<String>)>>,
     connections: Mutex<u64>,
+    /// Connections upgraded or upgrading that have not proven the key yet.
+    pending: AtomicUsize,
+}
+
+/// One pending connection's place in [`Shared::pending`], given back when dropped.
+struct Pending(Arc<Shared>);
+
+impl Pending {
+    fn take(shared: &Arc<Shared>) -> Option<Pending> {
+        let taken = shared
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |pending| {
+                (pending < MAX_PENDING).then_some(pending + 1)
+            });
+        taken.ok().map(|_| Pending(shared.clone()))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl CallChannel {
@@ -173,6 +207,7 @@ impl CallChannel {
             events,
             page: Mutex::new(None),
             connections: Mutex::new(0),
+            pending: AtomicUsize::new(0),
         });
         let router = Router::new()
             .route("/call", get(page_html))
@@ -327,46 +362,85 @@ async fn page_socket(
         });
         return StatusCode::FORBIDDEN.into_response();
     }
-    upgrade.on_upgrade(move |socket| serve_page(shared, socket))
+    // Each unproven connection costs a task and a buffer for five seconds: only a few at once.
+    let Some(pending) = Pending::take(&shared) else {
+        let _ = shared.events.send(ChannelEvent::Refused {
+            reason: "too many pending connections",
+        });
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    upgrade
+        .max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| serve_page(shared, socket, pending))
 }
 
-async fn serve_page(shared: Arc<Shared>, socket: WebSocket) {
+/// Why a connection is refused before it may talk to the core.
+enum Refusal {
+    Key,
+    TooBig,
+    Taken,
+}
+
+async fn serve_page(shared: Arc<Shared>, socket: WebSocket, pending: Pending) {
     let (mut sink, mut stream) = socket.split();
     let hello = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
     let proven = match hello {
+        // Size first: an oversized hello is not parsed, and its key never compared.
+        Ok(Some(Ok(Message::Text(text)))) if text.len() > MAX_HELLO => Err(Refusal::TooBig),
         Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<PageMessage>(&text) {
-            Ok(PageMessage::Hello { key }) => same_secret(&key, &shared.key),
-            _ => false,
+            Ok(PageMessage::Hello { key }) if same_secret(&key, &shared.key) => Ok(()),
+            _ => Err(Refusal::Key),
         },
-        _ => false,
+        // The protocol layer refuses a frame over MAX_MESSAGE before reading it.
+        Ok(Some(Err(error))) => {
+            tracing::debug!(%error, "the first message on the call channel was not readable");
+            Err(Refusal::TooBig)
+        }
+        _ => Err(Refusal::Key),
     };
-    if !proven {
-        let _ = shared.events.send(ChannelEvent::Refused {
-            reason: "no valid key",
-        });
-        let _ = sink
-            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
-                code: CLOSE_REFUSED,
-                reason: "refused".into(),
-            })))
-            .await;
-        // Let the page answer the close, so it sees our code rather than a dropped socket;
-        // whatever else it sends meanwhile is discarded.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while stream.next().await.is_some() {}
-        })
-        .await;
-        return;
-    }
+    drop(pending);
 
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<String>();
-    let number = {
-        let mut connections = lock(&shared.connections);
-        *connections += 1;
-        *connections
+    let owned = proven.and_then(|()| {
+        let mut page = lock(&shared.page);
+        // The first proven page owns the call until it closes: a local program that learnt
+        // the key later cannot take the call (and the token the next load carries) over.
+        if page.is_some() {
+            return Err(Refusal::Taken);
+        }
+        let number = {
+            let mut connections = lock(&shared.connections);
+            *connections += 1;
+            *connections
+        };
+        *page = Some((number, outbox));
+        Ok(number)
+    });
+    let number = match owned {
+        Ok(number) => number,
+        Err(refusal) => {
+            let (reason, code) = match refusal {
+                Refusal::Key => ("no valid key", CLOSE_REFUSED),
+                Refusal::TooBig => ("first message too big", CLOSE_REFUSED),
+                Refusal::Taken => ("the call already has its page", CLOSE_TAKEN),
+            };
+            let _ = shared.events.send(ChannelEvent::Refused { reason });
+            let _ = sink
+                .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                    code,
+                    reason: "refused".into(),
+                })))
+                .await;
+            // Let the page answer the close, so it sees our code rather than a dropped socket;
+            // whatever else it sends meanwhile is discarded.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                while stream.next().await.is_some() {}
+            })
+            .await;
+            return;
+        }
     };
-    // A reloaded page replaces the old one; the old connection's writer ends with its outbox.
-    *lock(&shared.page) = Some((number, outbox));
     let _ = shared.events.send(ChannelEvent::Connected);
 
     let writer = tokio::spawn(async move {

@@ -58,6 +58,8 @@ pub struct CallOptions {
     pub support: CallSupport,
     pub browser_program: Option<PathBuf>,
     pub browser_args: Vec<String>,
+    /// `browser_allow_root`: the browser path may run as root (without Chromium's sandbox).
+    pub browser_allow_root: bool,
     pub trust: Trust,
     pub timeout: Duration,
 }
@@ -398,6 +400,7 @@ impl CallHub {
                     page_url: &page_url,
                     pinned_spki: spki.as_deref(),
                     extra_args: &options.browser_args,
+                    allow_root: options.browser_allow_root,
                 })?;
                 self.watch_browser(id, exited);
                 Carrier::Browser { _window: window }

@@ -81,6 +81,7 @@ impl Setup {
             support: self.call_support(),
             browser_program: call_path::browser_program(self.config.browser.as_deref()),
             browser_args: self.config.browser_args.clone(),
+            browser_allow_root: self.config.browser_allow_root,
             trust,
             timeout: self.config.request_timeout(),
         })

@@ -16,6 +16,7 @@
   let script = null;
   let socket = null;
   let closedByCore = false;
+  let takenRetries = 0;
 
   const say = (text) => { statusLine.textContent = text; };
   const send = (message) => {
@@ -126,7 +127,14 @@
         default: console.warn('unknown message from the app', message.kind);
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
+      // 4409: the previous page of this window (a re-shown frame) still owns the call for a
+      // moment; it lets go as it closes.
+      if (event.code === 4409 && takenRetries < 10) {
+        takenRetries += 1;
+        setTimeout(connect, 300);
+        return;
+      }
       dispose();
       controls.hidden = true;
       if (!closedByCore) say('The Consult app is no longer connected to this call. Close this window and join again from the app.');
