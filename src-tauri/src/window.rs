@@ -18,6 +18,11 @@ pub const STATE_KEY: &str = "window";
 const MIN_WIDTH: f64 = 720.0;
 const MIN_HEIGHT: f64 = 520.0;
 
+/// Whether `on_navigation` sees the iframes' navigations too, without telling them from the top
+/// level's: WebKitGTK and WKWebView pass every frame's; WebView2 only the top level's
+/// (`NavigationStarting`), so there it allows the app's pages only.
+const FRAMES_REACH_ON_NAVIGATION: bool = !cfg!(windows);
+
 /// Where the main window was: physical pixels, position of the outer frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,8 +52,8 @@ pub fn create_main<R: Runtime>(
         .on_navigation(move |url| {
             // `about:blank` is the first document of every new frame (Jitsi's iframe too).
             let allowed = is_app_page(url)
-                || url.as_str() == "about:blank"
-                || navigation_access.allows_frame(url);
+                || (FRAMES_REACH_ON_NAVIGATION
+                    && (url.as_str() == "about:blank" || navigation_access.allows_frame(url)));
             if allowed {
                 // Never the query: the Jitsi meeting's carries its token.
                 tracing::debug!(scheme = url.scheme(), host = ?url.host_str(), port = ?url.port(), "navigation");
@@ -64,11 +69,66 @@ pub fn create_main<R: Runtime>(
         .on_permission_request(move |_webview, kind| media_permission(&access, kind))
         .build()?;
     embedded::enable_webrtc(&window);
+    keep_top_level_on_app_pages(&window);
     if let Some(saved) = saved {
         restore(&window, saved);
     }
     Ok(window)
 }
+
+/// Refuses any top-level document that is not one of the app's own pages.
+///
+/// `on_navigation` cannot do it: wry's WebKitGTK handler passes every navigation (the main
+/// frame's and every iframe's) with only its URL, so the call's origins are allowed there for
+/// frames and thereby for the top too. WebKitGTK's response decision does say whether the
+/// response is the main frame's document; the iframes' `sandbox` (no top navigation) is the
+/// other guard, and the only one where the webview cannot tell (macOS).
+#[cfg(target_os = "linux")]
+fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>) {
+    use webkit2gtk::glib::prelude::Cast as _;
+    use webkit2gtk::{
+        PolicyDecisionExt as _, PolicyDecisionType, ResponsePolicyDecision,
+        ResponsePolicyDecisionExt as _, URIRequestExt as _, WebViewExt as _,
+    };
+
+    let result = window.with_webview(|platform| {
+        platform
+            .inner()
+            .connect_decide_policy(|_view, decision, kind| {
+                if kind != PolicyDecisionType::Response {
+                    return false;
+                }
+                let Some(response) = decision.downcast_ref::<ResponsePolicyDecision>() else {
+                    return false;
+                };
+                if !response.is_main_frame_main_resource() {
+                    return false;
+                }
+                let url = response
+                    .request()
+                    .and_then(|request| request.uri())
+                    .and_then(|uri| Url::parse(&uri).ok());
+                if url.as_ref().is_some_and(is_app_page) {
+                    return false;
+                }
+                tracing::warn!(
+                    scheme = url.as_ref().map(Url::scheme),
+                    host = ?url.as_ref().and_then(Url::host_str),
+                    "blocked a top-level navigation away from the app"
+                );
+                decision.ignore();
+                true
+            });
+    });
+    if let Err(error) = result {
+        tracing::warn!(%error, "the top-level navigation guard could not be installed");
+    }
+}
+
+/// On Windows `on_navigation` is the guard (WebView2 reports only the top level's navigations
+/// there); on macOS, where it sees every frame's, the iframes' `sandbox` is.
+#[cfg(not(target_os = "linux"))]
+fn keep_top_level_on_app_pages<R: Runtime>(_window: &WebviewWindow<R>) {}
 
 /// Camera, microphone and screen capture only for a running embedded call; nothing else.
 fn media_permission(access: &EmbeddedAccess, kind: PermissionKind) -> PermissionResponse {

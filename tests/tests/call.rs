@@ -734,6 +734,69 @@ async fn code_served_by_jitsi_cannot_reach_the_apps_ipc() {
     call.close().await;
 }
 
+/// Issue 12 item 4: Jitsi's page, clicked by the user (WebKit lets a cross-origin frame
+/// navigate the top only after an interaction), sets `top.location` and opens its URL in
+/// `_top`. The main window stays on the app's page and the call goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jitsi_page_cannot_navigate_the_apps_window() {
+    use fantoccini::Locator;
+
+    let mut options = stand_in();
+    options.probe_ipc = true;
+    let call = Call::open(
+        "call-top-navigation",
+        Path::Embedded,
+        options,
+        DEMO_DOCTOR_EMAIL,
+    )
+    .await;
+    let appointment = call.joinable_appointment().await;
+    call.join(&id_of(&appointment)).await;
+    call.wait_phase("joined").await;
+    let client = call.app.client();
+    let app_url = client.current_url().await.expect("the window's URL");
+    assert_eq!(app_url.scheme(), "tauri", "{app_url}");
+
+    // Into the app's call frame, then Jitsi's meeting frame inside the call page.
+    let call_frame = call.app.wait_for("#call-frame").await;
+    call_frame.enter_frame().await.expect("enter the call page");
+    let meeting = client
+        .wait()
+        .at_most(CALL_TIMEOUT)
+        .for_element(Locator::Css("#stage iframe"))
+        .await
+        .expect("Jitsi's iframe in the call page");
+    meeting.enter_frame().await.expect("enter Jitsi's page");
+    client
+        .wait()
+        .at_most(CALL_TIMEOUT)
+        .for_element(Locator::Css("#standin-hijack-top"))
+        .await
+        .expect("the stand-in's hijack button")
+        .click()
+        .await
+        .expect("click inside Jitsi's page");
+
+    // A navigation would have happened by now (the stand-in answers at once on loopback).
+    // Back to the top through the window's handle: the frames may be gone.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let window = client.window().await.expect("the window's handle");
+    client
+        .switch_to_window(window)
+        .await
+        .expect("back to the top");
+    let now = client.current_url().await.expect("the window's URL");
+    assert_eq!(now, app_url, "Jitsi's page navigated the app's window");
+    assert!(call.app.is_present("#call-frame").await);
+    assert_eq!(
+        call.app.attr("#call-phase", "data-phase").await.as_deref(),
+        Some("joined")
+    );
+    call.control("#ctl-audio", "toggle-audio").await;
+    call.wait_state("#ctl-audio", "on").await;
+    call.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_browser_path_carries_media_with_the_same_controls() {
     let call = Call::doctor("call-browser", Path::Browser).await;

@@ -316,4 +316,31 @@ join();
 
 if (standin.probeIpc) {
     runProbe('meeting', location.origin);
+    offerTopHijack();
+}
+
+// A hostile deployment's page tries to take the whole app window to its own origin. WebKit lets
+// a cross-origin frame navigate the top only after the user interacted with it, which a real
+// call always has: the test clicks this button (inside the frames) to give it that.
+function offerTopHijack() {
+    const button = document.createElement('button');
+
+    button.id = 'standin-hijack-top';
+    button.type = 'button';
+    button.textContent = 'Take over the window';
+    button.addEventListener('click', () => {
+        const target = `${location.origin}/_standin/hijacked`;
+
+        for (const attempt of [
+            () => { window.top.location.href = target; },
+            () => window.open(target, '_top')
+        ]) {
+            try {
+                attempt();
+            } catch (e) {
+                // Refused outright; the test checks where the window is.
+            }
+        }
+    });
+    document.body.append(button);
 }

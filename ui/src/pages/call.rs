@@ -291,7 +291,12 @@ pub fn call_screen_view(props: &CallScreenViewProps) -> Html {
         }
         _ => match &screen.frame_url {
             Some(url) => html! {
+                // No top navigation for the call page or anything it frames (sandbox flags are
+                // inherited): a hostile Jitsi cannot take the app's window. Same origin for the
+                // page's channel (its Origin header), forms and popups for Jitsi (links go to
+                // the system browser).
                 <iframe id="call-frame" key={url.clone()} src={url.clone()} title="Video call"
+                    sandbox="allow-scripts allow-same-origin allow-forms allow-popups"
                     allow="camera; microphone; display-capture; autoplay; fullscreen; clipboard-write"
                     referrerpolicy="no-referrer"></iframe>
             },

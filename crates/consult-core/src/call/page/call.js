@@ -68,6 +68,9 @@
       parentNode: stage,
       width: '100%',
       height: '100%',
+      // Set by external_api.js before the frame loads: the meeting may never navigate the
+      // top (this page, or the app's window), whatever the frames above allow.
+      sandbox: 'allow-scripts allow-same-origin allow-forms allow-popups',
     });
     try {
       api = new window.JitsiMeetExternalAPI(message.domain, options);
