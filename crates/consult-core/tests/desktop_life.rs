@@ -21,8 +21,8 @@ use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::config::ServerConfig;
 use consult_server::RunningServer;
 use consult_types::{
-    AppError, CallScreen, Connection, Dashboard, DecideArgs, Decision, FocusAppointment, LoginArgs,
-    Revised, SessionEnded, SettingsChange,
+    AppError, CallScreen, Connection, Dashboard, DecideArgs, Decision, FocusAppointment,
+    JoinRequest, LoginArgs, Revised, SessionEnded, SettingsChange, Tokens,
 };
 use tempfile::TempDir;
 
@@ -182,6 +182,35 @@ impl World {
     }
 }
 
+impl World {
+    fn client(&self) -> consult_core::clinic::ClinicClient {
+        consult_core::clinic::ClinicClient::new(
+            Url::parse(&self.server_url()).unwrap(),
+            Duration::from_secs(10),
+        )
+        .unwrap()
+    }
+
+    /// The demo agency asks to join its appointment on the doctor's schedule.
+    async fn agency_asks_to_join(&self, shell: &Shell) -> (Tokens, JoinRequest) {
+        let appointment = shell
+            .last_dashboard()
+            .unwrap()
+            .value
+            .appointments
+            .into_iter()
+            .find(|a| a.agency_id.is_some())
+            .expect("the demo schedule has an agency's appointment");
+        let client = self.client();
+        let agency = client.login(AGENCY, PASSWORD).await.unwrap().tokens;
+        let request = client
+            .request_to_join(&agency.access_token, &appointment.id)
+            .await
+            .unwrap();
+        (agency, request)
+    }
+}
+
 fn login(email: &str) -> LoginArgs {
     LoginArgs {
         email: email.into(),
@@ -262,12 +291,7 @@ async fn an_account_disabled_on_the_server_ends_the_life_and_says_why() {
     shell.online().await;
 
     // An administrator disables the account: the server revokes its sessions.
-    let client = consult_core::clinic::ClinicClient::new(
-        Url::parse(&world.server_url()).unwrap(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let admin = client.login(ADMIN, PASSWORD).await.unwrap();
+    let admin = world.client().login(ADMIN, PASSWORD).await.unwrap();
     let disabled = reqwest::Client::new()
         .post(format!(
             "{}users/{}/disable",
@@ -440,25 +464,7 @@ async fn a_notifications_admit_decides_through_the_running_desk() {
     let (desktop, shell) = world.desktop(None);
     desktop.login(login(DOCTOR)).await.unwrap();
     shell.online().await;
-    let appointment = shell
-        .last_dashboard()
-        .unwrap()
-        .value
-        .appointments
-        .into_iter()
-        .find(|a| a.agency_id.is_some())
-        .expect("the demo schedule has an agency's appointment");
-
-    let client = consult_core::clinic::ClinicClient::new(
-        Url::parse(&world.server_url()).unwrap(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let agency = client.login(AGENCY, PASSWORD).await.unwrap().tokens;
-    let request = client
-        .request_to_join(&agency.access_token, &appointment.id)
-        .await
-        .unwrap();
+    let (agency, request) = world.agency_asks_to_join(&shell).await;
     shell
         .wait_for("the request on the dashboard", |shell| {
             shell
@@ -480,7 +486,8 @@ async fn a_notifications_admit_decides_through_the_running_desk() {
                 .is_some_and(|d| d.value.join_requests.iter().all(|r| r.id != request.id))
         })
         .await;
-    let decided = client
+    let decided = world
+        .client()
         .join_request(&agency.access_token, &request.id)
         .await
         .unwrap();
@@ -493,24 +500,7 @@ async fn signing_out_takes_back_the_notifications_the_life_showed() {
     let (desktop, shell) = world.desktop(None);
     desktop.login(login(DOCTOR)).await.unwrap();
     shell.online().await;
-    let appointment = shell
-        .last_dashboard()
-        .unwrap()
-        .value
-        .appointments
-        .into_iter()
-        .find(|a| a.agency_id.is_some())
-        .expect("the demo schedule has an agency's appointment");
-    let client = consult_core::clinic::ClinicClient::new(
-        Url::parse(&world.server_url()).unwrap(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let agency = client.login(AGENCY, PASSWORD).await.unwrap().tokens;
-    client
-        .request_to_join(&agency.access_token, &appointment.id)
-        .await
-        .unwrap();
+    world.agency_asks_to_join(&shell).await;
     shell
         .wait_for("the join request's notification", |shell| {
             !shell.alerts.lock().unwrap().is_empty()
