@@ -220,7 +220,12 @@ async fn the_stage_follows_the_path() {
         "{frame}"
     );
     assert!(frame.contains(r#"referrerpolicy="no-referrer""#), "{frame}");
-    assert!(!frame.contains("sandbox"), "{frame}");
+    // Sandboxed with what the call needs; never top navigation (issue 12 item 4).
+    assert!(
+        frame.contains(r#"sandbox="allow-scripts allow-same-origin allow-forms allow-popups""#),
+        "{frame}"
+    );
+    assert!(!frame.contains("allow-top-navigation"), "{frame}");
     assert!(embedded.contains(">In this window<"), "{embedded}");
 
     let browser = render(props(screen(
