@@ -155,6 +155,12 @@ pub enum AuditEvent<'a> {
         /// `approved` or `rejected`.
         decision: &'a str,
     },
+    /// The requester withdrew a pending join request.
+    JoinRequestWithdrawn {
+        user_id: &'a str,
+        join_request_id: &'a str,
+        appointment_id: &'a str,
+    },
     JitsiTokenIssued {
         user_id: &'a str,
         appointment_id: &'a str,
@@ -181,6 +187,7 @@ impl AuditEvent<'_> {
             AuditEvent::MeetingStarted { .. } => "meeting.started",
             AuditEvent::MeetingEnded { .. } => "meeting.ended",
             AuditEvent::JoinRequestDecided { .. } => "join_request.decided",
+            AuditEvent::JoinRequestWithdrawn { .. } => "join_request.withdrawn",
             AuditEvent::JitsiTokenIssued { .. } => "jitsi.token_issued",
         }
     }
@@ -203,6 +210,7 @@ impl AuditEvent<'_> {
             | AuditEvent::MeetingStarted { user_id, .. }
             | AuditEvent::MeetingEnded { user_id, .. }
             | AuditEvent::JoinRequestDecided { user_id, .. }
+            | AuditEvent::JoinRequestWithdrawn { user_id, .. }
             | AuditEvent::JitsiTokenIssued { user_id, .. } => Some(user_id),
         }
     }
@@ -283,6 +291,14 @@ impl AuditEvent<'_> {
                 "appointmentId": appointment_id,
                 "requesterId": requester_id,
                 "decision": decision,
+            }),
+            AuditEvent::JoinRequestWithdrawn {
+                join_request_id,
+                appointment_id,
+                ..
+            } => json!({
+                "joinRequestId": join_request_id,
+                "appointmentId": appointment_id,
             }),
             AuditEvent::JitsiTokenIssued {
                 appointment_id,

@@ -79,6 +79,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "refresh retry",
         include_str!("../migrations/sqlite/0003_refresh_retry.sql"),
     ),
+    (
+        4,
+        "join request withdrawn",
+        include_str!("../migrations/sqlite/0004_join_request_withdrawn.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -96,6 +101,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         3,
         "refresh retry",
         include_str!("../migrations/postgres/0003_refresh_retry.sql"),
+    ),
+    (
+        4,
+        "join request withdrawn",
+        include_str!("../migrations/postgres/0004_join_request_withdrawn.sql"),
     ),
 ];
 
@@ -267,6 +277,111 @@ mod tests {
         .await
         .expect("count");
         assert_eq!(tables, 4);
+        db.close().await;
+    }
+
+    async fn run(pool: &AnyPool, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(sql).execute(pool).await?.rows_affected())
+    }
+
+    #[tokio::test]
+    async fn rebuilding_join_requests_for_withdrawn_keeps_rows_indexes_and_references() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = ServerConfig::with_data_dir(dir.path());
+        sqlx::any::install_default_drivers();
+        let (_, options) = connect_options(&config).expect("options");
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("connect");
+        // A database as version 3 left it, with a decided and a pending request.
+        Migrator::new(Embedded(&SQLITE_MIGRATIONS[..3]))
+            .await
+            .expect("migrator")
+            .run(&pool)
+            .await
+            .expect("migrate to version 3");
+        for statement in [
+            "INSERT INTO users (id, email, role, created_at) VALUES \
+             ('usr_d', 'd@x.test', 'doctor', 0), ('usr_p', 'p@x.test', 'patient', 0), \
+             ('usr_a', 'a@x.test', 'agency', 0)",
+            "INSERT INTO appointments (id, appointment_code, session_id, doctor_id, patient_id, \
+             agency_id, room_name, call_type, status, meeting_status, start_time, end_time, \
+             created_at, updated_at) VALUES ('apt_1', 'C1', 'ses_1', 'usr_d', 'usr_p', 'usr_a', \
+             'room-1', 'video', 'scheduled', 'created', 100, 200, 0, 0)",
+            "INSERT INTO join_requests (id, appointment_id, requester_id, status, requested_at, \
+             decided_at, decided_by) VALUES ('jrq_1', 'apt_1', 'usr_a', 'rejected', 10, 20, \
+             'usr_d'), ('jrq_2', 'apt_1', 'usr_a', 'pending', 30, NULL, NULL)",
+        ] {
+            run(&pool, statement).await.expect(statement);
+        }
+        pool.close().await;
+
+        let db = Db::open(&config)
+            .await
+            .expect("migrate to the latest version");
+        let pool = db.pool();
+        type Row = (String, String, i64, Option<i64>, Option<String>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, status, requested_at, decided_at, decided_by FROM join_requests \
+             ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (
+                    "jrq_1".into(),
+                    "rejected".into(),
+                    10,
+                    Some(20),
+                    Some("usr_d".into())
+                ),
+                ("jrq_2".into(), "pending".into(), 30, None, None),
+            ]
+        );
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'join_requests' \
+             AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("indexes");
+        assert_eq!(
+            indexes,
+            ["join_requests_appointment", "join_requests_one_pending"]
+        );
+        let violations = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(pool)
+            .await
+            .expect("check");
+        assert!(violations.is_empty(), "{} violations", violations.len());
+
+        // Still one pending request per requester; 'withdrawn' is a status, 'maybe' is not.
+        let ask = "INSERT INTO join_requests (id, appointment_id, requester_id, status, \
+                   requested_at) VALUES ('jrq_3', 'apt_1', 'usr_a', 'pending', 40)";
+        assert!(run(pool, ask).await.is_err(), "a second pending request");
+        let withdraw = "UPDATE join_requests SET status = 'withdrawn' WHERE id = 'jrq_2'";
+        assert_eq!(run(pool, withdraw).await.expect("withdraw"), 1);
+        assert_eq!(run(pool, ask).await.expect("ask again"), 1);
+        let unknown = "UPDATE join_requests SET status = 'maybe' WHERE id = 'jrq_3'";
+        assert!(run(pool, unknown).await.is_err(), "an unknown status");
+        // The references hold: no unknown requester, and a deleted appointment takes its
+        // requests along.
+        let stranger = "INSERT INTO join_requests (id, appointment_id, requester_id, status, \
+                        requested_at) VALUES ('jrq_4', 'apt_1', 'usr_none', 'withdrawn', 50)";
+        assert!(run(pool, stranger).await.is_err(), "an unknown requester");
+        run(pool, "DELETE FROM appointments WHERE id = 'apt_1'")
+            .await
+            .expect("delete");
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM join_requests")
+            .fetch_one(pool)
+            .await
+            .expect("count");
+        assert_eq!(left, 0);
         db.close().await;
     }
 }

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(fetch))
         .routes(routes!(approve))
         .routes(routes!(reject))
+        .routes(routes!(withdraw))
 }
 
 #[utoipa::path(
@@ -37,8 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     summary = "Ask to join the call",
     description = "The agency on the appointment; its patient or kiosk too while the waiting \
         room is on. At most one pending request per user and appointment: asking again returns \
-        the pending one, or the approval already given. Notifies the doctor \
-        (`join_request_created`).",
+        the pending one, or the approval already given; after a rejection or a withdrawal it \
+        makes a new request. Notifies the doctor (`join_request_created`).",
     params(("id" = String, Path, description = "The appointment's `id`")),
     security(("bearer" = [])),
     responses(
@@ -217,7 +218,7 @@ async fn fetch(
             appointment", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "`not_found`: no such request, or the caller is not on its \
             appointment", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "`conflict`: the request was already decided the other way", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the request was already decided the other way, or withdrawn", body = crate::openapi::ErrorEnvelope),
         (status = 500, response = crate::openapi::InternalError),
     ),
 )]
@@ -248,7 +249,7 @@ async fn approve(
             appointment", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "`not_found`: no such request, or the caller is not on its \
             appointment", body = crate::openapi::ErrorEnvelope),
-        (status = 409, description = "`conflict`: the request was already decided the other way", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the request was already decided the other way, or withdrawn", body = crate::openapi::ErrorEnvelope),
         (status = 500, response = crate::openapi::InternalError),
     ),
 )]
@@ -313,8 +314,9 @@ async fn decide(
     };
     audit::record_in(&mut tx, event, ip, now).await?;
     let mut outbox = Outbox::default();
-    let draft = texts::join_request_decided(&appointment, id, decision);
-    notifications::notify(&mut tx, &mut outbox, &[&decided.requester_id], &draft, now).await?;
+    if let Some(draft) = texts::join_request_decided(&appointment, id, decision) {
+        notifications::notify(&mut tx, &mut outbox, &[&decided.requester_id], &draft, now).await?;
+    }
     let api = decided.to_api()?;
     outbox.push_to(
         [
@@ -326,4 +328,84 @@ async fn decide(
     outbox.commit(tx, &state.db, &state.hub, now).await?;
     tracing::info!(join_request_id = %id, decision = decision.as_str(), "join request decided");
     Ok(api)
+}
+
+#[utoipa::path(
+    post,
+    path = "/join-requests/{id}/withdraw",
+    operation_id = "withdrawJoinRequest",
+    tag = "join-requests",
+    summary = "Withdraw a join request",
+    description = "The requester, while the request is pending: it becomes `withdrawn` for good \
+        (asking again makes a new request). The doctor and the requester receive the withdrawn \
+        request on their event streams (`join_request`); nobody is notified. Repeating it is \
+        harmless.",
+    params(("id" = String, Path, description = "The join request's `id`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request, `withdrawn`", body = crate::openapi::JoinRequestEnvelope),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, description = "`forbidden`: someone else on the appointment (its doctor, \
+            an administrator, another guest)", body = crate::openapi::ErrorEnvelope),
+        (status = 404, description = "`not_found`: no such request, or the caller is neither its \
+            requester nor on its appointment", body = crate::openapi::ErrorEnvelope),
+        (status = 409, description = "`conflict`: the request was already approved or rejected", body = crate::openapi::ErrorEnvelope),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
+async fn withdraw(
+    State(state): State<AppState>,
+    session: AuthSession,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Envelope<JoinRequest>>, ApiError> {
+    let now = state.clock.now_unix();
+    let mut tx = state.db.begin_write().await?;
+    let request = store::find(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+    let appointment = appointments::find_by_id(&mut tx, &request.appointment_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if request.requester_id != session.user_id {
+        return Err(match access::party(&session, &appointment) {
+            Some(_) => ApiError::Forbidden("Only the requester may withdraw a join request"),
+            None => ApiError::NotFound,
+        });
+    }
+    let withdrawn = JoinRequestStatus::Withdrawn;
+    // The same conditional update as a decision: of a withdrawal and a racing decision exactly
+    // one changes the row.
+    if !store::decide(&mut tx, &id, withdrawn, &session.user_id, now).await? {
+        let current = store::find(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
+        return if current.status == withdrawn {
+            Ok(Json(Envelope::ok(current.to_api()?)))
+        } else {
+            Err(ApiError::Conflict(format!(
+                "The request was already {}",
+                current.status.as_str()
+            )))
+        };
+    }
+    let request = store::find(&mut tx, &id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("a withdrawn request vanished".to_owned()))?;
+    let event = AuditEvent::JoinRequestWithdrawn {
+        user_id: &session.user_id,
+        join_request_id: &id,
+        appointment_id: &appointment.id,
+    };
+    audit::record_in(&mut tx, event, ip, now).await?;
+    // No notification: the doctor's app drops the request (and takes back its alert) on the
+    // event.
+    let api = request.to_api()?;
+    let mut outbox = Outbox::default();
+    outbox.push_to(
+        [
+            appointment.doctor_id.as_str(),
+            request.requester_id.as_str(),
+        ],
+        &PushEvent::JoinRequest(api.clone()),
+    );
+    outbox.commit(tx, &state.db, &state.hub, now).await?;
+    tracing::info!(join_request_id = %id, "join request withdrawn");
+    Ok(Json(Envelope::ok(api)))
 }

@@ -187,7 +187,9 @@ pub async fn list(
     rows.into_iter().map(from_row).collect()
 }
 
-/// Decides a pending request; true when this call decided it (false: it was already decided).
+/// Settles a pending request: the doctor's decision (`approved`, `rejected`) or the requester's
+/// withdrawal (`withdrawn`), by `decided_by`; true when this call settled it (false: it was
+/// already settled).
 pub async fn decide(
     conn: &mut AnyConnection,
     id: &str,

@@ -104,16 +104,21 @@ pub fn join_request_created<'a>(
     }
 }
 
+/// What the requester is told of the doctor's decision; `None` for a status that is no decision
+/// of the doctor's (a withdrawal is the requester's own, and nobody is told of it).
 pub fn join_request_decided<'a>(
     appointment: &'a AppointmentRecord,
     join_request_id: &'a str,
     decision: JoinRequestStatus,
-) -> Draft<'a> {
+) -> Option<Draft<'a>> {
     let (title, verb) = match decision {
         JoinRequestStatus::Approved => ("You were admitted", "admitted you to"),
-        _ => ("Your request was declined", "declined your request to join"),
+        JoinRequestStatus::Rejected => {
+            ("Your request was declined", "declined your request to join")
+        }
+        JoinRequestStatus::Pending | JoinRequestStatus::Withdrawn => return None,
     };
-    Draft {
+    Some(Draft {
         kind: NotificationKind::JoinRequestDecided,
         title: title.to_owned(),
         body: format!(
@@ -124,7 +129,7 @@ pub fn join_request_decided<'a>(
         ),
         appointment,
         join_request_id: Some(join_request_id),
-    }
+    })
 }
 
 pub fn meeting_ended(appointment: &AppointmentRecord) -> Draft<'_> {

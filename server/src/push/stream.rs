@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         server's data was replaced): reload state through the other endpoints.\n\
         - `notification`: a `Notification`.\n\
         - `appointment`: an `Appointment` that was booked, changed, cancelled, started or ended.\n\
-        - `join_request`: a `JoinRequest` that was created or decided.\n\
+        - `join_request`: a `JoinRequest` that was created, decided or withdrawn.\n\
         - `end`: last message, `EndEvent` `{\"reason\": …}`; the server closes the stream. \
         `token_expired`: reconnect with a fresh access token; `session_ended`: the session was \
         logged out or the account disabled; `server_stopping`, `server_error`: reconnect later. \

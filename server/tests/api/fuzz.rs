@@ -187,6 +187,13 @@ const ROUTES: &[Route] = &[
         true,
         Template::Empty,
     ),
+    route(
+        "POST",
+        "/join-requests/{}/withdraw",
+        Some(J),
+        true,
+        Template::Empty,
+    ),
     route("GET", "/sessions/{}/jwt", Some(S), true, Template::Empty),
     route("GET", "/meetings/{}/link", Some(A), true, Template::Empty),
     route("GET", "/notifications", None, true, Template::Empty),

@@ -3,16 +3,19 @@
 //! proptest generates sequences of operations by random actors: agencies asking (on their own
 //! appointment or someone else's), the patient asking (the waiting room is off), decisions by
 //! the doctor, an administrator, the agencies and the patient, repeated and opposite decisions,
-//! approve and reject racing each other (`tokio::join!`), cancelling an appointment, reading a
-//! request, and ids that name nothing. A small reference model predicts every answer; after
-//! every operation the server's state is compared with the model:
-//! - each request's status is the model's, so nothing ever leaves a decided state, and a request
-//!   carries `decidedAt` exactly when it is decided;
+//! approve and reject racing each other (`tokio::join!`), withdrawals by anyone, a withdrawal
+//! racing a decision, cancelling an appointment, reading a request, and ids that name nothing.
+//! A small reference model predicts every answer; after every operation the server's state is
+//! compared with the model:
+//! - each request's status is the model's, so nothing ever leaves a decided or withdrawn state,
+//!   and a request carries `decidedAt` exactly when it is no longer pending;
 //! - the appointment lists exactly the model's requests, at most one pending per requester;
 //! - a decided request has exactly one `join_request.decided` audit row, naming its decision,
-//!   requester and a runner of the appointment, and a pending one none;
+//!   requester and a runner of the appointment, and no other request has one; a withdrawn
+//!   request has exactly one `join_request.withdrawn` row, by its requester, and no other has one;
 //! - the requester has exactly one `join_request_decided` notification per decided request and
-//!   none for a pending one; the doctor exactly one `join_request_created` per request.
+//!   none for a pending or withdrawn one; the doctor exactly one `join_request_created` per
+//!   request.
 //!
 //! Every case books its own appointments for a fresh doctor and two fresh agencies, so cases
 //! do not see each other's rows.
@@ -50,6 +53,7 @@ enum Status {
     Pending,
     Approved,
     Rejected,
+    Withdrawn,
 }
 
 impl Status {
@@ -58,7 +62,13 @@ impl Status {
             Status::Pending => "pending",
             Status::Approved => "approved",
             Status::Rejected => "rejected",
+            Status::Withdrawn => "withdrawn",
         }
+    }
+
+    /// Approved or rejected by a runner.
+    fn is_decision(self) -> bool {
+        matches!(self, Status::Approved | Status::Rejected)
     }
 
     fn decision(approve: bool) -> Status {
@@ -93,6 +103,14 @@ enum Op {
         first: (usize, bool),
         second: (usize, bool),
     },
+    /// `who` withdraws request number `request` (none: an unknown id).
+    Withdraw { who: usize, request: usize },
+    /// The requester withdraws while a runner decides, at the same moment.
+    RaceWithdraw {
+        request: usize,
+        runner: usize,
+        approve: bool,
+    },
     /// The doctor cancels an appointment (repeating it is harmless).
     Cancel { appointment: usize },
     /// `who` reads a request.
@@ -110,6 +128,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(who, request, approve)| Op::Decide { who, request, approve }),
         2 => (any::<usize>(), (runner.clone(), any::<bool>()), (runner.clone(), any::<bool>()))
             .prop_map(|(request, first, second)| Op::Race { request, first, second }),
+        3 => (prop_oneof![6 => Just(AGENCY_A), 6 => Just(AGENCY_B), 1 => Just(DOCTOR), 1 => Just(ADMIN), 1 => Just(PATIENT)], any::<usize>())
+            .prop_map(|(who, request)| Op::Withdraw { who, request }),
+        1 => (any::<usize>(), runner.clone(), any::<bool>())
+            .prop_map(|(request, runner, approve)| Op::RaceWithdraw { request, runner, approve }),
         1 => (0..APPOINTMENTS).prop_map(|appointment| Op::Cancel { appointment }),
         1 => ((0..CAST), any::<usize>()).prop_map(|(who, request)| Op::Read { who, request }),
         1 => (runner, any::<bool>()).prop_map(|(who, approve)| Op::DecideUnknown { who, approve }),
@@ -159,6 +181,28 @@ impl Model {
             }
             current if current == decision => StatusCode::OK,
             _ => StatusCode::CONFLICT,
+        }
+    }
+
+    /// A withdrawal by `who` of request `index`, as the server must answer it; applies it.
+    fn withdraw(&mut self, who: usize, index: usize) -> StatusCode {
+        let request = &mut self.requests[index];
+        if who != request.requester {
+            // Others on the appointment are told no; someone not on it is told nothing exists.
+            let on_it = matches!(who, DOCTOR | ADMIN | PATIENT)
+                || who == Model::agency_of(request.appointment);
+            return if on_it {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::NOT_FOUND
+            };
+        }
+        match request.status {
+            Status::Pending | Status::Withdrawn => {
+                request.status = Status::Withdrawn;
+                StatusCode::OK
+            }
+            Status::Approved | Status::Rejected => StatusCode::CONFLICT,
         }
     }
 }
@@ -238,6 +282,12 @@ fn expect_status(what: &str, reply: &Reply, expected: StatusCode) -> TestCaseRes
 async fn decide(clinic: &Clinic, who: &Actor, id: &str, decision: Status) -> Reply {
     clinic
         .post(&format!("/join-requests/{id}/{}", decision.verb()), who)
+        .await
+}
+
+async fn withdraw(clinic: &Clinic, who: &Actor, id: &str) -> Reply {
+    clinic
+        .post(&format!("/join-requests/{id}/withdraw"), who)
         .await
 }
 
@@ -361,6 +411,52 @@ async fn apply(clinic: &Clinic, cast: &Cast, model: &mut Model, op: &Op) -> Test
             prop_assert_eq!((r1.status, r2.status), (e1, e2), "{}", what);
             Ok(())
         }
+        Op::Withdraw { who, request } => {
+            let Some(index) = model.pick(request) else {
+                let reply = withdraw(clinic, &cast.actors[who], "jrq_none").await;
+                return expect_status(&what, &reply, StatusCode::NOT_FOUND);
+            };
+            let id = model.requests[index].id.clone();
+            let reply = withdraw(clinic, &cast.actors[who], &id).await;
+            let expected = model.withdraw(who, index);
+            expect_status(&what, &reply, expected)?;
+            if expected.is_success() {
+                prop_assert_eq!(&reply.data()["status"], &json!("withdrawn"));
+            }
+            Ok(())
+        }
+        Op::RaceWithdraw {
+            request,
+            runner,
+            approve,
+        } => {
+            let Some(index) = model.pick(request) else {
+                return Ok(());
+            };
+            let id = model.requests[index].id.clone();
+            let requester = model.requests[index].requester;
+            let decision = Status::decision(approve);
+            let (w, d) = tokio::join!(
+                withdraw(clinic, &cast.actors[requester], &id),
+                decide(clinic, &cast.actors[runner], &id, decision)
+            );
+            let what = format!("{what}: {} {} / {} {}", w.status, w.body, d.status, d.body);
+            if model.requests[index].status == Status::Pending {
+                // Exactly one settles it; the other learns it is settled the other way.
+                let winner = match (w.status, d.status) {
+                    (StatusCode::OK, StatusCode::CONFLICT) => Status::Withdrawn,
+                    (StatusCode::CONFLICT, StatusCode::OK) => decision,
+                    _ => return Err(fail(format!("{what}: not one winner"))),
+                };
+                model.requests[index].status = winner;
+                return Ok(());
+            }
+            // Settled before: both answers follow from the model, in either order.
+            let ew = model.withdraw(requester, index);
+            let ed = model.decide(runner, index, decision);
+            prop_assert_eq!((w.status, d.status), (ew, ed), "{}", what);
+            Ok(())
+        }
         Op::Cancel { appointment } => {
             let reply = clinic
                 .call(
@@ -413,7 +509,7 @@ async fn check_invariants(
     after: &str,
 ) -> TestCaseResult {
     let doctor = &cast.actors[DOCTOR];
-    // Every request holds the model's status; `decidedAt` exactly when decided.
+    // Every request holds the model's status; `decidedAt` exactly when no longer pending.
     for request in &model.requests {
         let reply = clinic
             .get(&format!("/join-requests/{}", request.id), doctor)
@@ -491,7 +587,7 @@ async fn check_invariants(
         );
     }
 
-    // One audit row per decided request, none for a pending one.
+    // One audit row per decided request, none for a pending or withdrawn one.
     let audit = clinic
         .get(
             "/audit?action=join_request.decided&limit=1000",
@@ -499,12 +595,44 @@ async fn check_invariants(
         )
         .await;
     let rows = audit.data().as_array().expect("list").clone();
+    let audit = clinic
+        .get(
+            "/audit?action=join_request.withdrawn&limit=1000",
+            &clinic.admin,
+        )
+        .await;
+    let withdrawals = audit.data().as_array().expect("list").clone();
+    for request in &model.requests {
+        let mine: Vec<&Value> = withdrawals
+            .iter()
+            .filter(|row| row["detail"]["joinRequestId"] == json!(request.id))
+            .collect();
+        let expected = usize::from(request.status == Status::Withdrawn);
+        prop_assert_eq!(
+            mine.len(),
+            expected,
+            "after {}: withdrawal audit rows of {}: {:?}",
+            after,
+            request.id,
+            mine
+        );
+        if let Some(row) = mine.first() {
+            prop_assert_eq!(
+                &row["actorUserId"],
+                &json!(cast.actors[request.requester].id)
+            );
+            prop_assert_eq!(
+                &row["detail"]["appointmentId"],
+                &json!(cast.appointments[request.appointment])
+            );
+        }
+    }
     for request in &model.requests {
         let mine: Vec<&Value> = rows
             .iter()
             .filter(|row| row["detail"]["joinRequestId"] == json!(request.id))
             .collect();
-        let expected = usize::from(request.status != Status::Pending);
+        let expected = usize::from(request.status.is_decision());
         prop_assert_eq!(
             mine.len(),
             expected,
@@ -553,7 +681,7 @@ async fn check_invariants(
         }
     }
     for request in &model.requests {
-        let decided = usize::from(request.status != Status::Pending);
+        let decided = usize::from(request.status.is_decision());
         let count = |who, kind| {
             notices
                 .get(&(who, kind, request.id.clone()))

@@ -177,7 +177,7 @@ const APPOINTMENTS: &[Row] = &[
     row("POST",   "/appointments/{appointmentId}/meeting/end", None, Started,        [OK,   F403,   F403,  F403, OK,    NF404, NF404, NF404, NF404, U401]),
 ];
 
-/// The lobby: guests ask, the doctor (or an administrator) decides.
+/// The lobby: guests ask (and withdraw), the doctor (or an administrator) decides.
 #[rustfmt::skip]
 const JOIN_REQUESTS: &[Row] = &[
     //                                                                               doctor patient agency kiosk admin  o.doc  o.pat  o.agcy o.kiosk nobody
@@ -190,6 +190,8 @@ const JOIN_REQUESTS: &[Row] = &[
     row("GET",  "/join-requests/{joinRequestId}", None, Shared,                      [OK,   NF404,  OK,    NF404, OK,   NF404, NF404, NF404, NF404, U401]),
     row("POST", "/join-requests/{joinRequestId}/approve", None, Fresh,               [OK,   F403,   F403,  F403, OK,    NF404, NF404, NF404, NF404, U401]),
     row("POST", "/join-requests/{joinRequestId}/reject", None, Fresh,                [OK,   F403,   F403,  F403, OK,    NF404, NF404, NF404, NF404, U401]),
+    // Only the requester (the agency) withdraws; others on the appointment are told no.
+    row("POST", "/join-requests/{joinRequestId}/withdraw", None, Fresh,              [F403, F403,   OK,    F403, F403,  NF404, NF404, NF404, NF404, U401]),
 ];
 
 /// Joining the call. The session token answers 403 to strangers (the contract); the link, by
