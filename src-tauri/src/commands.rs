@@ -8,7 +8,7 @@ use tauri::State;
 use consult_core::desktop::Desktop;
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, JoinCallArgs, LoginArgs,
-    SessionView, SettingsChange, SettingsView, StartupState,
+    SessionView, SettingsChange, SettingsView, StartupState, WaitingRoomAction,
 };
 
 type Reply<T = ()> = Result<T, AppError>;
@@ -48,6 +48,12 @@ pub async fn decide_join_request(desktop: State<'_, Desktop>, args: DecideArgs) 
 #[tracing::instrument(skip_all)]
 pub async fn admit_all(desktop: State<'_, Desktop>, args: AdmitAllArgs) -> Reply {
     desktop.admit_all(args).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn waiting_room(desktop: State<'_, Desktop>, args: WaitingRoomAction) -> Reply {
+    desktop.waiting_room(args).await
 }
 
 /// The user pressed a key or moved the pointer (the UI throttles this to one call per 10 s).

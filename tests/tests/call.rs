@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use consult_e2e::clinic::{id_of, Actor, DEMO_PATIENT_EMAIL, DEMO_PATIENT_NAME};
+use consult_e2e::clinic::{
+    id_of, Actor, DEMO_AGENCY_EMAIL, DEMO_AGENCY_NAME, DEMO_PATIENT_EMAIL, DEMO_PATIENT_NAME,
+};
 use consult_e2e::jitsi::{CommandRecord, JitsiStandIn, JoinRecord, StandInOptions};
 use consult_e2e::notifications::Recorded;
 use consult_e2e::{
@@ -137,6 +139,11 @@ impl Call {
 
     fn joins(&self, count: usize) -> Vec<JoinRecord> {
         tokio::task::block_in_place(|| self.jitsi.wait_for_joins(count, CALL_TIMEOUT))
+    }
+
+    /// The joins the stand-in saw until now, without waiting for more.
+    fn joins_so_far(&self) -> Vec<JoinRecord> {
+        self.jitsi.joins()
     }
 
     fn command(&self, name: &str) -> CommandRecord {
@@ -479,6 +486,123 @@ async fn audio_only_starts_with_the_camera_off_and_a_patient_is_no_moderator() {
         .all(|n| n.hint("x-consult-lobby-participant-id").is_none()));
     call.control("#ctl-hangup", "video-hangup").await;
     call.app.wait_gone("#call-screen").await;
+    call.close().await;
+}
+
+/// The waiting room from the agency's side (seed 002 steps 3-6): the agency's app asks, the
+/// doctor admits (through the API, as the doctor's app does), and the agency's call opens with
+/// no second click.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agency_asks_to_join_and_is_let_in_without_a_click() {
+    let call = Call::open(
+        "waiting-admit",
+        Path::Embedded,
+        stand_in(),
+        DEMO_AGENCY_EMAIL,
+    )
+    .await;
+    let appointment = id_of(&call.joinable_appointment().await);
+    call.open_detail(&appointment).await;
+    call.app
+        .wait_for_text("#join-call", |label| label == "Ask to join")
+        .await;
+    call.app.click("#join-call").await;
+    call.app
+        .wait_for("#waiting-room[data-state=\"waiting\"]")
+        .await;
+    call.app
+        .wait_for_text("#waiting-title", |title| {
+            title == format!("{DEMO_DOCTOR_NAME} will let you in")
+        })
+        .await;
+    assert!(!call.app.is_present("#call-screen").await);
+
+    let pending = call
+        .api
+        .pending_join_requests(&call.doctor, &appointment)
+        .await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["requesterName"], json!(DEMO_AGENCY_NAME));
+    call.api.approve(&call.doctor, &id_of(&pending[0])).await;
+
+    // No click: the approval alone opens the call.
+    call.app.wait_for("#call-screen").await;
+    call.wait_phase("joined").await;
+    let join = call.joins(1).remove(0);
+    assert!(join.accepted, "{join:?}");
+    assert!(!join.moderator, "an agency does not moderate");
+    assert_eq!(join.user_info["displayName"], json!(DEMO_AGENCY_NAME));
+    call.control("#ctl-hangup", "video-hangup").await;
+    call.app.wait_gone("#call-screen").await;
+    // The wait is over: back to the schedule, not to the waiting room.
+    call.app.wait_for("#schedule").await;
+    assert!(!call.app.is_present("#waiting-room").await);
+    call.close().await;
+}
+
+/// Declined, the agency is told and asks again; cancelling then withdraws the request from the
+/// doctor's list.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_agency_asks_again_and_cancelling_withdraws_the_request() {
+    let call = Call::open(
+        "waiting-decline",
+        Path::Embedded,
+        stand_in(),
+        DEMO_AGENCY_EMAIL,
+    )
+    .await;
+    let appointment = id_of(&call.joinable_appointment().await);
+    call.open_detail(&appointment).await;
+    call.app.click("#join-call").await;
+    call.app
+        .wait_for("#waiting-room[data-state=\"waiting\"]")
+        .await;
+    let first = call
+        .app
+        .attr("#waiting-room", "data-join-request-id")
+        .await
+        .expect("the request's id");
+    call.api.reject(&call.doctor, &first).await;
+    call.app
+        .wait_for("#waiting-room[data-state=\"declined\"]")
+        .await;
+    call.app
+        .wait_for_text("#waiting-title", |title| {
+            title == format!("{DEMO_DOCTOR_NAME} declined your request")
+        })
+        .await;
+
+    call.app.click("#ask-again").await;
+    call.app
+        .wait_for("#waiting-room[data-state=\"waiting\"]")
+        .await;
+    let second = call
+        .app
+        .attr("#waiting-room", "data-join-request-id")
+        .await
+        .expect("the new request's id");
+    assert_ne!(first, second, "asking again is a new request");
+    assert_eq!(
+        call.api
+            .pending_join_requests(&call.doctor, &appointment)
+            .await
+            .len(),
+        1
+    );
+
+    call.app.click("#withdraw-request").await;
+    call.app.wait_for("#schedule").await;
+    assert!(!call.app.is_present("#waiting-room").await);
+    assert_eq!(
+        call.api.join_request_status(&call.doctor, &second).await,
+        "withdrawn"
+    );
+    assert!(call
+        .api
+        .pending_join_requests(&call.doctor, &appointment)
+        .await
+        .is_empty());
+    assert!(call.joins_so_far().is_empty(), "nothing joined");
     call.close().await;
 }
 

@@ -1,5 +1,6 @@
 //! The root component: asks the core once what the first screen needs, then switches between the
-//! app's screens: sign-in, the desk, and the call while one runs.
+//! app's screens: sign-in, the desk, the waiting room while the user's request to join is open,
+//! and the call while one runs.
 
 use yew::prelude::*;
 
@@ -10,6 +11,7 @@ use crate::live::use_live_state;
 use crate::pages::call::CallPage;
 use crate::pages::desk::{find_focused, DeskPage};
 use crate::pages::login::LoginPage;
+use crate::pages::waiting::WaitingPage;
 
 #[derive(Clone, PartialEq)]
 enum Screen {
@@ -113,7 +115,8 @@ struct SignedInProps {
     on_signed_out: Callback<Option<String>>,
 }
 
-/// Signed in: the call's screen while a call runs, else the desk.
+/// Signed in: the call's screen while a call runs, else the waiting room while a request to join
+/// is open, else the desk.
 #[function_component(SignedIn)]
 fn signed_in(props: &SignedInProps) -> Html {
     let focus = use_state(|| None::<FocusAppointment>);
@@ -130,6 +133,19 @@ fn signed_in(props: &SignedInProps) -> Html {
             .and_then(|dashboard| find_focused(&dashboard.appointments, &wanted))
             .map(|appointment| format!("Call with {}", appointment.patient_name));
         return html! { <CallPage {screen} {title} /> };
+    }
+    let waiting = dashboard
+        .as_ref()
+        .and_then(|dashboard| dashboard.own_requests.first().cloned());
+    if let Some(own) = waiting {
+        let appointment = dashboard.as_ref().and_then(|dashboard| {
+            dashboard
+                .appointments
+                .iter()
+                .find(|appointment| appointment.id == own.request.appointment_id)
+                .cloned()
+        });
+        return html! { <WaitingPage {own} {appointment} /> };
     }
     html! {
         <DeskPage session={props.session.clone()} {dashboard} {load_error} {focus}

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use consult_types::{
     commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision, JoinCallArgs,
-    LoginArgs, SessionView, SettingsChange, SettingsView, StartupState,
+    LoginArgs, SessionView, SettingsChange, SettingsView, StartupState, WaitingRoomAction,
 };
 
 #[wasm_bindgen]
@@ -64,6 +64,10 @@ pub async fn admit_all(appointment_id: Option<String>) -> Result<(), AppError> {
         },
     )
     .await
+}
+
+pub async fn waiting_room(action: WaitingRoomAction) -> Result<(), AppError> {
+    invoke(commands::WAITING_ROOM, &Args { args: action }).await
 }
 
 pub async fn user_active() -> Result<(), AppError> {

@@ -346,6 +346,7 @@ async fn render_detail(starts_in: Duration, support: Option<CallSupport>) -> Str
         support: support.map(Ok),
         joining: false,
         join_error: Some("No call can start: one is already running".into()),
+        role: Some(consult_types::Role::Doctor),
         on_join: Callback::noop(),
     };
     LocalServerRenderer::<DetailView>::with_props(props)

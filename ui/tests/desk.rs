@@ -80,6 +80,7 @@ fn dashboard(
     Dashboard {
         appointments,
         join_requests,
+        own_requests: Vec::new(),
         connection,
     }
 }
@@ -331,4 +332,33 @@ fn focus_finds_appointments_by_id_or_session() {
         session_id: Some("ses_9".into()),
     };
     assert!(find_focused(&list, &unknown).is_none());
+}
+
+#[tokio::test]
+async fn agencies_and_waiting_patients_ask_to_join() {
+    let mut behind_waiting_room = appointment("apt_waiting", Duration::minutes(5), CallType::Video);
+    behind_waiting_room.waiting_room = true;
+    let direct = appointment("apt_direct", Duration::minutes(10), CallType::Video);
+    let board = dashboard(
+        vec![behind_waiting_room, direct],
+        vec![],
+        Connection::Online,
+    );
+    let label = |html: &str, id: &str| {
+        let row = item(html, &format!(r#"data-appointment-id="{id}""#)).to_owned();
+        row.contains(">Ask to join<")
+    };
+
+    let as_role = |role: Role| {
+        let mut props = props(Some(board.clone()));
+        props.session.user.role = role;
+        props
+    };
+    let doctor = render(as_role(Role::Doctor)).await;
+    assert!(!label(&doctor, "apt_waiting") && !label(&doctor, "apt_direct"));
+    let agency = render(as_role(Role::Agency)).await;
+    assert!(label(&agency, "apt_waiting") && label(&agency, "apt_direct"));
+    let patient = render(as_role(Role::Patient)).await;
+    assert!(label(&patient, "apt_waiting"), "{patient}");
+    assert!(!label(&patient, "apt_direct"), "{patient}");
 }

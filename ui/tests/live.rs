@@ -14,6 +14,7 @@ fn dashboard(revision: u64, connection: Connection) -> Update {
         value: Dashboard {
             appointments: Vec::new(),
             join_requests: Vec::new(),
+            own_requests: Vec::new(),
             connection,
         },
     })

@@ -186,6 +186,20 @@ impl ClinicClient {
         .await
     }
 
+    /// `POST /join-requests/{id}/withdraw`: the requester stops waiting. Repeating it is
+    /// harmless; after a decision it is a 409.
+    pub async fn withdraw_join_request(
+        &self,
+        access_token: &str,
+        id: &str,
+    ) -> Result<JoinRequest, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["join-requests", id, "withdraw"])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
     /// Approves or rejects a join request. Repeating the same decision is harmless; the
     /// opposite one after a decision is a 409, reported as [`already_decided`].
     pub async fn decide_join_request(

@@ -1,6 +1,8 @@
-//! The doctor's desk: today's and upcoming appointments, pending join requests and the push
-//! connection, kept current from the event stream and reloaded from the API whenever the stream
-//! cannot tell what was missed. Every change is emitted as a whole [`Dashboard`].
+//! The desk: today's and upcoming appointments, the join requests the doctor decides, the user's
+//! own requests to join (the [`waiting`](crate::waiting) room) and the push connection, kept
+//! current from the event stream and reloaded from the API whenever the stream cannot tell what
+//! was missed. Every change is emitted as a whole [`Dashboard`]; an approval that lets the user in
+//! is handed out as a value ([`Desk::admissions`]) for the owner to join.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures_util::{StreamExt, TryStreamExt};
 use jiff::tz::TimeZone;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use consult_types::{
@@ -21,6 +23,7 @@ use consult_types::{
 use crate::alerts::{self, Alert};
 use crate::push::{self, PushHandler, PushOptions, PushUpdate};
 use crate::session::SessionManager;
+use crate::waiting::{Outcome, OwnRequests};
 
 /// How many appointments' join requests are fetched at once during a reload.
 const PARALLEL_FETCHES: usize = 4;
@@ -60,6 +63,7 @@ impl Default for DeskOptions {
 pub struct Desk {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
+    admissions: Mutex<Option<mpsc::UnboundedReceiver<JoinRequest>>>,
 }
 
 struct Shared {
@@ -73,12 +77,16 @@ struct Shared {
     ended: watch::Sender<Option<SessionEnded>>,
     /// Set after the first reload: later reloads (resyncs) may have missed notifications.
     loaded: AtomicBool,
+    /// Approvals that let the user in, for the owner to join.
+    admissions: mpsc::UnboundedSender<JoinRequest>,
 }
 
 struct State {
     appointments: HashMap<String, Appointment>,
-    /// Pending only.
+    /// Others' requests for the doctor to decide; pending only.
     join_requests: HashMap<String, JoinRequest>,
+    /// The user's own requests to join.
+    own: OwnRequests,
     connection: Connection,
     raised: Raised,
 }
@@ -110,12 +118,14 @@ impl Desk {
         observer: Arc<dyn DeskObserver>,
         options: DeskOptions,
     ) -> Desk {
+        let (admitted, admissions) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             session,
             observer,
             state: Mutex::new(State {
                 appointments: HashMap::new(),
                 join_requests: HashMap::new(),
+                own: OwnRequests::default(),
                 connection: Connection::Connecting,
                 raised: Raised::default(),
             }),
@@ -124,6 +134,7 @@ impl Desk {
             signed_in_at: options.signed_in_at,
             ended: watch::Sender::new(None),
             loaded: AtomicBool::new(false),
+            admissions: admitted,
         });
         let task = tokio::spawn({
             let shared = Arc::clone(&shared);
@@ -135,7 +146,74 @@ impl Desk {
                 shared.end_session(&error);
             }
         });
-        Desk { shared, task }
+        Desk {
+            shared,
+            task,
+            admissions: Mutex::new(Some(admissions)),
+        }
+    }
+
+    /// The user's approved requests to join, each once, as they let the user in; the owner joins
+    /// their calls. Only the first caller gets them.
+    pub fn admissions(&self) -> Option<mpsc::UnboundedReceiver<JoinRequest>> {
+        self.admissions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Asks the doctor to be let into an appointment's call. The wait shows on the dashboard;
+    /// an approval given before lets the user in at once.
+    pub async fn ask_to_join(&self, appointment_id: &str) -> Result<(), AppError> {
+        let client = self.shared.session.client();
+        let request = self
+            .shared
+            .call(|token| async move { client.request_to_join(&token, appointment_id).await })
+            .await?;
+        self.shared.update_own(|own| own.asked(request));
+        Ok(())
+    }
+
+    /// Stops waiting. The request leaves the dashboard at once, so an approval racing this
+    /// opens nothing; if the server cannot be told it comes back, with the error returned.
+    pub async fn withdraw(&self, join_request_id: &str) -> Result<(), AppError> {
+        let Some(waiting) = self.shared.state().own.take(join_request_id) else {
+            return Ok(());
+        };
+        self.shared.emit();
+        let client = self.shared.session.client();
+        let id = join_request_id;
+        let result = self
+            .shared
+            .call(|token| async move { client.withdraw_join_request(&token, id).await })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Decided first: approved, the user may still join; declined, nothing to wait for.
+            Err(AppError::Rejected { status: 409, .. }) => Ok(()),
+            Err(error) => {
+                self.shared.update_own(|own| own.reported(waiting));
+                Err(error)
+            }
+        }
+    }
+
+    /// Puts a declined request, or an approval whose call did not open, away.
+    pub fn dismiss(&self, join_request_id: &str) {
+        self.shared
+            .update_own(|own| Outcome::changed(own.forget(join_request_id)));
+    }
+
+    /// The call an admission asked for opened: the wait is over.
+    pub fn joined(&self, join_request_id: &str) {
+        self.shared
+            .update_own(|own| Outcome::changed(own.joined(join_request_id)));
+    }
+
+    /// The call an admission asked for did not open: the waiting room says why.
+    pub fn join_failed(&self, join_request_id: &str, why: String) {
+        self.shared
+            .update_own(|own| Outcome::changed(own.join_failed(join_request_id, why)));
     }
 
     pub async fn dashboard(&self) -> Dashboard {
@@ -283,6 +361,7 @@ impl State {
         Dashboard {
             appointments,
             join_requests,
+            own_requests: self.own.list(),
             connection: self.connection.clone(),
         }
     }
@@ -300,7 +379,8 @@ impl State {
             // Nobody is admitted to a call that is over.
             self.join_requests
                 .retain(|_, request| request.appointment_id != appointment.id);
-            removed || before != self.join_requests.len()
+            let own = self.own.retain_appointments(|id| id != appointment.id);
+            removed || before != self.join_requests.len() || own
         }
     }
 
@@ -334,6 +414,43 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Changes the user's own requests; an admission goes to the owner, in order with the
+    /// dashboard that shows it.
+    fn update_own(&self, change: impl FnOnce(&mut OwnRequests) -> Outcome) {
+        let mut state = self.state();
+        let outcome = change(&mut state.own);
+        if outcome.changed {
+            self.observer.dashboard_changed(&state.dashboard());
+        }
+        if let Some(request) = outcome.admitted {
+            tracing::info!(join_request_id = %request.id, "let in: joining the call");
+            // The owner is gone only when the desk is stopping.
+            let _ = self.admissions.send(request);
+        }
+    }
+
+    fn emit(&self) {
+        let state = self.state();
+        self.observer.dashboard_changed(&state.dashboard());
+    }
+
+    /// Whether a request is the signed-in user's own.
+    async fn is_own(&self, request: &JoinRequest) -> bool {
+        self.session
+            .current()
+            .await
+            .is_some_and(|view| view.user.id == request.requester_id)
+    }
+
+    /// Applies a join request the stream or a fetch reports, to the side it belongs to.
+    async fn apply_reported(&self, request: JoinRequest) {
+        if self.is_own(&request).await {
+            self.update_own(|own| own.reported(request));
+        } else {
+            self.update(|state| state.apply_join_request(request));
+        }
     }
 
     /// Changes the state and emits the dashboard if `change` says something changed, then
@@ -471,8 +588,27 @@ impl Shared {
                 .filter(|request| request.status == JoinRequestStatus::Pending)
                 .map(|request| (request.id.clone(), request))
                 .collect();
+            let appointments = &state.appointments;
+            state
+                .own
+                .retain_appointments(|id| appointments.contains_key(id));
             true
         });
+        // The stream may have missed the answer to a wait: ask for each.
+        let waiting = self.state().own.pending_ids();
+        for id in waiting {
+            let id = id.as_str();
+            let current = self
+                .call(|token| async move { client.join_request(&token, id).await })
+                .await;
+            match current {
+                Ok(request) => self.apply_reported(request).await,
+                Err(AppError::Rejected { status: 404, .. }) => {
+                    self.update_own(|own| Outcome::changed(own.forget(id)));
+                }
+                Err(error) => return Err(error),
+            }
+        }
         tracing::info!("desk reloaded from the clinic server");
         if !self.loaded.swap(true, Ordering::SeqCst) {
             return Ok(());
@@ -590,9 +726,7 @@ impl PushHandler for Handler {
                 PushEvent::Appointment(appointment) => {
                     shared.update(|state| state.apply_appointment(appointment));
                 }
-                PushEvent::JoinRequest(request) => {
-                    shared.update(|state| state.apply_join_request(request));
-                }
+                PushEvent::JoinRequest(request) => shared.apply_reported(request).await,
                 PushEvent::Notification(notification) => {
                     shared.notify(notification).await;
                 }
@@ -674,6 +808,7 @@ mod tests {
                 .map(|id| ((*id).to_owned(), appointment(id)))
                 .collect(),
             join_requests: HashMap::new(),
+            own: OwnRequests::default(),
             connection: Connection::Online,
             raised: Raised::default(),
         }

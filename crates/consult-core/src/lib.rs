@@ -9,7 +9,10 @@
 //! - [`session`]: sign-in, restore on start, refresh, sign-out; the access token lives only here.
 //! - [`settings`]: the user's settings under the administrator's presets.
 //! - [`push`]: the `GET /events` stream: reconnects, resumes, detects stalls.
-//! - [`desk`]: the doctor's live schedule and join requests, fed by the push stream.
+//! - [`desk`]: the live schedule, the join requests to decide and the user's own requests to
+//!   join, fed by the push stream.
+//! - [`waiting`]: the participant's side of the waiting room: own requests and when one lets the
+//!   user in.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
 //! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
@@ -30,5 +33,6 @@ pub mod push;
 pub mod secrets;
 pub mod session;
 pub mod settings;
+pub mod waiting;
 
 pub use consult_types::AppError;

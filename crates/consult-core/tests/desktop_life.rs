@@ -4,6 +4,7 @@
 //! it, the server changes only while signed out, and state reaches the UI only as numbered
 //! events.
 
+use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use url::Url;
 
 use consult_core::alerts::Alert;
 use consult_core::call::deployment::Deployment;
-use consult_core::config::AppConfig;
+use consult_core::config::{AppConfig, CallPathChoice};
 use consult_core::desk::DeskOptions;
 use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
 use consult_core::idle::SleepClock;
@@ -19,10 +20,12 @@ use consult_core::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use consult_core::push::PushOptions;
 use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::config::ServerConfig;
+use consult_server::jitsi::JitsiConfig;
 use consult_server::RunningServer;
 use consult_types::{
     AppError, CallScreen, Connection, Dashboard, DecideArgs, Decision, FocusAppointment,
-    JoinRequest, LoginArgs, Revised, SessionEnded, SettingsChange, Tokens,
+    JoinRequest, JoinRequestStatus, LoginArgs, Revised, SessionEnded, SettingsChange, Tokens,
+    WaitingRoomAction,
 };
 use tempfile::TempDir;
 
@@ -123,6 +126,23 @@ struct World {
 
 impl World {
     async fn start() -> World {
+        World::start_with(|_| {}).await
+    }
+
+    /// A world whose server mints meeting tokens for a Jitsi nobody answers at: a call opens
+    /// (and says Jitsi cannot be reached), which is all the waiting room needs.
+    async fn start_with_meetings() -> World {
+        World::start_with(|config| {
+            config.jitsi = Some(JitsiConfig::hs256(
+                "https://127.0.0.1:9",
+                "consult-life-tests",
+                "life-tests-only-jitsi-app-secret-0123456789",
+            ));
+        })
+        .await
+    }
+
+    async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> World {
         let data = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::with_data_dir(data.path());
         config.bind = "127.0.0.1:0".parse().unwrap();
@@ -131,6 +151,7 @@ impl World {
         config.sse_heartbeat_secs = 1;
         config.login_attempts_per_minute_per_ip = 0;
         config.login_attempts_per_minute_per_account = 0;
+        configure(&mut config);
         let server = consult_server::serve(config).await.unwrap();
         World {
             server,
@@ -154,10 +175,32 @@ impl World {
         idle_timeout: Option<Duration>,
         idle_clock: Option<Arc<dyn SleepClock>>,
     ) -> (Desktop, Arc<Shell>) {
+        self.desktop_configured(idle_timeout, idle_clock, |_| {})
+    }
+
+    /// A desktop whose calls open in a stand-in browser (a process that waits to be closed).
+    fn desktop_with_calls(&self) -> (Desktop, Arc<Shell>) {
+        let browser = self.config_dir.path().join("browser");
+        std::fs::write(&browser, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        self.desktop_configured(None, None, |config| {
+            config.call_path = CallPathChoice::Browser;
+            config.browser = Some(browser);
+            config.browser_allow_root = true;
+        })
+    }
+
+    fn desktop_configured(
+        &self,
+        idle_timeout: Option<Duration>,
+        idle_clock: Option<Arc<dyn SleepClock>>,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> (Desktop, Arc<Shell>) {
         let file = self.config_dir.path().join("config.toml");
         std::fs::write(&file, "keychain = \"none\"\n").unwrap();
         let mut config = AppConfig::load(&file).unwrap();
         config.server_url = Url::parse(&self.server_url()).unwrap();
+        configure(&mut config);
         let setup = Setup::new(config, Arc::new(MemorySettings::default()));
         let shell = Arc::new(Shell::default());
         let ports = Ports {
@@ -513,4 +556,200 @@ async fn signing_out_takes_back_the_notifications_the_life_showed() {
     // session.
     desktop.logout().await.unwrap();
     assert_eq!(*shell.withdrawn.lock().unwrap(), vec![shown]);
+}
+
+/// The waiting room, from the participant's side: the agency's own desktop asks, the doctor's
+/// decides, each through its own running desk.
+mod waiting_room {
+    use super::*;
+
+    impl Shell {
+        fn own_requests(&self) -> Vec<consult_types::OwnRequest> {
+            self.last_dashboard()
+                .map(|d| d.value.own_requests)
+                .unwrap_or_default()
+        }
+
+        fn own_status(&self) -> Option<JoinRequestStatus> {
+            self.own_requests().first().map(|own| own.request.status)
+        }
+
+        fn call_open(&self) -> bool {
+            self.calls
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|call| call.value.is_some())
+        }
+    }
+
+    /// The doctor and the agency signed in on desktops of their own, both online, and the
+    /// agency's appointment.
+    async fn doctor_and_agency(
+        world: &World,
+    ) -> (Desktop, Arc<Shell>, Desktop, Arc<Shell>, String) {
+        let (doctor, doctor_shell) = world.desktop(None);
+        doctor.login(login(DOCTOR)).await.unwrap();
+        doctor_shell.online().await;
+        let (agency, agency_shell) = world.desktop_with_calls();
+        agency.login(login(AGENCY)).await.unwrap();
+        agency_shell.online().await;
+        let appointment = agency_shell
+            .last_dashboard()
+            .unwrap()
+            .value
+            .appointments
+            .into_iter()
+            .find(|a| a.agency_id.is_some())
+            .expect("the agency has an appointment on the demo schedule")
+            .id;
+        (doctor, doctor_shell, agency, agency_shell, appointment)
+    }
+
+    async fn asks(
+        agency: &Desktop,
+        shell: &Shell,
+        doctor_shell: &Shell,
+        appointment: &str,
+    ) -> String {
+        agency
+            .waiting_room(WaitingRoomAction::Ask {
+                appointment_id: appointment.to_owned(),
+            })
+            .await
+            .unwrap();
+        shell
+            .wait_for("the agency waiting", |shell| {
+                shell.own_status() == Some(JoinRequestStatus::Pending)
+            })
+            .await;
+        let id = shell.own_requests()[0].request.id.clone();
+        doctor_shell
+            .wait_for("the request on the doctor's desk", |shell| {
+                shell
+                    .last_dashboard()
+                    .is_some_and(|d| d.value.join_requests.iter().any(|r| r.id == id))
+            })
+            .await;
+        // The agency's own request is not one for it to decide.
+        assert!(shell
+            .last_dashboard()
+            .unwrap()
+            .value
+            .join_requests
+            .is_empty());
+        id
+    }
+
+    #[tokio::test]
+    async fn an_agency_let_in_joins_the_call_without_a_click() {
+        let world = World::start_with_meetings().await;
+        let (doctor, doctor_shell, agency, shell, appointment) = doctor_and_agency(&world).await;
+        let id = asks(&agency, &shell, &doctor_shell, &appointment).await;
+        assert!(
+            !shell.call_open(),
+            "nothing opens before the doctor says so"
+        );
+
+        doctor
+            .decide(DecideArgs {
+                join_request_id: id,
+                decision: Decision::Admit,
+            })
+            .await
+            .unwrap();
+        shell
+            .wait_for("the agency's call open", |shell| shell.call_open())
+            .await;
+        shell
+            .wait_for("the waiting room closed", |shell| {
+                shell.own_requests().is_empty()
+            })
+            .await;
+        agency.logout().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_declined_agency_is_told_and_may_ask_again() {
+        let world = World::start_with_meetings().await;
+        let (doctor, doctor_shell, agency, shell, appointment) = doctor_and_agency(&world).await;
+        let first = asks(&agency, &shell, &doctor_shell, &appointment).await;
+        doctor
+            .decide(DecideArgs {
+                join_request_id: first.clone(),
+                decision: Decision::Decline,
+            })
+            .await
+            .unwrap();
+        shell
+            .wait_for("the decline shown", |shell| {
+                shell.own_status() == Some(JoinRequestStatus::Rejected)
+            })
+            .await;
+        assert!(!shell.call_open());
+
+        let second = asks(&agency, &shell, &doctor_shell, &appointment).await;
+        assert_ne!(first, second, "a new request, not the declined one");
+    }
+
+    #[tokio::test]
+    async fn cancelling_withdraws_the_request_from_the_doctors_desk() {
+        let world = World::start_with_meetings().await;
+        let (doctor, doctor_shell, agency, shell, appointment) = doctor_and_agency(&world).await;
+        let id = asks(&agency, &shell, &doctor_shell, &appointment).await;
+        agency
+            .waiting_room(WaitingRoomAction::Withdraw {
+                join_request_id: id.clone(),
+            })
+            .await
+            .unwrap();
+        assert!(shell.own_requests().is_empty());
+        doctor_shell
+            .wait_for("the request gone from the doctor's desk", |shell| {
+                shell
+                    .last_dashboard()
+                    .is_some_and(|d| d.value.join_requests.is_empty())
+            })
+            .await;
+        // Too late to let the agency in: nothing opens.
+        let late = doctor
+            .decide(DecideArgs {
+                join_request_id: id,
+                decision: Decision::Admit,
+            })
+            .await;
+        assert!(late.is_err(), "{late:?}");
+        assert!(!shell.call_open());
+    }
+
+    #[tokio::test]
+    async fn a_call_that_cannot_open_after_the_approval_says_why() {
+        // No [jitsi] table: the server cannot mint the meeting token.
+        let world = World::start().await;
+        let (doctor, doctor_shell, agency, shell, appointment) = doctor_and_agency(&world).await;
+        let id = asks(&agency, &shell, &doctor_shell, &appointment).await;
+        doctor
+            .decide(DecideArgs {
+                join_request_id: id.clone(),
+                decision: Decision::Admit,
+            })
+            .await
+            .unwrap();
+        shell
+            .wait_for("why the call did not open", |shell| {
+                shell
+                    .own_requests()
+                    .first()
+                    .is_some_and(|own| own.join_failed.is_some())
+            })
+            .await;
+        assert!(!shell.call_open());
+        agency
+            .waiting_room(WaitingRoomAction::Dismiss {
+                join_request_id: id,
+            })
+            .await
+            .unwrap();
+        assert!(shell.own_requests().is_empty());
+    }
 }

@@ -117,6 +117,20 @@ pub struct Appointment {
     pub agency_name: Option<String>,
 }
 
+impl Appointment {
+    /// Whether someone with `role` asks the doctor to be let in rather than joining directly:
+    /// agencies always, patients and kiosks while the waiting room is on (the server's rule;
+    /// it answers `approval_required` otherwise).
+    pub fn asks_to_join(&self, role: crate::api::Role) -> bool {
+        use crate::api::Role;
+        match role {
+            Role::Agency => true,
+            Role::Patient | Role::Kiosk => self.waiting_room,
+            Role::Doctor | Role::Admin => false,
+        }
+    }
+}
+
 /// `POST /appointments`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -233,6 +247,8 @@ pub enum JoinRequestStatus {
     Pending,
     Approved,
     Rejected,
+    /// The requester stopped waiting before a decision.
+    Withdrawn,
 }
 
 impl JoinRequestStatus {
@@ -241,6 +257,7 @@ impl JoinRequestStatus {
             JoinRequestStatus::Pending => "pending",
             JoinRequestStatus::Approved => "approved",
             JoinRequestStatus::Rejected => "rejected",
+            JoinRequestStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -249,6 +266,7 @@ impl JoinRequestStatus {
             "pending" => Some(JoinRequestStatus::Pending),
             "approved" => Some(JoinRequestStatus::Approved),
             "rejected" => Some(JoinRequestStatus::Rejected),
+            "withdrawn" => Some(JoinRequestStatus::Withdrawn),
             _ => None,
         }
     }

@@ -41,6 +41,11 @@ pub mod commands {
         ///
         /// [`AdmitAllArgs`]: crate::AdmitAllArgs
         ADMIT_ALL = "admit_all";
+        /// Ask to join, stop waiting, or put a declined request away: [`WaitingRoomAction`] →
+        /// `()`; the waiting room follows in the dashboard.
+        ///
+        /// [`WaitingRoomAction`]: crate::WaitingRoomAction
+        WAITING_ROOM = "waiting_room";
         /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
         USER_ACTIVE = "user_active";
         /// The settings as the user may see and change them: [`SettingsView`].
@@ -140,9 +145,38 @@ pub struct Revised<T> {
 pub struct Dashboard {
     /// Today's and upcoming appointments, earliest first (cancelled and ended ones left out).
     pub appointments: Vec<Appointment>,
-    /// Pending join requests, oldest first.
+    /// Pending join requests to decide (the doctor's), oldest first.
     pub join_requests: Vec<JoinRequest>,
+    /// The user's own requests to join (an agency, or a patient behind the waiting room): the
+    /// latest per appointment, until settled here. The UI shows the waiting room for them.
+    pub own_requests: Vec<OwnRequest>,
     pub connection: Connection,
+}
+
+/// One of the user's own requests to join, as the waiting room shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnRequest {
+    /// `pending` (waiting), `rejected` (declined, until dismissed) or `approved` (let in; the
+    /// call opens by itself, and the request leaves the list once it did).
+    pub request: JoinRequest,
+    /// Why the call did not open after the approval, when it did not.
+    pub join_failed: Option<String>,
+}
+
+/// What the user does in the waiting room: the `waiting_room` command's argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum WaitingRoomAction {
+    /// Ask the doctor to be let into this appointment's call.
+    #[serde(rename_all = "camelCase")]
+    Ask { appointment_id: String },
+    /// Stop waiting: the request is withdrawn on the server.
+    #[serde(rename_all = "camelCase")]
+    Withdraw { join_request_id: String },
+    /// Put a declined request (or an approval whose call did not open) away.
+    #[serde(rename_all = "camelCase")]
+    Dismiss { join_request_id: String },
 }
 
 /// The live connection to the clinic server's push stream, as the UI shows it.

@@ -4,3 +4,4 @@ pub mod call;
 pub mod desk;
 pub mod login;
 pub mod settings;
+pub mod waiting;

@@ -8,6 +8,8 @@
 //!   session is over (refresh refused, account disabled). Every end leaves the call, stops the
 //!   desk and wipes the session; only the ones the user did not ask for are told to the UI.
 //! - A late end of an earlier life cannot end a newer one (each life has a generation).
+//! - An approval of the user's own request to join opens its call without a click, within the
+//!   life that asked ([`Desktop::join_admitted`]).
 //! - A running call keeps idle sign-out away (an [`IdleHold`](crate::idle::IdleHold) in
 //!   [`relay::CallRelay`]), and a call does not outlive its session.
 //! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
@@ -27,7 +29,8 @@ use tokio::task::JoinHandle;
 
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FocusAppointment, JoinCallArgs,
-    LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView, StartupState,
+    JoinRequest, LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView, StartupState,
+    WaitingRoomAction,
 };
 
 use crate::call::CallHub;
@@ -85,6 +88,8 @@ struct SignedIn {
     desk: Desk,
     /// Awaits the desk's end and the idle timer; hands the end to a task of its own.
     watch: JoinHandle<()>,
+    /// Joins the calls the desk's admissions open.
+    admit: JoinHandle<()>,
 }
 
 /// How a life ends.
@@ -207,6 +212,23 @@ impl Desktop {
         self.desk().await?.republish();
         self.deliver_pending_focus();
         Ok(())
+    }
+
+    /// The user's side of the waiting room: ask to join, stop waiting, put a decline away. The
+    /// dashboard follows as an event, and an approval opens the call by itself.
+    pub async fn waiting_room(&self, action: WaitingRoomAction) -> Result<(), AppError> {
+        self.touch();
+        let desk = self.desk().await?;
+        match action {
+            WaitingRoomAction::Ask { appointment_id } => desk.ask_to_join(&appointment_id).await,
+            WaitingRoomAction::Withdraw { join_request_id } => {
+                desk.withdraw(&join_request_id).await
+            }
+            WaitingRoomAction::Dismiss { join_request_id } => {
+                desk.dismiss(&join_request_id);
+                Ok(())
+            }
+        }
     }
 
     /// Admits or declines one join request; the dashboard follows as an event.
@@ -376,6 +398,11 @@ impl Desktop {
             desk.ended(),
             Arc::clone(&self.0.idle),
         ));
+        let admit = tokio::spawn(admit(
+            Arc::downgrade(&self.0),
+            generation,
+            desk.admissions(),
+        ));
         tracing::info!(
             generation,
             idle_logoff_secs = settings.idle_logoff_secs,
@@ -386,6 +413,46 @@ impl Desktop {
             session,
             desk,
             watch,
+            admit,
+        }
+    }
+
+    /// Joins the call the user was just let into, if life `generation` still runs; the waiting
+    /// room then closes, or says why the call did not open. Not user activity: the idle timer
+    /// is not touched.
+    async fn join_admitted(&self, generation: u64, request: JoinRequest) {
+        let (setup, session) = {
+            let life = self.0.life.read().await;
+            match (self.setup(), life.as_ref()) {
+                (Ok(setup), Some(life)) if life.generation == generation => {
+                    (Arc::clone(setup), Arc::clone(&life.session))
+                }
+                _ => return,
+            }
+        };
+        let args = JoinCallArgs {
+            session_id: request.session_id.clone(),
+            appointment_id: Some(request.appointment_id.clone()),
+        };
+        let joined = match setup.call_options() {
+            Ok(options) => self.0.calls.join(session, args, options).await.map(drop),
+            Err(error) => Err(error),
+        };
+        let life = self.0.life.read().await;
+        let Some(life) = life.as_ref().filter(|life| life.generation == generation) else {
+            drop(life);
+            if joined.is_ok() {
+                // The session it was opened with is over: no call outlives its session.
+                self.0.calls.leave().await;
+            }
+            return;
+        };
+        match joined {
+            Ok(()) => life.desk.joined(&request.id),
+            Err(error) => {
+                tracing::warn!(%error, "let in, but the call did not open");
+                life.desk.join_failed(&request.id, error.to_string());
+            }
         }
     }
 
@@ -407,6 +474,9 @@ impl Desktop {
     /// nothing after it stopped, then the session is wiped.
     async fn finish(&self, life: SignedIn, end: End) -> Result<(), AppError> {
         life.watch.abort();
+        // Not aborted mid-join: it ends with the desk's admissions, and leaves a call that
+        // opened for a life already over.
+        drop(life.admit);
         self.0.calls.leave().await;
         life.desk.stop().await;
         // What the life showed may name patients: nothing of it stays on screen.
@@ -465,6 +535,23 @@ impl Desktop {
         if let Some(focus) = pending {
             self.0.ports.ui.focus_appointment(&focus);
         }
+    }
+}
+
+/// Joins each call the desk's admissions open, one after the other, for life `generation`.
+async fn admit(
+    desktop: Weak<Inner>,
+    generation: u64,
+    admissions: Option<tokio::sync::mpsc::UnboundedReceiver<JoinRequest>>,
+) {
+    let Some(mut admissions) = admissions else {
+        return;
+    };
+    while let Some(request) = admissions.recv().await {
+        let Some(inner) = desktop.upgrade() else {
+            return;
+        };
+        Desktop(inner).join_admitted(generation, request).await;
     }
 }
 

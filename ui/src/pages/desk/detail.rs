@@ -2,9 +2,9 @@
 
 use yew::prelude::*;
 
-use consult_types::{Appointment, CallPathKind, CallSupport};
+use consult_types::{Appointment, CallPathKind, CallSupport, Role};
 
-use super::schedule::{status_label, CallTypeBadge};
+use super::schedule::{join_label, status_label, CallTypeBadge};
 use crate::clock::Clock;
 
 /// How this machine would carry a call: `None` until the core answered, `Err` with its text when
@@ -29,7 +29,10 @@ pub struct DetailViewProps {
     /// Why the last Join failed.
     #[prop_or_default]
     pub join_error: Option<String>,
-    /// Joins `(session_id, appointment_id)`.
+    /// The signed-in user's role: who asks to join instead of joining.
+    #[prop_or_default]
+    pub role: Option<Role>,
+    /// Joins `(session_id, appointment_id)` (or asks to).
     #[prop_or_default]
     pub on_join: Callback<(String, String)>,
 }
@@ -85,7 +88,7 @@ pub fn detail_view(props: &DetailViewProps) -> Html {
             </dl>
             <div class="join-row">
                 <button id="join-call" class="join" type="button" disabled={!can_join} onclick={join}>
-                    { if props.joining { "Joining…" } else { "Join" } }
+                    { if props.joining { "Joining…" } else { join_label(appointment, props.role) } }
                 </button>
                 <CallPathNote support={props.support.clone()} />
             </div>

@@ -13,7 +13,9 @@ use std::pin::Pin;
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use consult_types::{AppError, Appointment, Dashboard, Decision, FocusAppointment, SessionView};
+use consult_types::{
+    AppError, Appointment, Dashboard, Decision, FocusAppointment, SessionView, WaitingRoomAction,
+};
 
 use crate::activity::use_activity_reporter;
 use crate::clock::Clock;
@@ -143,18 +145,31 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
         let settings_open = settings_open.clone();
         Callback::from(move |()| settings_open.set(false))
     };
-    // The call screen replaces the desk when the call's first state arrives.
+    // The call screen replaces the desk when the call's first state arrives; the waiting room
+    // does when the request to join is on the dashboard.
     let on_join = {
         let (joining, join_error) = (joining.clone(), join_error.clone());
+        let role = props.session.user.role;
+        let appointments = props.dashboard.as_ref().map(|d| d.appointments.clone());
         Callback::from(move |(session_id, appointment_id): (String, String)| {
             if *joining {
                 return;
             }
+            let asks = appointments
+                .iter()
+                .flatten()
+                .find(|appointment| appointment.id == appointment_id)
+                .is_some_and(|appointment| appointment.asks_to_join(role));
             joining.set(true);
             join_error.set(None);
             let (joining, join_error) = (joining.clone(), join_error.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(error) = ipc::join_call(session_id, Some(appointment_id)).await {
+                let done = if asks {
+                    ipc::waiting_room(WaitingRoomAction::Ask { appointment_id }).await
+                } else {
+                    ipc::join_call(session_id, Some(appointment_id)).await
+                };
+                if let Err(error) = done {
                     join_error.set(Some(error.to_string()));
                 }
                 joining.set(false);
@@ -292,6 +307,7 @@ pub fn desk_view(props: &DeskViewProps) -> Html {
                                 support={props.support.clone()}
                                 joining={props.joining}
                                 join_error={props.join_error.clone()}
+                                role={props.session.user.role}
                                 on_join={props.on_join.clone()} />
                         }
                         <ScheduleView
@@ -300,6 +316,7 @@ pub fn desk_view(props: &DeskViewProps) -> Html {
                             on_open={props.on_open.clone()}
                             call_blocked={call_blocked(&props.support)}
                             joining={props.joining}
+                            role={props.session.user.role}
                             on_join={props.on_join.clone()}
                         />
                     </div>

@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use consult_types::{Appointment, AppointmentStatus, CallType, MeetingStatus};
+use consult_types::{Appointment, AppointmentStatus, CallType, MeetingStatus, Role};
 
 use crate::clock::Clock;
 
@@ -20,7 +20,10 @@ pub struct ScheduleViewProps {
     /// A `join_call` is in flight.
     #[prop_or_default]
     pub joining: bool,
-    /// Joins `(session_id, appointment_id)`.
+    /// The signed-in user's role: who asks to join instead of joining.
+    #[prop_or_default]
+    pub role: Option<Role>,
+    /// Joins `(session_id, appointment_id)` (or asks to, see [`Appointment::asks_to_join`]).
     #[prop_or_default]
     pub on_join: Callback<(String, String)>,
 }
@@ -80,6 +83,7 @@ fn row(appointment: &Appointment, props: &ScheduleViewProps) -> Html {
         "Join the call"
     };
     let can_join = join_open && !props.call_blocked && !props.joining;
+    let label = join_label(appointment, props.role);
     html! {
         <li class="appointment" key={appointment.id.clone()}
             data-appointment-id={appointment.id.clone()}
@@ -90,9 +94,18 @@ fn row(appointment: &Appointment, props: &ScheduleViewProps) -> Html {
             <CallTypeBadge call_type={appointment.call_type} />
             <span class="status">{ status_label(appointment) }</span>
             <button class="join" type="button" disabled={!can_join} title={join_title} onclick={join}>
-                { "Join" }
+                { label }
             </button>
         </li>
+    }
+}
+
+/// "Ask to join" for those the doctor lets in, else "Join".
+pub fn join_label(appointment: &Appointment, role: Option<Role>) -> &'static str {
+    if role.is_some_and(|role| appointment.asks_to_join(role)) {
+        "Ask to join"
+    } else {
+        "Join"
     }
 }
 
