@@ -220,9 +220,10 @@ fn stand_in() -> StandInOptions {
     StandInOptions::hs256(APP_ID, APP_SECRET)
 }
 
-/// The server's `[jitsi]` table pointing at the stand-in, with the stand-in's key.
+/// The server's `[jitsi]` table pointing at the stand-in, with the stand-in's key; reminders
+/// are looked for every second, so one is due within a second of its moment.
 fn server_jitsi_config(jitsi: &JitsiStandIn) -> String {
-    jitsi.server_config_toml()
+    format!("reminder_poll_secs = 1\n{}", jitsi.server_config_toml())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -603,6 +604,102 @@ async fn a_declined_agency_asks_again_and_cancelling_withdraws_the_request() {
         .await
         .is_empty());
     assert!(call.joins_so_far().is_empty(), "nothing joined");
+    call.close().await;
+}
+
+/// A participant's native notifications (seed 004) come from the same stream and daemon as
+/// the doctor's, written from the participant's side: the 5-minute reminder, "ready" when the
+/// doctor starts the meeting (a click opens the appointment), and the answer to their request.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_participant_is_notified_of_the_reminder_the_ready_call_and_a_decline() {
+    let call = Call::open(
+        "participant-notify",
+        Path::Embedded,
+        stand_in(),
+        DEMO_AGENCY_EMAIL,
+    )
+    .await;
+    let agency = call.api.agency().await;
+    let patient = call.api.patient().await;
+    let wait = Duration::from_secs(20);
+    // Booked to start in 5 minutes and 3 seconds: its 5-minute reminder is due 3 s later (one
+    // booked later than its moment gets none: the booking was the notice).
+    let booked = call
+        .api
+        .book(
+            &call.doctor,
+            &patient.id,
+            Some(&agency.id),
+            Duration::from_secs(5 * 60 + 3),
+            "video",
+            false,
+        )
+        .await;
+    let appointment = id_of(&booked);
+    let about = |n: &Recorded| n.hint("x-consult-appointment-id") == Some(appointment.as_str());
+    let reminder = call
+        .daemon
+        .wait_for(|n| about(n) && n.summary.starts_with("Reminder:"), wait)
+        .await;
+    assert_eq!(
+        reminder.summary,
+        "Reminder: video consultation in 5 minutes"
+    );
+    assert!(
+        reminder
+            .body
+            .starts_with(&format!("Video consultation with {DEMO_DOCTOR_NAME} at ")),
+        "{}",
+        reminder.body
+    );
+    assert_eq!(reminder.action_pairs(), vec![("default", "Open")]);
+
+    call.api
+        .post(
+            &format!("/appointments/{appointment}/meeting/start"),
+            &call.doctor,
+            None,
+        )
+        .await;
+    let ready = call
+        .daemon
+        .wait_for(|n| about(n) && n.summary == "Your call is ready", wait)
+        .await;
+    assert!(
+        ready.body.starts_with(&format!(
+            "{DEMO_DOCTOR_NAME} started the video consultation"
+        )),
+        "{}",
+        ready.body
+    );
+    // A click opens the appointment, where the agency asks to join.
+    call.daemon.invoke_action(ready.id, "default").await;
+    call.app
+        .wait_for(&format!(
+            "#appointment-detail[data-appointment-id=\"{appointment}\"]"
+        ))
+        .await;
+    call.app.click("#join-call").await;
+    call.app
+        .wait_for("#waiting-room[data-state=\"waiting\"]")
+        .await;
+    let request = call
+        .app
+        .attr("#waiting-room", "data-join-request-id")
+        .await
+        .expect("the request's id");
+    call.api.reject(&call.doctor, &request).await;
+    let declined = call
+        .daemon
+        .wait_for(|n| about(n) && n.summary.contains("declined"), wait)
+        .await;
+    assert_eq!(
+        declined.summary,
+        format!("{DEMO_DOCTOR_NAME} declined your request to join")
+    );
+    call.app
+        .wait_for("#waiting-room[data-state=\"declined\"]")
+        .await;
     call.close().await;
 }
 

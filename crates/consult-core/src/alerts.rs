@@ -8,10 +8,14 @@
 //! requester who is the patient (or the patient's exam-room kiosk). A care agency's name stays:
 //! it names an organisation or its staff, not the patient, and the doctor needs it to decide.
 //!
-//! Kinds that raise an alert: `join_request_created` (pref `join_requests`), `video_call_ready`
-//! and `video_call_starting` (`calls`), `video_call_reminder` (`reminders`). The others
-//! (`appointment_created`, `join_request_decided`, `meeting_ended`) follow from the doctor's own
-//! actions or only change the schedule, which the dashboard shows.
+//! Kinds that raise an alert: `join_request_created` and, for the one who asked,
+//! `join_request_decided` (pref `join_requests`), `video_call_ready` and `video_call_starting`
+//! (`calls`), `video_call_reminder` (`reminders`). The others (`appointment_created`,
+//! `meeting_ended`) only change the schedule, which the dashboard shows.
+//!
+//! Sides: the doctor (and an administrator) reads about the patient ("with Grace Hopper");
+//! a participant (the patient, their agency or kiosk) reads about the doctor ("with Ada
+//! Lovelace"), and is told when their own request to join is decided.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -22,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use consult_types::{
-    Appointment, CallType, JoinRequest, Notification, NotificationKind, NotificationPrefs, Role,
+    Appointment, CallType, JoinRequest, JoinRequestStatus, Notification, NotificationKind,
+    NotificationPrefs, Role,
 };
 
 /// Notifications this much older than the sign-in still count: the server's and this
@@ -80,13 +85,31 @@ pub fn lobby_knock(
 pub fn wanted(kind: NotificationKind, prefs: &NotificationPrefs) -> bool {
     prefs.enabled
         && match kind {
-            NotificationKind::JoinRequestCreated => prefs.join_requests,
+            NotificationKind::JoinRequestCreated | NotificationKind::JoinRequestDecided => {
+                prefs.join_requests
+            }
             NotificationKind::VideoCallReady | NotificationKind::VideoCallStarting => prefs.calls,
             NotificationKind::VideoCallReminder => prefs.reminders,
-            NotificationKind::AppointmentCreated
-            | NotificationKind::JoinRequestDecided
-            | NotificationKind::MeetingEnded => false,
+            NotificationKind::AppointmentCreated | NotificationKind::MeetingEnded => false,
         }
+}
+
+/// Whose point of view an alert is written from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Runs the appointment: reads about the patient and decides who joins.
+    Doctor,
+    /// Is on the appointment (patient, agency, kiosk): reads about the doctor.
+    Participant,
+}
+
+impl Side {
+    pub fn of(role: Role) -> Side {
+        match role {
+            Role::Doctor | Role::Admin => Side::Doctor,
+            Role::Patient | Role::Agency | Role::Kiosk => Side::Participant,
+        }
+    }
 }
 
 /// Whether `notification` is new enough: created after the sign-in (less [`CLOCK_SKEW`]).
@@ -113,6 +136,7 @@ pub fn compose(
     join_request: Option<&JoinRequest>,
     prefs: &NotificationPrefs,
     zone: &TimeZone,
+    side: Side,
 ) -> Option<Alert> {
     if !wanted(notification.kind, prefs) {
         return None;
@@ -122,6 +146,9 @@ pub fn compose(
         Some(appointment) if names => appointment.patient_name.clone(),
         _ => "a patient".to_owned(),
     };
+    let doctor = appointment.map_or("the doctor".to_owned(), |appointment| {
+        appointment.doctor_name.clone()
+    });
     let call = appointment.map_or("consultation", |appointment| {
         call_words(appointment.call_type)
     });
@@ -129,31 +156,59 @@ pub fn compose(
         .map(|appointment| format!(" at {}", local_hh_mm(appointment.start_time, zone)))
         .unwrap_or_default();
     let consultation = format!("{} with {patient}{at}", capitalize(call));
-    let (title, body) = match notification.kind {
-        NotificationKind::JoinRequestCreated => {
+    let (title, body) = match (side, notification.kind) {
+        (Side::Participant, kind) => {
+            let with_doctor = format!("{} with {doctor}{at}", capitalize(call));
+            match kind {
+                NotificationKind::VideoCallReady => (
+                    "Your call is ready".to_owned(),
+                    format!("{doctor} started the {call}{at}. You can join now."),
+                ),
+                NotificationKind::VideoCallStarting => ("Starting now".to_owned(), with_doctor),
+                NotificationKind::VideoCallReminder => {
+                    (reminder_title(call, appointment, notification), with_doctor)
+                }
+                NotificationKind::JoinRequestDecided => match join_request.map(|r| r.status) {
+                    Some(JoinRequestStatus::Approved) => (
+                        format!("{} let you in", capitalize(&doctor)),
+                        format!("{with_doctor}: the call opens in Consult."),
+                    ),
+                    Some(JoinRequestStatus::Rejected) => (
+                        format!("{} declined your request to join", capitalize(&doctor)),
+                        format!("{with_doctor}. You can ask again in Consult."),
+                    ),
+                    // Withdrawn, or not known: nothing to tell.
+                    _ => return None,
+                },
+                NotificationKind::JoinRequestCreated
+                | NotificationKind::AppointmentCreated
+                | NotificationKind::MeetingEnded => return None,
+            }
+        }
+        (Side::Doctor, NotificationKind::JoinRequestCreated) => {
             let who = match join_request {
                 Some(request) => requester(request, names),
                 None => "Someone".to_owned(),
             };
             (format!("{who} asks to join"), consultation)
         }
-        NotificationKind::VideoCallReady => (
+        (Side::Doctor, NotificationKind::VideoCallReady) => (
             "Call ready".to_owned(),
             format!("The {call} with {patient}{at} can be joined now."),
         ),
-        NotificationKind::VideoCallStarting => ("Starting now".to_owned(), consultation),
-        NotificationKind::VideoCallReminder => {
-            let lead = appointment
-                .map(|appointment| lead_words(appointment.start_time - notification.created_at));
-            let title = match lead {
-                Some(lead) => format!("Reminder: {call} in {lead}"),
-                None => format!("Reminder: {call}"),
-            };
-            (title, consultation)
+        (Side::Doctor, NotificationKind::VideoCallStarting) => {
+            ("Starting now".to_owned(), consultation)
         }
-        NotificationKind::AppointmentCreated
-        | NotificationKind::JoinRequestDecided
-        | NotificationKind::MeetingEnded => return None,
+        (Side::Doctor, NotificationKind::VideoCallReminder) => (
+            reminder_title(call, appointment, notification),
+            consultation,
+        ),
+        (
+            Side::Doctor,
+            NotificationKind::AppointmentCreated
+            | NotificationKind::JoinRequestDecided
+            | NotificationKind::MeetingEnded,
+        ) => return None,
     };
     Some(Alert {
         id: notification.id.clone(),
@@ -174,6 +229,20 @@ pub fn compose(
         },
         lobby_participant_id: None,
     })
+}
+
+/// "Reminder: video consultation in 5 minutes" (the lead as the server sent it, rounded).
+fn reminder_title(
+    call: &str,
+    appointment: Option<&Appointment>,
+    notification: &Notification,
+) -> String {
+    match appointment
+        .map(|appointment| lead_words(appointment.start_time - notification.created_at))
+    {
+        Some(lead) => format!("Reminder: {call} in {lead}"),
+        None => format!("Reminder: {call}"),
+    }
 }
 
 /// "Sam Carer (care agency)", or "A patient" when names are hidden and the patient asks.
@@ -314,6 +383,7 @@ mod tests {
             Some(&agency),
             &NotificationPrefs::default(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(alert.title, "Sam Carer (care agency) asks to join");
@@ -327,6 +397,7 @@ mod tests {
             Some(&agency),
             &hidden(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(alert.title, "Sam Carer (care agency) asks to join");
@@ -340,6 +411,7 @@ mod tests {
             Some(&patient),
             &NotificationPrefs::default(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(shown.title, "Grace Hopper (patient) asks to join");
@@ -349,6 +421,7 @@ mod tests {
             Some(&patient),
             &hidden(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(alert.title, "A patient asks to join");
@@ -368,6 +441,7 @@ mod tests {
             None,
             &NotificationPrefs::default(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(alert.title, "Reminder: video consultation in 24 hours");
@@ -377,7 +451,7 @@ mod tests {
             NotificationKind::VideoCallReminder,
             datetime!(2030-03-04 13:25:10 UTC),
         );
-        let alert = compose(&soon, Some(&apt), None, &hidden(), &zone()).unwrap();
+        let alert = compose(&soon, Some(&apt), None, &hidden(), &zone(), Side::Doctor).unwrap();
         assert_eq!(alert.title, "Reminder: video consultation in 5 minutes");
         assert_eq!(alert.body, "Video consultation with a patient at 14:30");
     }
@@ -395,6 +469,7 @@ mod tests {
             None,
             &NotificationPrefs::default(),
             &zone(),
+            Side::Doctor,
         )
         .unwrap();
         assert_eq!(alert.title, "Call ready");
@@ -406,7 +481,15 @@ mod tests {
             NotificationKind::VideoCallStarting,
             datetime!(2030-03-04 13:30 UTC),
         );
-        let alert = compose(&starting, Some(&apt), None, &hidden(), &zone()).unwrap();
+        let alert = compose(
+            &starting,
+            Some(&apt),
+            None,
+            &hidden(),
+            &zone(),
+            Side::Doctor,
+        )
+        .unwrap();
         assert_eq!(alert.title, "Starting now");
         assert_eq!(alert.body, "Video consultation with a patient at 14:30");
     }
@@ -424,10 +507,26 @@ mod tests {
             ..NotificationPrefs::default()
         };
         let reminder = notification(NotificationKind::VideoCallReminder, at);
-        assert!(compose(&reminder, Some(&apt), None, &off, &zone()).is_none());
-        assert!(compose(&reminder, Some(&apt), None, &no_reminders, &zone()).is_none());
+        assert!(compose(&reminder, Some(&apt), None, &off, &zone(), Side::Doctor).is_none());
+        assert!(compose(
+            &reminder,
+            Some(&apt),
+            None,
+            &no_reminders,
+            &zone(),
+            Side::Doctor
+        )
+        .is_none());
         let join = notification(NotificationKind::JoinRequestCreated, at);
-        assert!(compose(&join, Some(&apt), None, &no_reminders, &zone()).is_some());
+        assert!(compose(
+            &join,
+            Some(&apt),
+            None,
+            &no_reminders,
+            &zone(),
+            Side::Doctor
+        )
+        .is_some());
         for kind in [
             NotificationKind::AppointmentCreated,
             NotificationKind::MeetingEnded,
@@ -439,12 +538,21 @@ mod tests {
                 Some(&apt),
                 None,
                 &NotificationPrefs::default(),
-                &zone()
+                &zone(),
+                Side::Doctor
             )
             .is_none());
         }
         // Without context nothing names the patient, even with names on.
-        let alert = compose(&join, None, None, &NotificationPrefs::default(), &zone()).unwrap();
+        let alert = compose(
+            &join,
+            None,
+            None,
+            &NotificationPrefs::default(),
+            &zone(),
+            Side::Doctor,
+        )
+        .unwrap();
         assert_eq!(alert.title, "Someone asks to join");
         assert_eq!(alert.body, "Consultation with a patient");
     }
@@ -491,5 +599,91 @@ mod tests {
             .body
             .starts_with("Someone"));
         assert_ne!(shown.id, lobby_knock(&nameless, None, "s1", true).id);
+    }
+
+    #[test]
+    fn a_participant_reads_about_the_doctor() {
+        let prefs = NotificationPrefs::default();
+        let compose_for = |kind, created_at| {
+            compose(
+                &notification(kind, created_at),
+                Some(&appointment()),
+                None,
+                &prefs,
+                &zone(),
+                Side::Participant,
+            )
+            .unwrap()
+        };
+        let ready = compose_for(
+            NotificationKind::VideoCallReady,
+            datetime!(2030-03-04 13:25 UTC),
+        );
+        assert_eq!(ready.title, "Your call is ready");
+        assert_eq!(
+            ready.body,
+            "Ada Lovelace started the video consultation at 14:30. You can join now."
+        );
+        let starting = compose_for(
+            NotificationKind::VideoCallStarting,
+            datetime!(2030-03-04 13:30 UTC),
+        );
+        assert_eq!(
+            starting.body,
+            "Video consultation with Ada Lovelace at 14:30"
+        );
+        let reminder = compose_for(
+            NotificationKind::VideoCallReminder,
+            datetime!(2030-03-04 13:25 UTC),
+        );
+        assert_eq!(reminder.title, "Reminder: video consultation in 5 minutes");
+        assert_eq!(
+            reminder.body,
+            "Video consultation with Ada Lovelace at 14:30"
+        );
+        for alert in [ready, starting, reminder] {
+            assert!(alert.join_request_id.is_none(), "nothing to decide");
+        }
+    }
+
+    #[test]
+    fn a_requester_is_told_the_decision_and_nothing_of_a_withdrawal() {
+        let decided = notification(
+            NotificationKind::JoinRequestDecided,
+            datetime!(2030-03-04 13:28 UTC),
+        );
+        let with_status = |status| {
+            let mut request = request(Role::Agency, "Sam Carer");
+            request.status = status;
+            compose(
+                &decided,
+                Some(&appointment()),
+                Some(&request),
+                &NotificationPrefs::default(),
+                &zone(),
+                Side::Participant,
+            )
+        };
+        let approved = with_status(JoinRequestStatus::Approved).unwrap();
+        assert_eq!(approved.title, "Ada Lovelace let you in");
+        assert!(
+            approved.join_request_id.is_none(),
+            "no Admit/Decline buttons"
+        );
+        let declined = with_status(JoinRequestStatus::Rejected).unwrap();
+        assert_eq!(declined.title, "Ada Lovelace declined your request to join");
+        assert!(with_status(JoinRequestStatus::Withdrawn).is_none());
+        // The doctor is never told of their own decision.
+        let mut request = request(Role::Agency, "Sam Carer");
+        request.status = JoinRequestStatus::Approved;
+        let doctor = compose(
+            &decided,
+            Some(&appointment()),
+            Some(&request),
+            &NotificationPrefs::default(),
+            &zone(),
+            Side::Doctor,
+        );
+        assert!(doctor.is_none());
     }
 }

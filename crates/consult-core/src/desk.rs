@@ -20,7 +20,7 @@ use consult_types::{
     SessionEnded,
 };
 
-use crate::alerts::{self, Alert};
+use crate::alerts::{self, Alert, Side};
 use crate::push::{self, PushHandler, PushOptions, PushUpdate};
 use crate::session::SessionManager;
 use crate::waiting::{Outcome, OwnRequests};
@@ -671,24 +671,37 @@ impl Shared {
                         .ok(),
                 }
             }
+            // The requester's own request, decided: what was decided is on the request.
+            (NotificationKind::JoinRequestDecided, Some(id)) => self
+                .call(|token| async move { client.join_request(&token, id).await })
+                .await
+                .ok(),
             _ => None,
         };
-        if join_request
-            .as_ref()
-            .is_some_and(|request| request.status != JoinRequestStatus::Pending)
+        if notification.kind == NotificationKind::JoinRequestCreated
+            && join_request
+                .as_ref()
+                .is_some_and(|request| request.status != JoinRequestStatus::Pending)
         {
             // Decided already (a replay after a reconnect): nothing left to ask.
             return;
         }
+        let side = match self.session.current().await {
+            Some(view) => Side::of(view.user.role),
+            None => return,
+        };
         let Some(alert) = alerts::compose(
             &notification,
             appointment.as_ref(),
             join_request.as_ref(),
             &prefs,
             &self.zone,
+            side,
         ) else {
             return;
         };
+        // Only a request to decide belongs on the doctor's panel.
+        let join_request = join_request.filter(|_| side == Side::Doctor);
         // Under the lock: a decision racing this (the panel's) is applied either before, and
         // the stream's later event for it withdraws the alert, or after, and withdraws it then.
         let mut state = self.state();
