@@ -56,6 +56,12 @@ pub async fn waiting_room(desktop: State<'_, Desktop>, args: WaitingRoomAction) 
     desktop.waiting_room(args).await
 }
 
+/// Kiosk mode: sends the kiosk's status again as an event (the page just started listening).
+#[tauri::command]
+pub fn kiosk(desktop: State<'_, Desktop>) {
+    desktop.republish_kiosk();
+}
+
 /// The user pressed a key or moved the pointer (the UI throttles this to one call per 10 s).
 #[tauri::command]
 pub fn user_active(desktop: State<'_, Desktop>) {

@@ -66,6 +66,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::decide_join_request,
             commands::admit_all,
             commands::waiting_room,
+            commands::kiosk,
             commands::user_active,
             commands::settings,
             commands::save_settings,

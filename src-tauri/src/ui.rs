@@ -5,7 +5,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use consult_core::ports::Ui;
-use consult_types::{events, CallScreen, Dashboard, FocusAppointment, Revised, SessionEnded};
+use consult_types::{
+    events, CallScreen, Dashboard, FocusAppointment, KioskStatus, Revised, SessionEnded,
+};
 
 /// The main window's label: the only window there is, and the only one that hears the app.
 pub const MAIN_LABEL: &str = "main";
@@ -38,6 +40,10 @@ impl<R: Runtime> Ui for MainWindow<R> {
 
     fn session_ended(&self, ended: &SessionEnded) {
         self.emit(events::SESSION_ENDED, ended);
+    }
+
+    fn kiosk_changed(&self, status: &Revised<KioskStatus>) {
+        self.emit(events::KIOSK_CHANGED, status);
     }
 
     fn focus_appointment(&self, focus: &FocusAppointment) {

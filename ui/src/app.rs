@@ -10,6 +10,7 @@ use crate::ipc;
 use crate::live::use_live_state;
 use crate::pages::call::CallPage;
 use crate::pages::desk::{find_focused, DeskPage};
+use crate::pages::kiosk::KioskPage;
 use crate::pages::login::LoginPage;
 use crate::pages::waiting::WaitingPage;
 
@@ -22,6 +23,8 @@ enum Screen {
         settings: SettingsView,
         notice: Option<String>,
     },
+    /// Kiosk mode: no login form; the kiosk signs itself in.
+    Kiosk,
     SignedIn {
         settings: SettingsView,
         session: SessionView,
@@ -30,6 +33,9 @@ enum Screen {
 
 impl From<StartupState> for Screen {
     fn from(state: StartupState) -> Screen {
+        if state.kiosk {
+            return Screen::Kiosk;
+        }
         match state.session {
             Some(session) => Screen::SignedIn {
                 settings: state.settings,
@@ -71,6 +77,7 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
+        Screen::Kiosk => html! { <KioskPage /> },
         Screen::SignedOut { settings, notice } => {
             let on_signed_in = {
                 let screen = screen.clone();

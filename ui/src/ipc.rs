@@ -70,6 +70,11 @@ pub async fn waiting_room(action: WaitingRoomAction) -> Result<(), AppError> {
     invoke(commands::WAITING_ROOM, &Args { args: action }).await
 }
 
+/// Kiosk mode: asks for the kiosk's status again (it arrives as a `kiosk-changed` event).
+pub async fn kiosk() -> Result<(), AppError> {
+    invoke(commands::KIOSK, &()).await
+}
+
 pub async fn user_active() -> Result<(), AppError> {
     invoke(commands::USER_ACTIVE, &()).await
 }

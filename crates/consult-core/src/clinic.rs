@@ -11,8 +11,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use consult_types::{
-    codes, AppError, Appointment, AuthResponse, Decision, Envelope, ErrorBody, JitsiSession,
-    JoinRequest, LoginRequest, NewAppointment, Notification, RefreshRequest, User,
+    codes, AppError, Appointment, AuthResponse, Decision, DeviceLoginRequest, Envelope, ErrorBody,
+    JitsiSession, JoinRequest, LoginRequest, NewAppointment, Notification, RefreshRequest, User,
 };
 
 /// Talks to one clinic server. Cheap to clone; clones share the connection pool.
@@ -58,6 +58,20 @@ impl ClinicClient {
             password: password.to_owned(),
         };
         self.send(self.request(Method::POST, "auth/login")?.json(&body))
+            .await
+    }
+
+    /// `POST /auth/device-login`: a kiosk signs in with its device id and secret.
+    pub async fn device_login(
+        &self,
+        device_id: &str,
+        device_secret: &str,
+    ) -> Result<AuthResponse, AppError> {
+        let body = DeviceLoginRequest {
+            device_id: device_id.to_owned(),
+            device_secret: device_secret.to_owned(),
+        };
+        self.send(self.request(Method::POST, "auth/device-login")?.json(&body))
             .await
     }
 

@@ -50,6 +50,10 @@ pub struct AppConfig {
     /// deployment (its certificate is verified against it and then trusted for that host).
     #[serde(default)]
     pub jitsi_ca_file: Option<PathBuf>,
+    /// Kiosk mode: the app signs in as this clinic device by itself, never with a password.
+    /// Only an administrator's file or environment sets it; a doctor's install has none.
+    #[serde(default)]
+    pub kiosk: Option<KioskConfig>,
     /// Settings (in [`SettingsView`](consult_types::SettingsView) naming) set by the file or
     /// the environment, filled in by [`AppConfig::load`].
     #[serde(skip)]
@@ -66,6 +70,23 @@ pub struct NotificationPresets {
     pub calls: Option<bool>,
     pub reminders: Option<bool>,
     pub show_patient_names: Option<bool>,
+}
+
+/// `[kiosk]` (`CONSULT_KIOSK__DEVICE_ID`, `CONSULT_KIOSK__SECRET_FILE`): which device this
+/// kiosk is. The device secret is never here: see [`crate::kiosk`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    /// The device id the clinic's administrator registered (public, like a user name).
+    pub device_id: String,
+    /// A file holding the device secret, readable by the kiosk's account only. Without it the
+    /// secret is read from the OS keychain.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Seconds between sign-in attempts while the kiosk cannot sign in (switched off by the
+    /// clinic, server unreachable); 30 when unset.
+    #[serde(default)]
+    pub retry_secs: Option<u64>,
 }
 
 /// `keychain = "os" | "none"`.
@@ -110,6 +131,9 @@ const ENV_KEYS: &[&str] = &[
     "browser_args",
     "browser_allow_root",
     "jitsi_ca_file",
+    "kiosk__device_id",
+    "kiosk__secret_file",
+    "kiosk__retry_secs",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",
@@ -198,6 +222,27 @@ impl AppConfig {
             });
         }
         validate_idle_logoff_secs(self.idle_logoff_secs)?;
+        if let Some(kiosk) = &self.kiosk {
+            if kiosk.device_id.trim().is_empty() {
+                return Err(AppError::Config {
+                    detail: "[kiosk] device_id is empty: set the device id the clinic's administrator registered for this kiosk".into(),
+                });
+            }
+            if kiosk.retry_secs == Some(0) {
+                return Err(AppError::Config {
+                    detail: "[kiosk] retry_secs must be at least 1".into(),
+                });
+            }
+            if kiosk
+                .secret_file
+                .as_ref()
+                .is_some_and(|file| !file.is_absolute())
+            {
+                return Err(AppError::Config {
+                    detail: "[kiosk] secret_file must be an absolute path".into(),
+                });
+            }
+        }
         if let Some(browser) = &self.browser {
             // A relative path would depend on the directory the app was started from.
             if !browser.is_absolute() {

@@ -15,6 +15,8 @@
 //!   user in.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
+//! - [`kiosk`]: kiosk mode's device credential (file or keychain, never configuration) and what
+//!   its own sign-in shows.
 //! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
 //!   runs it, and which path carries it here (webview, browser window, or none and why).
 //! - [`desktop`]: the one service the shell talks to: the signed-in life (sign-in or restore,
@@ -28,6 +30,7 @@ pub mod config;
 pub mod desk;
 pub mod desktop;
 pub mod idle;
+pub mod kiosk;
 pub mod ports;
 pub mod push;
 pub mod secrets;

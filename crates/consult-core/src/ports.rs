@@ -5,7 +5,9 @@
 
 use url::Url;
 
-use consult_types::{CallScreen, Dashboard, Decision, FocusAppointment, Revised, SessionEnded};
+use consult_types::{
+    CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, SessionEnded,
+};
 
 use crate::alerts::Alert;
 use crate::call::deployment::Deployment;
@@ -19,6 +21,8 @@ pub trait Ui: Send + Sync + 'static {
     fn call_changed(&self, call: &Revised<Option<CallScreen>>);
     /// The session ended without the user signing out: back to sign-in, with the reason.
     fn session_ended(&self, ended: &SessionEnded);
+    /// Kiosk mode's own sign-in changed (signing in, ready, switched off, a problem).
+    fn kiosk_changed(&self, status: &Revised<KioskStatus>);
     /// Show this appointment (a notification was clicked or a link opened).
     fn focus_appointment(&self, focus: &FocusAppointment);
     /// Bring the main window to the front.

@@ -82,8 +82,12 @@ impl SecretStore for MemoryOnlyStore {
     }
 }
 
-/// The store the configuration asks for: the OS keychain entry for this server, or none.
+/// The store the configuration asks for: the OS keychain entry for this server, or none. A
+/// kiosk keeps nothing: it signs in with its device secret at every start.
 pub fn store_for(config: &AppConfig, service: &str) -> Arc<dyn SecretStore> {
+    if config.kiosk.is_some() {
+        return Arc::new(MemoryOnlyStore);
+    }
     match config.keychain {
         KeychainMode::Os => Arc::new(KeychainStore::new(service, config.server_origin())),
         KeychainMode::None => Arc::new(MemoryOnlyStore),

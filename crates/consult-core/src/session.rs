@@ -109,6 +109,22 @@ impl SessionManager {
         Ok(view)
     }
 
+    /// Signs in as a kiosk device. Nothing is remembered: the next start signs in with the
+    /// device secret again.
+    pub async fn device_login(
+        &self,
+        device_id: &str,
+        secret: &crate::kiosk::DeviceSecret,
+    ) -> Result<SessionView, AppError> {
+        let mut active = self.active.lock().await;
+        let auth = self.client.device_login(device_id, secret.expose()).await?;
+        let session = self.start(auth).await;
+        let view = session.view();
+        *active = Some(session);
+        tracing::info!("signed in as a kiosk device");
+        Ok(view)
+    }
+
     /// Signs out: the server revokes the session, the keychain entry and the memory are wiped.
     /// Local wiping happens even when the server cannot be reached; then the error is
     /// [`AppError::SignOutNotConfirmed`], since the session may live on there.

@@ -24,8 +24,8 @@ use consult_server::jitsi::JitsiConfig;
 use consult_server::RunningServer;
 use consult_types::{
     AppError, CallScreen, Connection, Dashboard, DecideArgs, Decision, FocusAppointment,
-    JoinRequest, JoinRequestStatus, LoginArgs, Revised, SessionEnded, SettingsChange, Tokens,
-    WaitingRoomAction,
+    JoinRequest, JoinRequestStatus, KioskStatus, LoginArgs, Revised, SessionEnded, SettingsChange,
+    Tokens, WaitingRoomAction,
 };
 use tempfile::TempDir;
 
@@ -45,6 +45,7 @@ struct Shell {
     shown: Mutex<usize>,
     alerts: Mutex<Vec<Alert>>,
     withdrawn: Mutex<Vec<String>>,
+    kiosk: Mutex<Vec<Revised<KioskStatus>>>,
 }
 
 impl Ui for Shell {
@@ -56,6 +57,9 @@ impl Ui for Shell {
     }
     fn session_ended(&self, ended: &SessionEnded) {
         self.ended.lock().unwrap().push(ended.clone());
+    }
+    fn kiosk_changed(&self, status: &Revised<KioskStatus>) {
+        self.kiosk.lock().unwrap().push(status.clone());
     }
     fn focus_appointment(&self, focus: &FocusAppointment) {
         self.focused.lock().unwrap().push(focus.clone());
@@ -220,6 +224,7 @@ impl World {
             },
             idle_timeout,
             idle_clock,
+            kiosk_retry: Some(Duration::from_millis(200)),
         };
         (Desktop::new(setup, ports, options), shell)
     }
@@ -751,5 +756,157 @@ mod waiting_room {
             .await
             .unwrap();
         assert!(shell.own_requests().is_empty());
+    }
+}
+
+/// Kiosk mode: the demo kiosk device signs itself in with its secret file, against the real
+/// server; the administrator switches it off and on through the API.
+mod kiosk_mode {
+    use super::*;
+    use consult_core::config::KioskConfig;
+    use consult_server::demo::{DEMO_DEVICE_ID, DEMO_DEVICE_SECRET};
+
+    impl Shell {
+        fn kiosk_status(&self) -> Option<KioskStatus> {
+            self.kiosk.lock().unwrap().last().map(|s| s.value.clone())
+        }
+
+        async fn kiosk_becomes(&self, what: &str, check: impl Fn(&KioskStatus) -> bool) {
+            self.wait_for(what, |shell| {
+                shell.kiosk_status().is_some_and(|s| check(&s))
+            })
+            .await;
+        }
+    }
+
+    /// A kiosk desktop whose secret file holds `secret` with `mode`.
+    fn kiosk(world: &World, secret: &str, mode: u32) -> (Desktop, Arc<Shell>) {
+        let file = world.config_dir.path().join("device-secret");
+        std::fs::write(&file, secret).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        world.desktop_configured(None, None, |config| {
+            config.kiosk = Some(KioskConfig {
+                device_id: DEMO_DEVICE_ID.into(),
+                secret_file: Some(file),
+                retry_secs: None,
+            });
+        })
+    }
+
+    async fn set_kiosk_enabled(world: &World, enabled: bool) {
+        let client = world.client();
+        let admin = client.login(ADMIN, PASSWORD).await.unwrap();
+        let kiosk_user = client
+            .device_login(DEMO_DEVICE_ID, DEMO_DEVICE_SECRET)
+            .await
+            .map(|auth| auth.user.id);
+        let id = match kiosk_user {
+            Ok(id) => id,
+            // Disabled: find it in the administrator's user list.
+            Err(_) => {
+                let users: serde_json::Value = reqwest::Client::new()
+                    .get(format!("{}users", world.server_url()))
+                    .bearer_auth(&admin.tokens.access_token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                users["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|u| u["role"] == "kiosk")
+                    .unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let action = if enabled { "enable" } else { "disable" };
+        let answer = reqwest::Client::new()
+            .post(format!("{}users/{id}/{action}", world.server_url()))
+            .bearer_auth(&admin.tokens.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_signs_itself_in_and_never_shows_a_login_form() {
+        let world = World::start().await;
+        let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o600);
+        let startup = desktop.startup().await.unwrap();
+        assert!(startup.kiosk && startup.session.is_none(), "{startup:?}");
+        shell
+            .kiosk_becomes("the kiosk ready", |s| *s == KioskStatus::Ready)
+            .await;
+        shell.online().await;
+        // Its own schedule only; and nobody signs in by password here.
+        assert_eq!(
+            desktop.login(login(DOCTOR)).await.map(|_| ()),
+            Err(AppError::Config {
+                detail: "This app runs as a kiosk: it signs in by itself with its device credential, never with a password.".into()
+            })
+        );
+        // Statuses arrive numbered in order.
+        let revisions: Vec<u64> = shell
+            .kiosk
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.revision)
+            .collect();
+        assert!(revisions.windows(2).all(|w| w[0] < w[1]), "{revisions:?}");
+    }
+
+    #[tokio::test]
+    async fn a_switched_off_kiosk_says_so_keeps_trying_and_comes_back() {
+        let world = World::start().await;
+        let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o600);
+        desktop.startup().await.unwrap();
+        shell.online().await;
+
+        set_kiosk_enabled(&world, false).await;
+        shell
+            .kiosk_becomes("switched off", |s| {
+                matches!(s, KioskStatus::SwitchedOff { .. })
+            })
+            .await;
+        // No login screen for a kiosk whose session ended.
+        assert!(shell.ended.lock().unwrap().is_empty());
+
+        set_kiosk_enabled(&world, true).await;
+        shell
+            .kiosk_becomes("back", |s| *s == KioskStatus::Ready)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_secret_others_can_read_or_a_wrong_one_is_a_problem_with_what_to_do() {
+        let world = World::start().await;
+        let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o644);
+        desktop.startup().await.unwrap();
+        shell
+            .kiosk_becomes("the problem", |s| matches!(s, KioskStatus::Problem { .. }))
+            .await;
+        let Some(KioskStatus::Problem { message, .. }) = shell.kiosk_status() else {
+            unreachable!()
+        };
+        assert!(message.contains("chmod 600"), "{message}");
+        assert!(!message.contains(DEMO_DEVICE_SECRET), "{message}");
+
+        let world = World::start().await;
+        let (desktop, shell) = kiosk(&world, "not-the-secret", 0o600);
+        desktop.startup().await.unwrap();
+        shell
+            .kiosk_becomes("the refusal", |s| matches!(s, KioskStatus::Problem { .. }))
+            .await;
+        let Some(KioskStatus::Problem { message, .. }) = shell.kiosk_status() else {
+            unreachable!()
+        };
+        assert!(message.contains("does not accept"), "{message}");
     }
 }

@@ -46,6 +46,8 @@ pub mod commands {
         ///
         /// [`WaitingRoomAction`]: crate::WaitingRoomAction
         WAITING_ROOM = "waiting_room";
+        /// Kiosk mode: sends the kiosk's status again as a `kiosk-changed` event → `()`.
+        KIOSK = "kiosk";
         /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
         USER_ACTIVE = "user_active";
         /// The settings as the user may see and change them: [`SettingsView`].
@@ -82,6 +84,8 @@ pub mod events {
     /// Payload `Revised<Option<`[`crate::CallScreen`]`>>`: the call's whole state after any
     /// change; `None` once it is over and disposed (the UI goes back to the schedule).
     pub const CALL_CHANGED: &str = "call-changed";
+    /// Payload `Revised<`[`super::KioskStatus`]`>`: kiosk mode's own sign-in, after any change.
+    pub const KIOSK_CHANGED: &str = "kiosk-changed";
     /// Payload [`super::SessionEnded`]: back to the login screen with the reason shown.
     pub const SESSION_ENDED: &str = "session-ended";
     /// Payload [`super::FocusAppointment`]: a notification or deep link asks for an appointment.
@@ -128,6 +132,30 @@ pub struct StartupState {
     pub session: Option<SessionView>,
     /// Something the user should know before signing in (e.g. a saved sign-in that expired).
     pub notice: Option<String>,
+    /// Kiosk mode (set by the administrator): no login form; the kiosk signs itself in and its
+    /// status follows as `kiosk-changed` events.
+    pub kiosk: bool,
+}
+
+/// Kiosk mode's own sign-in, as its screen shows it. Nothing here names a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum KioskStatus {
+    /// Signing in with the device's credential.
+    SigningIn,
+    /// Signed in: the kiosk waits for its visits.
+    Ready,
+    /// The clinic switched this kiosk off; it tries again by itself.
+    #[serde(rename_all = "camelCase")]
+    SwitchedOff { retry_in_secs: u64 },
+    /// It cannot sign in: what happened and what to do; it tries again by itself.
+    #[serde(rename_all = "camelCase")]
+    Problem { message: String, retry_in_secs: u64 },
+}
+
+impl KioskStatus {
+    /// What the kiosk says while the clinic has it switched off.
+    pub const SWITCHED_OFF: &'static str = "This kiosk has been switched off by the clinic.";
 }
 
 /// A state the core sends as an event, numbered in the order the core changed it, so the UI can

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod desk;
+pub mod kiosk;
 pub mod login;
 pub mod settings;
 pub mod waiting;

@@ -12,6 +12,9 @@
 //!   life that asked ([`Desktop::join_admitted`]).
 //! - A running call keeps idle sign-out away (an [`IdleHold`](crate::idle::IdleHold) in
 //!   [`relay::CallRelay`]), and a call does not outlive its session.
+//! - A kiosk (kiosk mode, set by the administrator) signs itself in with its device secret,
+//!   never with a password and never idle-signed-out; when its session ends it signs in again,
+//!   and while it cannot it says why and keeps trying ([`Desktop::startup`], `kiosk_run`).
 //! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
@@ -19,23 +22,24 @@ mod relay;
 pub mod setup;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tokio::sync::{RwLock, RwLockReadGuard};
+use tokio::sync::{oneshot, RwLock, RwLockReadGuard};
 use tokio::task::JoinHandle;
 
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FocusAppointment, JoinCallArgs,
-    JoinRequest, LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView, StartupState,
-    WaitingRoomAction,
+    JoinRequest, KioskStatus, LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView,
+    StartupState, WaitingRoomAction,
 };
 
 use crate::call::CallHub;
 use crate::desk::{Desk, DeskOptions};
 use crate::idle::{idle_reason, IdleTimer, SleepClock};
+use crate::kiosk;
 use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
@@ -59,7 +63,13 @@ pub struct DesktopOptions {
     pub idle_timeout: Option<Duration>,
     /// Replaces the wall clock the idle timer counts time asleep on (tests suspend with it).
     pub idle_clock: Option<Arc<dyn SleepClock>>,
+    /// How long a kiosk waits before trying to sign in again (over `[kiosk] retry_secs`, else
+    /// [`KIOSK_RETRY`]).
+    pub kiosk_retry: Option<Duration>,
 }
+
+/// How long a kiosk that cannot sign in waits before it tries again.
+pub const KIOSK_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Desktop(Arc<Inner>);
@@ -79,6 +89,9 @@ struct Inner {
     generation: AtomicU64,
     /// A focus request (deep link) that came while signed out, delivered after the sign-in.
     pending_focus: Mutex<Option<FocusAppointment>>,
+    /// Kiosk mode's status as last shown, and whether its sign-in loop runs.
+    kiosk: Mutex<KioskStatus>,
+    kiosk_running: AtomicBool,
 }
 
 /// One signed-in life.
@@ -90,6 +103,8 @@ struct SignedIn {
     watch: JoinHandle<()>,
     /// Joins the calls the desk's admissions open.
     admit: JoinHandle<()>,
+    /// Dropped with the life: a kiosk's sign-in loop awaits it to sign in again.
+    over: Option<oneshot::Sender<()>>,
 }
 
 /// How a life ends.
@@ -140,6 +155,8 @@ impl Desktop {
             life: RwLock::new(None),
             generation: AtomicU64::new(0),
             pending_focus: Mutex::new(None),
+            kiosk: Mutex::new(KioskStatus::SigningIn),
+            kiosk_running: AtomicBool::new(false),
         }))
     }
 
@@ -153,6 +170,15 @@ impl Desktop {
         self.touch();
         let setup = self.setup()?;
         let (session, settings) = (setup.session(), setup.settings());
+        if setup.kiosk().is_some() {
+            self.start_kiosk();
+            return Ok(StartupState {
+                settings,
+                session: None,
+                notice: None,
+                kiosk: true,
+            });
+        }
         let (view, notice) = match session.restore().await {
             Restored::SignedIn(view) => (Some(view), None),
             Restored::NothingSaved => (None, None),
@@ -177,6 +203,7 @@ impl Desktop {
             settings,
             session: view,
             notice,
+            kiosk: false,
         })
     }
 
@@ -184,6 +211,11 @@ impl Desktop {
     pub async fn login(&self, args: LoginArgs) -> Result<SessionView, AppError> {
         self.touch();
         let setup = self.setup()?;
+        if setup.kiosk().is_some() {
+            return Err(AppError::Config {
+                detail: "This app runs as a kiosk: it signs in by itself with its device credential, never with a password.".into(),
+            });
+        }
         let session = setup.session();
         let view = session.login(&args.email, &args.password).await?;
         let mut life = self.0.life.write().await;
@@ -204,6 +236,78 @@ impl Desktop {
             // Not signed in here, yet a saved sign-in may be left: wipe it too.
             None => self.setup()?.session().logout().await,
         }
+    }
+
+    /// Sends the kiosk's status to the UI again (a page that just started listening).
+    pub fn republish_kiosk(&self) {
+        let status = lock(&self.0.kiosk).clone();
+        self.0
+            .ports
+            .ui
+            .kiosk_changed(&self.0.revisions.stamp(status));
+    }
+
+    fn set_kiosk(&self, status: KioskStatus) {
+        // Stamped and sent under the lock, so two changes reach the UI in their order.
+        let mut shown = lock(&self.0.kiosk);
+        *shown = status.clone();
+        self.0
+            .ports
+            .ui
+            .kiosk_changed(&self.0.revisions.stamp(status));
+    }
+
+    /// Starts the kiosk's sign-in loop, once per app.
+    fn start_kiosk(&self) {
+        if !self.0.kiosk_running.swap(true, Ordering::SeqCst) {
+            tokio::spawn(kiosk_run(Arc::downgrade(&self.0)));
+        }
+    }
+
+    /// Signs in as the kiosk device and starts its life; resolves the returned receiver when
+    /// that life is over.
+    async fn kiosk_sign_in(&self) -> Result<oneshot::Receiver<()>, AppError> {
+        let setup = self.setup()?;
+        let config = setup.kiosk().cloned().ok_or_else(|| AppError::Internal {
+            detail: "kiosk sign-in without kiosk mode".into(),
+        })?;
+        let device_id = config.device_id.clone();
+        // The file or the keychain: blocking I/O, off the runtime's threads.
+        let secret = tokio::task::spawn_blocking(move || kiosk::load_secret(&config))
+            .await
+            .map_err(|error| AppError::Internal {
+                detail: format!("reading the device secret failed: {error}"),
+            })??;
+        let session = setup.session();
+        session.device_login(&device_id, &secret).await?;
+        drop(secret);
+        let mut life = self.0.life.write().await;
+        if let Some(earlier) = life.take() {
+            let _ = self.finish(earlier, End::Replaced).await;
+        }
+        let (over, ended) = oneshot::channel();
+        let mut signed_in = self.begin(session, &setup.settings()).await;
+        signed_in.over = Some(over);
+        *life = Some(signed_in);
+        Ok(ended)
+    }
+
+    fn kiosk_retry(&self) -> Duration {
+        let configured = self
+            .setup()
+            .ok()
+            .and_then(|setup| setup.kiosk())
+            .and_then(|kiosk| kiosk.retry_secs)
+            .map(Duration::from_secs);
+        self.0
+            .options
+            .kiosk_retry
+            .or(configured)
+            .unwrap_or(KIOSK_RETRY)
+    }
+
+    fn is_kiosk(&self) -> bool {
+        self.setup().is_ok_and(|setup| setup.kiosk().is_some())
     }
 
     /// Sends the dashboard to the UI again (a page that just started listening).
@@ -414,6 +518,7 @@ impl Desktop {
             desk,
             watch,
             admit,
+            over: None,
         }
     }
 
@@ -493,13 +598,20 @@ impl Desktop {
                     tracing::warn!(%error, "the ended session could not be wiped completely");
                 }
                 tracing::info!(generation, "session ended");
-                self.0.ports.ui.session_ended(&ended);
+                // A kiosk has no sign-in screen to go back to: its loop signs in again.
+                if !self.is_kiosk() {
+                    self.0.ports.ui.session_ended(&ended);
+                }
                 Ok(())
             }
         }
     }
 
     fn idle_timeout(&self, settings: &SettingsView) -> Duration {
+        if self.is_kiosk() {
+            // Nobody signs a kiosk in again by hand: idle sign-out does not apply.
+            return Duration::ZERO;
+        }
         match (self.0.options.idle_timeout, settings.idle_logoff_secs) {
             (_, 0) => Duration::ZERO,
             (Some(timeout), _) => timeout,
@@ -534,6 +646,40 @@ impl Desktop {
             .take();
         if let Some(focus) = pending {
             self.0.ports.ui.focus_appointment(&focus);
+        }
+    }
+}
+
+/// Kiosk mode's sign-in, for the app's lifetime: sign in with the device secret, live until
+/// that life is over, sign in again; while a sign-in fails, say why and try again later.
+async fn kiosk_run(desktop: Weak<Inner>) {
+    loop {
+        let Some(inner) = desktop.upgrade() else {
+            return;
+        };
+        let desktop_now = Desktop(inner);
+        desktop_now.set_kiosk(KioskStatus::SigningIn);
+        match desktop_now.kiosk_sign_in().await {
+            Ok(over) => {
+                desktop_now.set_kiosk(KioskStatus::Ready);
+                tracing::info!("kiosk signed in");
+                let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
+                drop(desktop_now);
+                // Resolves (with an error: the sender is dropped) when the life is over.
+                let _ = over.await;
+                tracing::info!("the kiosk's session ended; signing in again");
+                // A life that ends as soon as it starts is not retried in a tight loop.
+                if since.elapsed() < retry {
+                    tokio::time::sleep(retry).await;
+                }
+            }
+            Err(error) => {
+                let retry = desktop_now.kiosk_retry();
+                tracing::warn!(%error, retry_secs = retry.as_secs(), "the kiosk cannot sign in");
+                desktop_now.set_kiosk(kiosk::status_after(&error, retry));
+                drop(desktop_now);
+                tokio::time::sleep(retry).await;
+            }
         }
     }
 }
@@ -573,4 +719,8 @@ async fn watch(
     if let Some(inner) = desktop.upgrade() {
         tokio::spawn(async move { Desktop(inner).end(generation, ended).await });
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -172,6 +172,7 @@ mod tests {
         fn dashboard_changed(&self, _dashboard: &Revised<Dashboard>) {}
         fn call_changed(&self, _call: &Revised<Option<CallScreen>>) {}
         fn session_ended(&self, _ended: &SessionEnded) {}
+        fn kiosk_changed(&self, _status: &Revised<consult_types::KioskStatus>) {}
         fn focus_appointment(&self, _focus: &FocusAppointment) {}
         fn show(&self) {}
     }

@@ -12,7 +12,7 @@ use crate::call::deployment::Trust;
 use crate::call::path as call_path;
 use crate::call::CallOptions;
 use crate::clinic::ClinicClient;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, KioskConfig};
 use crate::secrets;
 use crate::session::SessionManager;
 use crate::settings::{self, SettingsStore, UserSettings};
@@ -57,6 +57,11 @@ impl Setup {
             user: Mutex::new(user),
             session: Mutex::new(session),
         })
+    }
+
+    /// Kiosk mode's device, when the administrator turned kiosk mode on.
+    pub fn kiosk(&self) -> Option<&KioskConfig> {
+        self.config.kiosk.as_ref()
     }
 
     /// The session manager for the server in force.

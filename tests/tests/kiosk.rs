@@ -1,0 +1,130 @@
+//! Kiosk mode (issue 13), real all the way through: the app binary under Xvfb with the
+//! administrator's `[kiosk]` settings in its environment and the demo kiosk's secret in a file
+//! only its account can read, against the demo clinic server. No login form, ever.
+//!
+//! DOM contract: docs/desktop-contracts.md.
+
+use std::os::unix::fs::PermissionsExt;
+
+use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
+use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon};
+use serde_json::Value;
+
+/// The demo kiosk's published credential (server/src/demo.rs).
+const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
+const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
+
+/// One kiosk app with its server. Field order is drop order.
+struct Kiosk {
+    app: App,
+    api: ClinicApi,
+    admin: Actor,
+    _secret_dir: tempfile::TempDir,
+    _server: ClinicServer,
+    _daemon: NotificationDaemon,
+    _session: IsolatedSession,
+}
+
+impl Kiosk {
+    async fn open(label: &str) -> Kiosk {
+        let session = IsolatedSession::start();
+        let daemon = NotificationDaemon::start(&session).await;
+        let server = ClinicServer::start_demo(label);
+        let api = ClinicApi::new(server.url());
+        let secret_dir = tempfile::tempdir().expect("a temp dir");
+        let secret_file = secret_dir.path().join("device-secret");
+        std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
+            .expect("mode 600");
+        let app = App::launch(AppLaunch {
+            session: &session,
+            server_url: server.url().to_owned(),
+            label: label.to_owned(),
+            env: vec![
+                ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
+                (
+                    "CONSULT_KIOSK__SECRET_FILE".into(),
+                    secret_file.display().to_string(),
+                ),
+                // Switched back on, it is back within the test's patience.
+                ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
+            ],
+        })
+        .await;
+        let admin = api.login_demo(DEMO_ADMIN_EMAIL).await;
+        Kiosk {
+            app,
+            api,
+            admin,
+            _secret_dir: secret_dir,
+            _server: server,
+            _daemon: daemon,
+            _session: session,
+        }
+    }
+
+    async fn wait_state(&self, state: &str) {
+        self.app
+            .wait_for(&format!("#kiosk[data-state=\"{state}\"]"))
+            .await;
+    }
+
+    async fn kiosk_user_id(&self) -> String {
+        let users = self.api.get("/users", &self.admin).await;
+        users
+            .as_array()
+            .and_then(|users| users.iter().find(|u| u["role"] == "kiosk"))
+            .and_then(|kiosk| kiosk["id"].as_str())
+            .expect("the demo kiosk's account")
+            .to_owned()
+    }
+
+    async fn set_enabled(&self, enabled: bool) {
+        let id = self.kiosk_user_id().await;
+        let action = if enabled { "enable" } else { "disable" };
+        self.api
+            .post(&format!("/users/{id}/{action}"), &self.admin, None)
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() {
+    let kiosk = Kiosk::open("kiosk-start").await;
+    kiosk.wait_state("ready").await;
+    assert!(!kiosk.app.is_present("#email").await, "no login form");
+    assert!(!kiosk.app.is_present("#schedule").await, "no schedule");
+    let clock = kiosk
+        .app
+        .wait_for_text("#kiosk-clock", |time| time.len() == 5)
+        .await;
+    assert!(clock.contains(':'), "{clock}");
+
+    // The server recorded a sign-in by the device grant, not by password.
+    let audit = kiosk.api.get("/audit", &kiosk.admin).await;
+    let device_grants = audit
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|row: &&Value| {
+            row["action"] == "auth.login_succeeded" && row["detail"]["grant"] == "device"
+        })
+        .count();
+    assert!(device_grants >= 1, "{audit}");
+
+    kiosk.set_enabled(false).await;
+    kiosk.wait_state("switched-off").await;
+    kiosk
+        .app
+        .wait_for_text("#kiosk-status", |text| {
+            text.contains("This kiosk has been switched off by the clinic.")
+        })
+        .await;
+    assert!(!kiosk.app.is_present("#email").await, "still no login form");
+
+    kiosk.set_enabled(true).await;
+    kiosk.wait_state("ready").await;
+    // Nothing secret reached the app's log.
+    assert!(!kiosk.app.logs().contains(DEMO_DEVICE_SECRET));
+    kiosk.app.quit().await;
+}

@@ -1,0 +1,122 @@
+//! Kiosk mode's screen: no login form, ever. It shows the kiosk's own sign-in as the core
+//! reports it (`kiosk-changed` events), and once signed in the idle screen: the time and a
+//! welcome, with no name and nothing of the schedule. The content drifts a few pixels over
+//! minutes, so a screen that shows it all day does not burn it in.
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use yew::prelude::*;
+
+use consult_types::{events as names, KioskStatus, Revised};
+
+use crate::clock::Clock;
+use crate::events::listen;
+use crate::ipc;
+
+const TICK_MILLIS: u32 = 10_000;
+
+/// The stateful page: listens to the kiosk's status, asks for it once, keeps the clock.
+#[function_component(KioskPage)]
+pub fn kiosk_page() -> Html {
+    let status = use_state(|| None::<Revised<KioskStatus>>);
+    let clock = use_state(Clock::now);
+    {
+        let clock = clock.clone();
+        use_effect_with((), move |_| {
+            let interval = Interval::new(TICK_MILLIS, move || clock.set(Clock::now()));
+            move || drop(interval)
+        });
+    }
+    {
+        let status = status.clone();
+        use_effect_with((), move |_| {
+            let listener = Rc::new(std::cell::RefCell::new(None));
+            let kept = Rc::clone(&listener);
+            wasm_bindgen_futures::spawn_local(async move {
+                let shown = status.clone();
+                let subscribed = listen(names::KIOSK_CHANGED, move |new: Revised<KioskStatus>| {
+                    // An event older than the one shown changes nothing.
+                    let newer = shown.as_ref().is_none_or(|old| old.revision < new.revision);
+                    if newer {
+                        shown.set(Some(new));
+                    }
+                })
+                .await;
+                match subscribed {
+                    Ok(subscription) => {
+                        *kept.borrow_mut() = Some(subscription);
+                        // What was sent before the page listened, sent again.
+                        if let Err(error) = ipc::kiosk().await {
+                            web_sys::console::warn_1(&error.to_string().into());
+                        }
+                    }
+                    Err(error) => web_sys::console::warn_1(&error.to_string().into()),
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    let status = (*status).as_ref().map(|revised| revised.value.clone());
+    html! { <KioskView {status} clock={*clock} /> }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct KioskViewProps {
+    /// `None` until the core's first status.
+    pub status: Option<KioskStatus>,
+    pub clock: Clock,
+}
+
+/// The screen as a pure function of its props, so it is testable without a webview.
+#[function_component(KioskView)]
+pub fn kiosk_view(props: &KioskViewProps) -> Html {
+    let (state, message): (&str, Html) = match &props.status {
+        None | Some(KioskStatus::SigningIn) => (
+            "signing-in",
+            html! { <p class="kiosk-note">{ "Getting ready…" }</p> },
+        ),
+        Some(KioskStatus::Ready) => (
+            "ready",
+            html! {
+                <p class="kiosk-note">{ "Welcome. Your video visit will start on this screen." }</p>
+            },
+        ),
+        Some(KioskStatus::SwitchedOff { retry_in_secs }) => (
+            "switched-off",
+            html! {
+                <div class="kiosk-problem" role="alert">
+                    <p>{ KioskStatus::SWITCHED_OFF }</p>
+                    <p class="muted">{ format!("It checks again every {retry_in_secs} seconds.") }</p>
+                </div>
+            },
+        ),
+        Some(KioskStatus::Problem {
+            message,
+            retry_in_secs,
+        }) => (
+            "problem",
+            html! {
+                <div class="kiosk-problem" role="alert">
+                    <p>{ "This kiosk cannot connect to the clinic." }</p>
+                    <p class="detail">{ message }</p>
+                    <p class="muted">{ format!("It tries again every {retry_in_secs} seconds.") }</p>
+                </div>
+            },
+        ),
+    };
+    let local = props
+        .clock
+        .now
+        .to_offset(props.clock.zone.offset_at(props.clock.now));
+    html! {
+        <main id="kiosk" class="kiosk" data-state={state}>
+            <div class="kiosk-drift">
+                <p id="kiosk-clock" class="kiosk-clock" aria-label="The time">
+                    { format!("{:02}:{:02}", local.hour(), local.minute()) }
+                </p>
+                <div id="kiosk-status" aria-live="polite">{ message }</div>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,61 @@
+//! Kiosk mode's screen rendered through Yew's server-side renderer: each status of the kiosk's
+//! own sign-in, and nothing of the schedule or a patient anywhere.
+#![cfg(not(target_arch = "wasm32"))]
+
+use consult_types::KioskStatus;
+use consult_ui::clock::{Clock, Zone};
+use consult_ui::pages::kiosk::{KioskView, KioskViewProps};
+use time::macros::{datetime, offset};
+use yew::LocalServerRenderer;
+
+async fn render(status: Option<KioskStatus>) -> String {
+    LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
+        status,
+        clock: Clock {
+            now: datetime!(2026-12-03 08:05 UTC),
+            zone: Zone::Fixed(offset!(+1)),
+        },
+    })
+    .render()
+    .await
+}
+
+#[tokio::test]
+async fn ready_shows_the_local_time_and_a_welcome_only() {
+    let html = render(Some(KioskStatus::Ready)).await;
+    assert!(html.contains(r#"data-state="ready""#), "{html}");
+    assert!(html.contains(">09:05<"), "local time: {html}");
+    assert!(
+        html.contains("Your video visit will start on this screen"),
+        "{html}"
+    );
+    assert!(!html.contains("role=\"alert\""), "{html}");
+    for doctors_screen in ["schedule", "email", "password", "join-requests"] {
+        assert!(!html.contains(doctors_screen), "{doctors_screen}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn switched_off_says_so_as_an_alert_and_that_it_keeps_trying() {
+    let html = render(Some(KioskStatus::SwitchedOff { retry_in_secs: 30 })).await;
+    assert!(html.contains(r#"data-state="switched-off""#), "{html}");
+    assert!(html.contains(KioskStatus::SWITCHED_OFF), "{html}");
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(html.contains("every 30 seconds"), "{html}");
+}
+
+#[tokio::test]
+async fn a_problem_says_what_happened_and_before_any_status_it_is_getting_ready() {
+    let html = render(Some(KioskStatus::Problem {
+        message: "Cannot reach the clinic server".into(),
+        retry_in_secs: 5,
+    }))
+    .await;
+    assert!(html.contains(r#"data-state="problem""#), "{html}");
+    assert!(html.contains("Cannot reach the clinic server"), "{html}");
+    let starting = render(None).await;
+    assert!(
+        starting.contains(r#"data-state="signing-in""#),
+        "{starting}"
+    );
+}
