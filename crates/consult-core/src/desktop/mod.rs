@@ -306,7 +306,9 @@ impl Desktop {
             .unwrap_or(KIOSK_RETRY)
     }
 
-    fn is_kiosk(&self) -> bool {
+    /// Whether the administrator's configuration makes this app a kiosk (the shell locks its
+    /// window then).
+    pub fn is_kiosk(&self) -> bool {
         self.setup().is_ok_and(|setup| setup.kiosk().is_some())
     }
 
