@@ -6,7 +6,10 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
+use std::time::Duration;
+
+use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL};
+use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon};
 use serde_json::Value;
 
@@ -14,22 +17,28 @@ use serde_json::Value;
 const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
 const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 
-/// One kiosk app with its server. Field order is drop order.
+/// One kiosk app with its server and a Jitsi stand-in. Field order is drop order.
 struct Kiosk {
     app: App,
     api: ClinicApi,
     admin: Actor,
     _secret_dir: tempfile::TempDir,
     _server: ClinicServer,
+    jitsi: JitsiStandIn,
     _daemon: NotificationDaemon,
     _session: IsolatedSession,
 }
 
 impl Kiosk {
-    async fn open(label: &str) -> Kiosk {
+    /// The demo kiosk, joining a visit `lead` before its start.
+    async fn open(label: &str, lead: Duration) -> Kiosk {
         let session = IsolatedSession::start();
         let daemon = NotificationDaemon::start(&session).await;
-        let server = ClinicServer::start_demo(label);
+        let jitsi = JitsiStandIn::start(StandInOptions::hs256(
+            "consult-e2e",
+            "e2e-only-jitsi-app-secret-0123456789abcdef",
+        ));
+        let server = ClinicServer::start_demo_with_config(label, &jitsi.server_config_toml());
         let api = ClinicApi::new(server.url());
         let secret_dir = tempfile::tempdir().expect("a temp dir");
         let secret_file = secret_dir.path().join("device-secret");
@@ -48,7 +57,14 @@ impl Kiosk {
                 ),
                 // Switched back on, it is back within the test's patience.
                 ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
-            ],
+                (
+                    "CONSULT_KIOSK__JOIN_LEAD_SECS".into(),
+                    lead.as_secs().to_string(),
+                ),
+            ]
+            .into_iter()
+            .chain(jitsi.app_env("embedded"))
+            .collect(),
         })
         .await;
         let admin = api.login_demo(DEMO_ADMIN_EMAIL).await;
@@ -58,6 +74,7 @@ impl Kiosk {
             admin,
             _secret_dir: secret_dir,
             _server: server,
+            jitsi,
             _daemon: daemon,
             _session: session,
         }
@@ -90,7 +107,7 @@ impl Kiosk {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() {
-    let kiosk = Kiosk::open("kiosk-start").await;
+    let kiosk = Kiosk::open("kiosk-start", Duration::from_secs(60)).await;
     kiosk.wait_state("ready").await;
     assert!(!kiosk.app.is_present("#email").await, "no login form");
     assert!(!kiosk.app.is_present("#schedule").await, "no schedule");
@@ -126,5 +143,64 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
     kiosk.wait_state("ready").await;
     // Nothing secret reached the app's log.
     assert!(!kiosk.app.logs().contains(DEMO_DEVICE_SECRET));
+    kiosk.app.quit().await;
+}
+
+/// The kiosk follows its own schedule: a visit inside the lead is joined with no one touching
+/// the kiosk, and the end of the meeting brings the idle screen back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_ends() {
+    let kiosk = Kiosk::open("kiosk-visit", Duration::from_secs(10 * 60)).await;
+    kiosk.wait_state("ready").await;
+    let doctor = kiosk.api.doctor().await;
+    let patient = kiosk.api.patient().await;
+    let kiosk_id = kiosk.kiosk_user_id().await;
+    let start = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds")
+        + Duration::from_secs(5 * 60);
+    let end = start + Duration::from_secs(30 * 60);
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let booked = kiosk
+        .api
+        .post(
+            "/appointments",
+            &doctor,
+            Some(serde_json::json!({
+                "doctorId": doctor.id,
+                "patientId": patient.id,
+                "kioskId": kiosk_id,
+                "startTime": start.format(rfc3339).expect("format"),
+                "endTime": end.format(rfc3339).expect("format"),
+                "callType": "video",
+            })),
+        )
+        .await;
+    let visit = id_of(&booked);
+
+    // Nobody clicks: the kiosk joins by itself.
+    kiosk.app.wait_for("#call-screen").await;
+    let join = tokio::task::block_in_place(|| {
+        kiosk
+            .jitsi
+            .wait_for_joins(1, Duration::from_secs(30))
+            .remove(0)
+    });
+    assert!(join.accepted, "{join:?}");
+    assert!(!join.moderator, "a kiosk does not moderate");
+
+    // The doctor's side of the meeting, as the doctor's app does it.
+    for step in ["start", "end"] {
+        kiosk
+            .api
+            .post(
+                &format!("/appointments/{visit}/meeting/{step}"),
+                &doctor,
+                None,
+            )
+            .await;
+    }
+    kiosk.app.wait_gone("#call-screen").await;
+    kiosk.wait_state("ready").await;
     kiosk.app.quit().await;
 }

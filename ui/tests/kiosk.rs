@@ -11,6 +11,7 @@ use yew::LocalServerRenderer;
 async fn render(status: Option<KioskStatus>) -> String {
     LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
         status,
+        waiting_for: None,
         clock: Clock {
             now: datetime!(2026-12-03 08:05 UTC),
             zone: Zone::Fixed(offset!(+1)),
@@ -58,4 +59,20 @@ async fn a_problem_says_what_happened_and_before_any_status_it_is_getting_ready(
         starting.contains(r#"data-state="signing-in""#),
         "{starting}"
     );
+}
+
+#[tokio::test]
+async fn waiting_to_be_let_in_names_the_doctor_only() {
+    let html = LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
+        status: Some(KioskStatus::Ready),
+        waiting_for: Some("Ada Lovelace".into()),
+        clock: Clock {
+            now: datetime!(2026-12-03 08:05 UTC),
+            zone: Zone::Fixed(offset!(+1)),
+        },
+    })
+    .render()
+    .await;
+    assert!(html.contains(r#"data-state="waiting""#), "{html}");
+    assert!(html.contains("Ada Lovelace will let you in"), "{html}");
 }

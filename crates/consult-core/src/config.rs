@@ -87,6 +87,13 @@ pub struct KioskConfig {
     /// clinic, server unreachable); 30 when unset.
     #[serde(default)]
     pub retry_secs: Option<u64>,
+    /// Seconds before a visit's start the kiosk joins its call (60 when unset); at once when
+    /// the doctor starts the meeting earlier.
+    #[serde(default)]
+    pub join_lead_secs: Option<u64>,
+    /// Seconds after a visit's end the kiosk leaves its call at the latest (600 when unset).
+    #[serde(default)]
+    pub leave_grace_secs: Option<u64>,
 }
 
 /// `keychain = "os" | "none"`.
@@ -134,6 +141,8 @@ const ENV_KEYS: &[&str] = &[
     "kiosk__device_id",
     "kiosk__secret_file",
     "kiosk__retry_secs",
+    "kiosk__join_lead_secs",
+    "kiosk__leave_grace_secs",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",

@@ -123,6 +123,8 @@ mod tests {
             device_id: "dev_1".into(),
             secret_file: Some(file.to_owned()),
             retry_secs: None,
+            join_lead_secs: None,
+            leave_grace_secs: None,
         }
     }
 

@@ -15,6 +15,7 @@
 //!   user in.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
+//! - [`visits`]: when a kiosk joins and leaves its visits' calls by itself (I/O-free).
 //! - [`kiosk`]: kiosk mode's device credential (file or keychain, never configuration) and what
 //!   its own sign-in shows.
 //! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
@@ -36,6 +37,7 @@ pub mod push;
 pub mod secrets;
 pub mod session;
 pub mod settings;
+pub mod visits;
 pub mod waiting;
 
 pub use consult_types::AppError;

@@ -84,6 +84,14 @@ impl CallWindow for Shell {
 }
 
 impl Shell {
+    fn call_open(&self) -> bool {
+        self.calls
+            .lock()
+            .unwrap()
+            .last()
+            .is_some_and(|call| call.value.is_some())
+    }
+
     fn last_dashboard(&self) -> Option<Revised<Dashboard>> {
         self.dashboards.lock().unwrap().last().cloned()
     }
@@ -578,14 +586,6 @@ mod waiting_room {
         fn own_status(&self) -> Option<JoinRequestStatus> {
             self.own_requests().first().map(|own| own.request.status)
         }
-
-        fn call_open(&self) -> bool {
-            self.calls
-                .lock()
-                .unwrap()
-                .last()
-                .is_some_and(|call| call.value.is_some())
-        }
     }
 
     /// The doctor and the agency signed in on desktops of their own, both online, and the
@@ -789,6 +789,8 @@ mod kiosk_mode {
                 device_id: DEMO_DEVICE_ID.into(),
                 secret_file: Some(file),
                 retry_secs: None,
+                join_lead_secs: None,
+                leave_grace_secs: None,
             });
         })
     }
@@ -908,5 +910,135 @@ mod kiosk_mode {
             unreachable!()
         };
         assert!(message.contains("does not accept"), "{message}");
+    }
+
+    /// A kiosk whose calls open in the stand-in browser, joining `lead` before a visit.
+    fn kiosk_with_calls(world: &World, lead: Duration) -> (Desktop, Arc<Shell>) {
+        let file = world.config_dir.path().join("device-secret");
+        std::fs::write(&file, DEMO_DEVICE_SECRET).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let browser = world.config_dir.path().join("browser");
+        std::fs::write(&browser, "#!/bin/sh\nexec sleep 60\n").unwrap();
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        world.desktop_configured(None, None, |config| {
+            config.kiosk = Some(KioskConfig {
+                device_id: DEMO_DEVICE_ID.into(),
+                secret_file: Some(file),
+                retry_secs: None,
+                join_lead_secs: Some(lead.as_secs()),
+                leave_grace_secs: None,
+            });
+            config.call_path = CallPathChoice::Browser;
+            config.browser = Some(browser);
+            config.browser_allow_root = true;
+        })
+    }
+
+    /// The doctor books a visit in the demo kiosk's room starting in `starts_in`; its id.
+    async fn book_for_kiosk(world: &World, starts_in: Duration) -> (Tokens, String) {
+        let client = world.client();
+        let doctor = client.login(DOCTOR, PASSWORD).await.unwrap();
+        let kiosk = client
+            .device_login(DEMO_DEVICE_ID, DEMO_DEVICE_SECRET)
+            .await
+            .unwrap();
+        let patient = client.login("patient@demo.clinic", PASSWORD).await.unwrap();
+        let start = time::OffsetDateTime::now_utc() + starts_in;
+        let booked = client
+            .book_appointment(
+                &doctor.tokens.access_token,
+                &consult_types::NewAppointment {
+                    doctor_id: doctor.user.id.clone(),
+                    patient_id: patient.user.id.clone(),
+                    agency_id: None,
+                    kiosk_id: Some(kiosk.user.id.clone()),
+                    start_time: start,
+                    end_time: start + Duration::from_secs(30 * 60),
+                    call_type: consult_types::CallType::Video,
+                    waiting_room: false,
+                },
+            )
+            .await
+            .unwrap();
+        (doctor.tokens, booked.id)
+    }
+
+    async fn doctor_posts(world: &World, doctor: &Tokens, path: &str) {
+        let answer = reqwest::Client::new()
+            .request(
+                if path.starts_with("DELETE ") {
+                    reqwest::Method::DELETE
+                } else {
+                    reqwest::Method::POST
+                },
+                format!(
+                    "{}{}",
+                    world.server_url(),
+                    path.trim_start_matches("DELETE ")
+                ),
+            )
+            .bearer_auth(&doctor.access_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_joins_its_visit_at_the_lead_and_leaves_when_it_is_cancelled() {
+        let world = World::start_with_meetings().await;
+        // Due at once: it starts within the lead.
+        let (doctor, visit) = book_for_kiosk(&world, Duration::from_secs(5 * 60)).await;
+        let (desktop, shell) = kiosk_with_calls(&world, Duration::from_secs(10 * 60));
+        desktop.startup().await.unwrap();
+        shell
+            .wait_for("the kiosk in its visit's call", |shell| shell.call_open())
+            .await;
+
+        doctor_posts(&world, &doctor, &format!("DELETE appointments/{visit}")).await;
+        shell
+            .wait_for("the call left", |shell| !shell.call_open())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_joins_when_the_doctor_starts_early_and_leaves_when_the_meeting_ends() {
+        let world = World::start_with_meetings().await;
+        // Not due yet: it starts in 14 minutes (inside the server's 15-minute token window),
+        // the lead is one.
+        let (doctor, visit) = book_for_kiosk(&world, Duration::from_secs(14 * 60)).await;
+        let (desktop, shell) = kiosk_with_calls(&world, Duration::from_secs(60));
+        desktop.startup().await.unwrap();
+        shell
+            .kiosk_becomes("the kiosk ready", |s| *s == KioskStatus::Ready)
+            .await;
+        shell.online().await;
+        shell
+            .wait_for("the visit on the kiosk's schedule", |shell| {
+                shell
+                    .last_dashboard()
+                    .is_some_and(|d| d.value.appointments.iter().any(|a| a.id == visit))
+            })
+            .await;
+        assert!(!shell.call_open(), "not before its time");
+
+        doctor_posts(
+            &world,
+            &doctor,
+            &format!("appointments/{visit}/meeting/start"),
+        )
+        .await;
+        shell
+            .wait_for("the kiosk in the call", |shell| shell.call_open())
+            .await;
+        doctor_posts(
+            &world,
+            &doctor,
+            &format!("appointments/{visit}/meeting/end"),
+        )
+        .await;
+        shell
+            .wait_for("the call left", |shell| !shell.call_open())
+            .await;
     }
 }

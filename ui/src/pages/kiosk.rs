@@ -1,18 +1,22 @@
 //! Kiosk mode's screen: no login form, ever. It shows the kiosk's own sign-in as the core
 //! reports it (`kiosk-changed` events), and once signed in the idle screen: the time and a
-//! welcome, with no name and nothing of the schedule. The content drifts a few pixels over
-//! minutes, so a screen that shows it all day does not burn it in.
+//! welcome, with no name and nothing of the schedule; while the kiosk waits to be let into a
+//! visit, that it waits; during a visit, the call. The core joins and leaves by itself. The
+//! content drifts a few pixels over minutes, so a screen that shows it all day does not burn
+//! it in.
 
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use consult_types::{events as names, KioskStatus, Revised};
+use consult_types::{events as names, JoinRequestStatus, KioskStatus, Revised};
 
 use crate::clock::Clock;
 use crate::events::listen;
 use crate::ipc;
+use crate::live::use_live_state;
+use crate::pages::call::CallPage;
 
 const TICK_MILLIS: u32 = 10_000;
 
@@ -57,14 +61,34 @@ pub fn kiosk_page() -> Html {
             move || drop(listener)
         });
     }
+    // The visit's state, as for any signed-in life (no sign-out here: the core signs in again).
+    let focus = use_state(|| None);
+    let (live, _) = use_live_state(focus, Callback::noop());
+    if let Some(screen) = live.call().cloned() {
+        return html! { <CallPage {screen} title={Some("Your video visit".to_owned())} /> };
+    }
+    let waiting_for = live.dashboard().and_then(|dashboard| {
+        let own = dashboard
+            .own_requests
+            .iter()
+            .find(|own| own.request.status == JoinRequestStatus::Pending)?;
+        dashboard
+            .appointments
+            .iter()
+            .find(|appointment| appointment.id == own.request.appointment_id)
+            .map(|appointment| appointment.doctor_name.clone())
+    });
     let status = (*status).as_ref().map(|revised| revised.value.clone());
-    html! { <KioskView {status} clock={*clock} /> }
+    html! { <KioskView {status} {waiting_for} clock={*clock} /> }
 }
 
 #[derive(Properties, PartialEq)]
 pub struct KioskViewProps {
     /// `None` until the core's first status.
     pub status: Option<KioskStatus>,
+    /// The doctor the kiosk waits for, while it asks to join a visit.
+    #[prop_or_default]
+    pub waiting_for: Option<String>,
     pub clock: Clock,
 }
 
@@ -76,12 +100,20 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
             "signing-in",
             html! { <p class="kiosk-note">{ "Getting ready…" }</p> },
         ),
-        Some(KioskStatus::Ready) => (
-            "ready",
-            html! {
-                <p class="kiosk-note">{ "Welcome. Your video visit will start on this screen." }</p>
-            },
-        ),
+        Some(KioskStatus::Ready) => match &props.waiting_for {
+            Some(doctor) => (
+                "waiting",
+                html! {
+                    <p class="kiosk-note">{ format!("{doctor} will let you in. Please wait here.") }</p>
+                },
+            ),
+            None => (
+                "ready",
+                html! {
+                    <p class="kiosk-note">{ "Welcome. Your video visit will start on this screen." }</p>
+                },
+            ),
+        },
         Some(KioskStatus::SwitchedOff { retry_in_secs }) => (
             "switched-off",
             html! {

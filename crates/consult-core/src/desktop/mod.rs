@@ -18,6 +18,7 @@
 //! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
+mod kiosk_life;
 mod relay;
 pub mod setup;
 
@@ -39,7 +40,6 @@ use consult_types::{
 use crate::call::CallHub;
 use crate::desk::{Desk, DeskOptions};
 use crate::idle::{idle_reason, IdleTimer, SleepClock};
-use crate::kiosk;
 use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
 use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
@@ -92,6 +92,8 @@ struct Inner {
     /// Kiosk mode's status as last shown, and whether its sign-in loop runs.
     kiosk: Mutex<KioskStatus>,
     kiosk_running: AtomicBool,
+    /// Woken by every dashboard and call change: a kiosk's visits driver looks again.
+    kiosk_wake: Arc<tokio::sync::Notify>,
 }
 
 /// One signed-in life.
@@ -135,6 +137,7 @@ impl Desktop {
         });
         let revisions = Arc::new(Revisions::default());
         let on_screen = Arc::new(OnScreen::new(Arc::clone(&ports.notifier)));
+        let kiosk_wake = Arc::new(tokio::sync::Notify::new());
         let calls = CallHub::new(Arc::new(CallRelay {
             ui: Arc::clone(&ports.ui),
             notifier: on_screen.clone(),
@@ -143,6 +146,7 @@ impl Desktop {
             idle: Arc::clone(&idle),
             hold: Mutex::new(None),
             setup: setup.as_ref().ok().cloned(),
+            changed: Arc::clone(&kiosk_wake),
         }));
         Desktop(Arc::new(Inner {
             setup,
@@ -157,6 +161,7 @@ impl Desktop {
             pending_focus: Mutex::new(None),
             kiosk: Mutex::new(KioskStatus::SigningIn),
             kiosk_running: AtomicBool::new(false),
+            kiosk_wake,
         }))
     }
 
@@ -236,74 +241,6 @@ impl Desktop {
             // Not signed in here, yet a saved sign-in may be left: wipe it too.
             None => self.setup()?.session().logout().await,
         }
-    }
-
-    /// Sends the kiosk's status to the UI again (a page that just started listening).
-    pub fn republish_kiosk(&self) {
-        let status = lock(&self.0.kiosk).clone();
-        self.0
-            .ports
-            .ui
-            .kiosk_changed(&self.0.revisions.stamp(status));
-    }
-
-    fn set_kiosk(&self, status: KioskStatus) {
-        // Stamped and sent under the lock, so two changes reach the UI in their order.
-        let mut shown = lock(&self.0.kiosk);
-        *shown = status.clone();
-        self.0
-            .ports
-            .ui
-            .kiosk_changed(&self.0.revisions.stamp(status));
-    }
-
-    /// Starts the kiosk's sign-in loop, once per app.
-    fn start_kiosk(&self) {
-        if !self.0.kiosk_running.swap(true, Ordering::SeqCst) {
-            tokio::spawn(kiosk_run(Arc::downgrade(&self.0)));
-        }
-    }
-
-    /// Signs in as the kiosk device and starts its life; resolves the returned receiver when
-    /// that life is over.
-    async fn kiosk_sign_in(&self) -> Result<oneshot::Receiver<()>, AppError> {
-        let setup = self.setup()?;
-        let config = setup.kiosk().cloned().ok_or_else(|| AppError::Internal {
-            detail: "kiosk sign-in without kiosk mode".into(),
-        })?;
-        let device_id = config.device_id.clone();
-        // The file or the keychain: blocking I/O, off the runtime's threads.
-        let secret = tokio::task::spawn_blocking(move || kiosk::load_secret(&config))
-            .await
-            .map_err(|error| AppError::Internal {
-                detail: format!("reading the device secret failed: {error}"),
-            })??;
-        let session = setup.session();
-        session.device_login(&device_id, &secret).await?;
-        drop(secret);
-        let mut life = self.0.life.write().await;
-        if let Some(earlier) = life.take() {
-            let _ = self.finish(earlier, End::Replaced).await;
-        }
-        let (over, ended) = oneshot::channel();
-        let mut signed_in = self.begin(session, &setup.settings()).await;
-        signed_in.over = Some(over);
-        *life = Some(signed_in);
-        Ok(ended)
-    }
-
-    fn kiosk_retry(&self) -> Duration {
-        let configured = self
-            .setup()
-            .ok()
-            .and_then(|setup| setup.kiosk())
-            .and_then(|kiosk| kiosk.retry_secs)
-            .map(Duration::from_secs);
-        self.0
-            .options
-            .kiosk_retry
-            .or(configured)
-            .unwrap_or(KIOSK_RETRY)
     }
 
     /// Whether the administrator's configuration makes this app a kiosk (the shell locks its
@@ -487,6 +424,7 @@ impl Desktop {
             ui: Arc::clone(&self.0.ports.ui),
             notifier: self.0.on_screen.clone(),
             revisions: Arc::clone(&self.0.revisions),
+            changed: Arc::clone(&self.0.kiosk_wake),
         });
         let options = DeskOptions {
             signed_in_at: OffsetDateTime::now_utc(),
@@ -648,40 +586,6 @@ impl Desktop {
             .take();
         if let Some(focus) = pending {
             self.0.ports.ui.focus_appointment(&focus);
-        }
-    }
-}
-
-/// Kiosk mode's sign-in, for the app's lifetime: sign in with the device secret, live until
-/// that life is over, sign in again; while a sign-in fails, say why and try again later.
-async fn kiosk_run(desktop: Weak<Inner>) {
-    loop {
-        let Some(inner) = desktop.upgrade() else {
-            return;
-        };
-        let desktop_now = Desktop(inner);
-        desktop_now.set_kiosk(KioskStatus::SigningIn);
-        match desktop_now.kiosk_sign_in().await {
-            Ok(over) => {
-                desktop_now.set_kiosk(KioskStatus::Ready);
-                tracing::info!("kiosk signed in");
-                let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
-                drop(desktop_now);
-                // Resolves (with an error: the sender is dropped) when the life is over.
-                let _ = over.await;
-                tracing::info!("the kiosk's session ended; signing in again");
-                // A life that ends as soon as it starts is not retried in a tight loop.
-                if since.elapsed() < retry {
-                    tokio::time::sleep(retry).await;
-                }
-            }
-            Err(error) => {
-                let retry = desktop_now.kiosk_retry();
-                tracing::warn!(%error, retry_secs = retry.as_secs(), "the kiosk cannot sign in");
-                desktop_now.set_kiosk(kiosk::status_after(&error, retry));
-                drop(desktop_now);
-                tokio::time::sleep(retry).await;
-            }
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::sync::Notify;
 use url::Url;
 
 use consult_types::{CallScreen, Dashboard, KnockingParticipant, Revised};
@@ -78,12 +79,15 @@ pub struct DeskRelay {
     pub ui: Arc<dyn Ui>,
     pub notifier: Arc<dyn Notifier>,
     pub revisions: Arc<Revisions>,
+    /// Told of every change (a kiosk's visits driver waits on it).
+    pub changed: Arc<Notify>,
 }
 
 impl DeskObserver for DeskRelay {
     fn dashboard_changed(&self, dashboard: &Dashboard) {
         self.ui
             .dashboard_changed(&self.revisions.stamp(dashboard.clone()));
+        self.changed.notify_one();
     }
 
     fn alert(&self, alert: &Alert) {
@@ -106,6 +110,8 @@ pub struct CallRelay {
     pub hold: Mutex<Option<IdleHold>>,
     /// For `show_patient_names`; `None` when the app is not configured (no call can run then).
     pub setup: Option<Arc<Setup>>,
+    /// Told of every change (a kiosk's visits driver waits on it).
+    pub changed: Arc<Notify>,
 }
 
 impl CallRelay {
@@ -125,11 +131,13 @@ impl CallHost for CallRelay {
         self.held().get_or_insert_with(|| self.idle.hold());
         self.ui
             .call_changed(&self.revisions.stamp(Some(screen.clone())));
+        self.changed.notify_one();
     }
 
     fn closed(&self) {
         self.held().take();
         self.ui.call_changed(&self.revisions.stamp(None));
+        self.changed.notify_one();
     }
 
     fn knocking(&self, knocker: &KnockingParticipant, screen: &CallScreen) {
@@ -202,6 +210,7 @@ mod tests {
             idle: Arc::new(IdleTimer::new(std::time::Duration::ZERO)),
             hold: Mutex::new(None),
             setup: None,
+            changed: Arc::default(),
         };
         let screen = CallScreen {
             session_id: "ses_1".into(),

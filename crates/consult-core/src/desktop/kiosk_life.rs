@@ -1,0 +1,230 @@
+//! Kiosk mode's life: the sign-in loop (sign in with the device secret, live, sign in again;
+//! say why while it cannot) and, for each signed-in life, the visits driver that joins and
+//! leaves calls as [`visits::decide`] says, looking again whenever the desk or the call changes
+//! or a visit's moment comes.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{oneshot, Notify};
+
+use consult_types::{AppError, JoinCallArgs, KioskStatus};
+
+use super::{lock, Desktop, End, Inner, KIOSK_RETRY};
+use crate::kiosk;
+use crate::visits::{self, Situation, Step, VisitTiming};
+
+/// The longest the visits driver sleeps without being woken: a missed wake-up costs no more.
+const MAX_NAP: Duration = Duration::from_secs(60);
+
+impl Desktop {
+    /// Sends the kiosk's status to the UI again (a page that just started listening).
+    pub fn republish_kiosk(&self) {
+        let status = lock(&self.0.kiosk).clone();
+        self.0
+            .ports
+            .ui
+            .kiosk_changed(&self.0.revisions.stamp(status));
+    }
+
+    pub(super) fn set_kiosk(&self, status: KioskStatus) {
+        // Stamped and sent under the lock, so two changes reach the UI in their order.
+        let mut shown = lock(&self.0.kiosk);
+        *shown = status.clone();
+        self.0
+            .ports
+            .ui
+            .kiosk_changed(&self.0.revisions.stamp(status));
+    }
+
+    /// Starts the kiosk's sign-in loop, once per app.
+    pub(super) fn start_kiosk(&self) {
+        if !self.0.kiosk_running.swap(true, Ordering::SeqCst) {
+            tokio::spawn(kiosk_run(Arc::downgrade(&self.0)));
+        }
+    }
+
+    /// Signs in as the kiosk device and starts its life; the returned receiver resolves when
+    /// that life (its generation returned too) is over.
+    pub(super) async fn kiosk_sign_in(&self) -> Result<(oneshot::Receiver<()>, u64), AppError> {
+        let setup = self.setup()?;
+        let config = setup.kiosk().cloned().ok_or_else(|| AppError::Internal {
+            detail: "kiosk sign-in without kiosk mode".into(),
+        })?;
+        let device_id = config.device_id.clone();
+        // The file or the keychain: blocking I/O, off the runtime's threads.
+        let secret = tokio::task::spawn_blocking(move || kiosk::load_secret(&config))
+            .await
+            .map_err(|error| AppError::Internal {
+                detail: format!("reading the device secret failed: {error}"),
+            })??;
+        let session = setup.session();
+        session.device_login(&device_id, &secret).await?;
+        drop(secret);
+        let mut life = self.0.life.write().await;
+        if let Some(earlier) = life.take() {
+            let _ = self.finish(earlier, End::Replaced).await;
+        }
+        let (over, ended) = oneshot::channel();
+        let mut signed_in = self.begin(session, &setup.settings()).await;
+        signed_in.over = Some(over);
+        let generation = signed_in.generation;
+        *life = Some(signed_in);
+        Ok((ended, generation))
+    }
+
+    pub(super) fn kiosk_retry(&self) -> Duration {
+        let configured = self
+            .setup()
+            .ok()
+            .and_then(|setup| setup.kiosk())
+            .and_then(|kiosk| kiosk.retry_secs)
+            .map(Duration::from_secs);
+        self.0
+            .options
+            .kiosk_retry
+            .or(configured)
+            .unwrap_or(KIOSK_RETRY)
+    }
+
+    /// The kiosk's visit timing: `[kiosk] join_lead_secs` and `leave_grace_secs` over the
+    /// defaults, retried like its sign-in.
+    fn visit_timing(&self) -> VisitTiming {
+        let defaults = VisitTiming::default();
+        let kiosk = self.setup().ok().and_then(|setup| setup.kiosk().cloned());
+        let seconds =
+            |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
+        VisitTiming {
+            lead: seconds(kiosk.as_ref().and_then(|k| k.join_lead_secs), defaults.lead),
+            grace: seconds(
+                kiosk.as_ref().and_then(|k| k.leave_grace_secs),
+                defaults.grace,
+            ),
+            retry: self.kiosk_retry(),
+        }
+    }
+
+    /// One look at the kiosk's visits for life `generation`, and what it did; `None` when that
+    /// life is over.
+    async fn visits_step(
+        &self,
+        generation: u64,
+        last_attempt: &mut Option<(String, OffsetDateTime)>,
+    ) -> Option<Option<OffsetDateTime>> {
+        let life = self.0.life.read().await;
+        let life = life.as_ref().filter(|life| life.generation == generation)?;
+        let dashboard = life.desk.dashboard().await;
+        let call = self.0.calls.screen().await;
+        let now = OffsetDateTime::now_utc();
+        let situation = Situation {
+            now,
+            appointments: &dashboard.appointments,
+            own_requests: &dashboard.own_requests,
+            call: call.as_ref(),
+            last_attempt: last_attempt.as_ref().map(|(id, at)| (id.as_str(), *at)),
+        };
+        match visits::decide(&situation, self.visit_timing()) {
+            Step::Wait { wake } => Some(wake),
+            Step::Leave => {
+                tracing::info!("kiosk: the visit is over; leaving the call");
+                self.0.calls.leave().await;
+                Some(None)
+            }
+            Step::AskToJoin(visit) => {
+                *last_attempt = Some((visit.session_id.clone(), now));
+                tracing::info!(appointment_id = %visit.id, "kiosk: asking to join its visit");
+                if let Err(error) = life.desk.ask_to_join(&visit.id).await {
+                    tracing::warn!(%error, "kiosk: asking to join failed; trying again later");
+                }
+                Some(None)
+            }
+            Step::Join(visit) => {
+                *last_attempt = Some((visit.session_id.clone(), now));
+                tracing::info!(appointment_id = %visit.id, "kiosk: joining its visit");
+                let session = Arc::clone(&life.session);
+                drop(dashboard);
+                let args = JoinCallArgs {
+                    session_id: visit.session_id.clone(),
+                    appointment_id: Some(visit.id.clone()),
+                };
+                let options = match self.setup().and_then(|setup| setup.call_options()) {
+                    Ok(options) => options,
+                    Err(error) => {
+                        tracing::warn!(%error, "kiosk: no call can open here");
+                        return Some(None);
+                    }
+                };
+                if let Err(error) = self.0.calls.join(session, args, options).await {
+                    tracing::warn!(%error, "kiosk: joining its visit failed; trying again later");
+                }
+                Some(None)
+            }
+        }
+    }
+}
+
+/// Kiosk mode's sign-in, for the app's lifetime: sign in with the device secret, live until
+/// that life is over, sign in again; while a sign-in fails, say why and try again later.
+async fn kiosk_run(desktop: Weak<Inner>) {
+    loop {
+        let Some(inner) = desktop.upgrade() else {
+            return;
+        };
+        let desktop_now = Desktop(inner);
+        desktop_now.set_kiosk(KioskStatus::SigningIn);
+        match desktop_now.kiosk_sign_in().await {
+            Ok((over, generation)) => {
+                desktop_now.set_kiosk(KioskStatus::Ready);
+                tokio::spawn(visits_run(
+                    Arc::downgrade(&desktop_now.0),
+                    generation,
+                    Arc::clone(&desktop_now.0.kiosk_wake),
+                ));
+                tracing::info!("kiosk signed in");
+                let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
+                drop(desktop_now);
+                // Resolves (with an error: the sender is dropped) when the life is over.
+                let _ = over.await;
+                tracing::info!("the kiosk's session ended; signing in again");
+                // A life that ends as soon as it starts is not retried in a tight loop.
+                if since.elapsed() < retry {
+                    tokio::time::sleep(retry).await;
+                }
+            }
+            Err(error) => {
+                let retry = desktop_now.kiosk_retry();
+                tracing::warn!(%error, retry_secs = retry.as_secs(), "the kiosk cannot sign in");
+                desktop_now.set_kiosk(kiosk::status_after(&error, retry));
+                drop(desktop_now);
+                tokio::time::sleep(retry).await;
+            }
+        }
+    }
+}
+
+/// Kiosk mode's visits for life `generation`: look, act, sleep until something changes or the
+/// next moment comes; end with the life.
+async fn visits_run(desktop: Weak<Inner>, generation: u64, wake: Arc<Notify>) {
+    let mut last_attempt = None;
+    loop {
+        let Some(inner) = desktop.upgrade() else {
+            return;
+        };
+        let Some(next) = Desktop(inner)
+            .visits_step(generation, &mut last_attempt)
+            .await
+        else {
+            return;
+        };
+        let nap = next
+            .map(|at| (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO))
+            .and_then(|left| Duration::try_from(left).ok())
+            .map_or(MAX_NAP, |left| left.min(MAX_NAP));
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(nap) => {}
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! A kiosk's visits: when it joins a call by itself and when it leaves, decided from its own
+//! schedule (the desk's appointments, all of them this kiosk's), the call that runs and the
+//! time. No I/O and no clock of its own: [`decide`] is fed what is, the kiosk's driver
+//! (`desktop::visits`) carries out what it says and asks again when something changes.
+//!
+//! Rules:
+//! - A visit is due from its start minus the lead, or at once when the doctor started its
+//!   meeting ("video call ready"), until its end plus the grace; never once cancelled or its
+//!   meeting ended (those leave the schedule). (The server mints meeting tokens only from 15
+//!   minutes before the start: an attempt before that fails and is retried.)
+//! - The earliest due visit is joined; behind the waiting room the kiosk asks to join instead
+//!   (the approval then opens the call), and does not ask again while it waits.
+//! - A running call is left when its visit is no longer due (cancelled, moved away, its meeting
+//!   ended, past its end plus the grace) or its conference ended.
+//! - After a failed attempt the same visit is tried again only after `retry`.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use consult_types::{Appointment, CallPhase, CallScreen, JoinRequestStatus, OwnRequest, Role};
+
+/// How the kiosk times its visits (`[kiosk] join_lead_secs`, `leave_grace_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitTiming {
+    /// Joined this long before the start.
+    pub lead: Duration,
+    /// Left this long after the end at the latest.
+    pub grace: Duration,
+    /// A failed join of a visit is tried again after this.
+    pub retry: Duration,
+}
+
+impl Default for VisitTiming {
+    fn default() -> VisitTiming {
+        VisitTiming {
+            lead: Duration::from_secs(60),
+            grace: Duration::from_secs(10 * 60),
+            retry: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the kiosk knows at one moment.
+pub struct Situation<'a> {
+    pub now: OffsetDateTime,
+    /// The kiosk's schedule (cancelled and ended visits already left out by the desk).
+    pub appointments: &'a [Appointment],
+    /// Its own requests to join (behind a waiting room).
+    pub own_requests: &'a [OwnRequest],
+    pub call: Option<&'a CallScreen>,
+    /// The last attempt to join, by session id, and when it was made.
+    pub last_attempt: Option<(&'a str, OffsetDateTime)>,
+}
+
+/// What to do now, and when to look again if nothing else happens first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Join this visit's call.
+    Join(Appointment),
+    /// Ask the doctor to let the kiosk in (waiting room on).
+    AskToJoin(Appointment),
+    /// Leave the running call.
+    Leave,
+    /// Nothing; look again at `wake` (a visit becomes due or ends) if given.
+    Wait { wake: Option<OffsetDateTime> },
+}
+
+pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
+    let now = situation.now;
+    let due = |appointment: &Appointment| is_due(appointment, now, timing);
+    if let Some(call) = situation.call {
+        let visit = situation
+            .appointments
+            .iter()
+            .find(|appointment| appointment.session_id == call.session_id);
+        let conference_over = matches!(call.view.phase, CallPhase::Ended { .. });
+        return match visit {
+            Some(visit) if due(visit) && !conference_over => Step::Wait {
+                wake: Some(leave_at(visit, timing)),
+            },
+            _ => Step::Leave,
+        };
+    }
+    let next = situation
+        .appointments
+        .iter()
+        .filter(|appointment| due(appointment))
+        .min_by_key(|appointment| (appointment.start_time, appointment.id.clone()));
+    let Some(visit) = next else {
+        return Step::Wait {
+            wake: situation
+                .appointments
+                .iter()
+                .map(|appointment| join_from(appointment, timing))
+                .filter(|from| *from > now)
+                .min(),
+        };
+    };
+    if let Some((session_id, at)) = situation.last_attempt {
+        let again = at + timing.retry;
+        if session_id == visit.session_id && now < again {
+            return Step::Wait { wake: Some(again) };
+        }
+    }
+    if visit.asks_to_join(Role::Kiosk) {
+        let waiting = situation.own_requests.iter().any(|own| {
+            own.request.appointment_id == visit.id
+                && matches!(
+                    own.request.status,
+                    JoinRequestStatus::Pending | JoinRequestStatus::Approved
+                )
+        });
+        if waiting {
+            return Step::Wait {
+                wake: Some(leave_at(visit, timing)),
+            };
+        }
+        return Step::AskToJoin(visit.clone());
+    }
+    Step::Join(visit.clone())
+}
+
+fn is_due(appointment: &Appointment, now: OffsetDateTime, timing: VisitTiming) -> bool {
+    let started = appointment.meeting_status == consult_types::MeetingStatus::Started;
+    (started || now >= join_from(appointment, timing)) && now < leave_at(appointment, timing)
+}
+
+fn join_from(appointment: &Appointment, timing: VisitTiming) -> OffsetDateTime {
+    appointment.start_time - timing.lead
+}
+
+fn leave_at(appointment: &Appointment, timing: VisitTiming) -> OffsetDateTime {
+    appointment.end_time + timing.grace
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consult_types::{
+        AppointmentStatus, CallPathKind, CallRole, CallSupport, CallType, CallView, EndReason,
+        JoinRequest, MeetingStatus,
+    };
+    use time::macros::datetime;
+
+    const START: OffsetDateTime = datetime!(2026-12-03 10:00 UTC);
+
+    fn visit(id: &str, start: OffsetDateTime) -> Appointment {
+        Appointment {
+            id: id.into(),
+            appointment_code: "C".into(),
+            session_id: format!("ses_{id}"),
+            doctor_id: "usr_doc".into(),
+            patient_id: "usr_pat".into(),
+            agency_id: None,
+            kiosk_id: Some("usr_kiosk".into()),
+            room_name: "room".into(),
+            call_type: CallType::Video,
+            status: AppointmentStatus::Scheduled,
+            meeting_status: MeetingStatus::Created,
+            waiting_room: false,
+            start_time: start,
+            end_time: start + time::Duration::minutes(30),
+            doctor_name: "Ada Lovelace".into(),
+            patient_name: "Grace Hopper".into(),
+            agency_name: None,
+        }
+    }
+
+    fn call(session_id: &str, phase: CallPhase) -> CallScreen {
+        let view = CallView {
+            phase,
+            local_id: None,
+            display_name: "Room 3".into(),
+            role: CallRole::Participant,
+            audio_muted: false,
+            video_muted: false,
+            hand_raised: false,
+            sharing_screen: false,
+            tile_view: false,
+            participants: Vec::new(),
+            knocking: Vec::new(),
+            lobby_enabled: false,
+            media_error: None,
+        };
+        CallScreen {
+            session_id: session_id.into(),
+            appointment_id: None,
+            support: CallSupport {
+                path: CallPathKind::Embedded,
+                forced: false,
+                browser: None,
+                reason: None,
+                install_hint: None,
+            },
+            frame_url: None,
+            room_name: "room".into(),
+            audio_only: false,
+            view,
+        }
+    }
+
+    fn at(now: OffsetDateTime, appointments: &[Appointment]) -> Step {
+        decide(
+            &Situation {
+                now,
+                appointments,
+                own_requests: &[],
+                call: None,
+                last_attempt: None,
+            },
+            VisitTiming::default(),
+        )
+    }
+
+    #[test]
+    fn a_visit_is_joined_from_its_start_minus_the_lead_and_not_before() {
+        let visits = [visit("a", START)];
+        assert_eq!(
+            at(START - time::Duration::minutes(5), &visits),
+            Step::Wait {
+                wake: Some(START - time::Duration::minutes(1))
+            }
+        );
+        assert_eq!(
+            at(START - time::Duration::minutes(1), &visits),
+            Step::Join(visits[0].clone())
+        );
+    }
+
+    #[test]
+    fn a_started_meeting_is_joined_at_once_whatever_the_time() {
+        let mut early = visit("a", START);
+        early.meeting_status = MeetingStatus::Started;
+        let visits = [early];
+        assert_eq!(
+            at(START - time::Duration::minutes(20), &visits),
+            Step::Join(visits[0].clone())
+        );
+    }
+
+    #[test]
+    fn the_earliest_due_visit_goes_first_and_none_after_the_grace() {
+        let visits = [
+            visit("later", START + time::Duration::minutes(30)),
+            visit("first", START),
+        ];
+        let step = at(START + time::Duration::minutes(29), &visits);
+        assert_eq!(step, Step::Join(visits[1].clone()));
+        let long_after = START + time::Duration::hours(3);
+        assert_eq!(at(long_after, &visits), Step::Wait { wake: None });
+    }
+
+    #[test]
+    fn behind_the_waiting_room_the_kiosk_asks_once_and_waits() {
+        let mut behind = visit("a", START);
+        behind.waiting_room = true;
+        let visits = [behind];
+        assert_eq!(at(START, &visits), Step::AskToJoin(visits[0].clone()));
+        let own = [OwnRequest {
+            request: JoinRequest {
+                id: "jr".into(),
+                appointment_id: "a".into(),
+                session_id: "ses_a".into(),
+                requester_id: "usr_kiosk".into(),
+                requester_name: "Room 3".into(),
+                requester_role: Role::Kiosk,
+                status: JoinRequestStatus::Pending,
+                requested_at: START,
+                decided_at: None,
+            },
+            join_failed: None,
+        }];
+        let step = decide(
+            &Situation {
+                now: START,
+                appointments: &visits,
+                own_requests: &own,
+                call: None,
+                last_attempt: None,
+            },
+            VisitTiming::default(),
+        );
+        assert!(matches!(step, Step::Wait { .. }), "{step:?}");
+    }
+
+    #[test]
+    fn a_running_call_is_left_when_its_visit_is_gone_over_or_its_conference_ended() {
+        let visits = [visit("a", START)];
+        let running = call("ses_a", CallPhase::Joined);
+        let with_call = |appointments: &[Appointment], call: &CallScreen, now| {
+            decide(
+                &Situation {
+                    now,
+                    appointments,
+                    own_requests: &[],
+                    call: Some(call),
+                    last_attempt: None,
+                },
+                VisitTiming::default(),
+            )
+        };
+        assert!(matches!(
+            with_call(&visits, &running, START),
+            Step::Wait { .. }
+        ));
+        // Cancelled or its meeting ended: the desk dropped it.
+        assert_eq!(with_call(&[], &running, START), Step::Leave);
+        // Past its end plus the grace.
+        let late = START + time::Duration::minutes(41);
+        assert_eq!(with_call(&visits, &running, late), Step::Leave);
+        let ended = call(
+            "ses_a",
+            CallPhase::Ended {
+                reason: EndReason::Left,
+            },
+        );
+        assert_eq!(with_call(&visits, &ended, START), Step::Leave);
+    }
+
+    #[test]
+    fn a_failed_attempt_is_retried_only_after_the_retry_time() {
+        let visits = [visit("a", START)];
+        let attempt = |at_time| {
+            decide(
+                &Situation {
+                    now: START,
+                    appointments: &visits,
+                    own_requests: &[],
+                    call: None,
+                    last_attempt: Some(("ses_a", at_time)),
+                },
+                VisitTiming::default(),
+            )
+        };
+        assert_eq!(
+            attempt(START - time::Duration::seconds(10)),
+            Step::Wait {
+                wake: Some(START + time::Duration::seconds(20))
+            }
+        );
+        assert_eq!(
+            attempt(START - time::Duration::seconds(30)),
+            Step::Join(visits[0].clone())
+        );
+    }
+}
