@@ -189,6 +189,46 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
     assert!(join.accepted, "{join:?}");
     assert!(!join.moderator, "a kiosk does not moderate");
 
+    // Consent before the camera: joined with both off, nothing turned on while alone.
+    assert_eq!(join.config["startWithAudioMuted"], serde_json::json!(true));
+    assert_eq!(join.config["startWithVideoMuted"], serde_json::json!(true));
+    assert!(
+        kiosk.jitsi.commands().is_empty(),
+        "{:?}",
+        kiosk.jitsi.commands()
+    );
+    // The doctor comes in: a countdown, and only then the microphone and camera.
+    kiosk.jitsi.send_event(
+        &join.room,
+        serde_json::json!({"name": "participant-joined", "id": "doctor1", "displayName": "Ada Lovelace"}),
+    );
+    kiosk
+        .app
+        .wait_for_text("#consent-countdown", |text| {
+            text.starts_with("Ada Lovelace is joining — camera on in")
+        })
+        .await;
+    assert!(
+        kiosk.jitsi.commands().is_empty(),
+        "nothing before the countdown ends: {:?}",
+        kiosk.jitsi.commands()
+    );
+    let started = std::time::Instant::now();
+    tokio::task::block_in_place(|| {
+        kiosk
+            .jitsi
+            .wait_for_command("toggle-audio", Duration::from_secs(15));
+        kiosk
+            .jitsi
+            .wait_for_command("toggle-video", Duration::from_secs(15));
+    });
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the countdown was not waited for: {:?}",
+        started.elapsed()
+    );
+    kiosk.app.wait_gone("#consent-countdown").await;
+
     // The doctor's side of the meeting, as the doctor's app does it.
     for step in ["start", "end"] {
         kiosk

@@ -76,3 +76,19 @@ async fn waiting_to_be_let_in_names_the_doctor_only() {
     assert!(html.contains(r#"data-state="waiting""#), "{html}");
     assert!(html.contains("Ada Lovelace will let you in"), "{html}");
 }
+
+#[tokio::test]
+async fn the_consent_countdown_names_the_doctor_and_the_seconds_left() {
+    use consult_ui::pages::kiosk::{ConsentCountdownProps, ConsentCountdownView};
+    let html = LocalServerRenderer::<ConsentCountdownView>::with_props(ConsentCountdownProps {
+        doctor: "Ada Lovelace".into(),
+        seconds: 5,
+    })
+    .render()
+    .await;
+    assert!(
+        html.contains("Ada Lovelace is joining — camera on in 5 s"),
+        "{html}"
+    );
+    assert!(html.contains(r#"role="alert""#), "{html}");
+}

@@ -121,6 +121,44 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
     Step::Join(visit.clone())
 }
 
+/// Consent before the camera: a kiosk joins muted; once the doctor is in the call, a countdown
+/// says so, and only when it ends are the microphone and camera turned on. Once per call: what
+/// the patient chooses after that stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// Nobody to show the patient to yet, or done: nothing to do.
+    Idle,
+    /// The doctor is in: start the countdown now.
+    Start,
+    /// Counting down until then.
+    Counting { until: OffsetDateTime },
+    /// The countdown is over: turn on what is still off.
+    TurnOn,
+}
+
+/// `countdown_since`: when this call's countdown started; `done`: it turned media on already.
+pub fn consent(
+    call: &CallScreen,
+    countdown_since: Option<OffsetDateTime>,
+    done: bool,
+    now: OffsetDateTime,
+    countdown: Duration,
+) -> Consent {
+    let someone_in = call.view.phase == CallPhase::Joined && !call.view.participants.is_empty();
+    match (done, someone_in, countdown_since) {
+        (true, _, _) | (false, false, _) => Consent::Idle,
+        (false, true, None) => Consent::Start,
+        (false, true, Some(since)) => {
+            let until = since + countdown;
+            if now >= until {
+                Consent::TurnOn
+            } else {
+                Consent::Counting { until }
+            }
+        }
+    }
+}
+
 fn is_due(appointment: &Appointment, now: OffsetDateTime, timing: VisitTiming) -> bool {
     let started = appointment.meeting_status == consult_types::MeetingStatus::Started;
     (started || now >= join_from(appointment, timing)) && now < leave_at(appointment, timing)
@@ -316,6 +354,63 @@ mod tests {
             },
         );
         assert_eq!(with_call(&visits, &ended, START), Step::Leave);
+    }
+
+    #[test]
+    fn the_camera_waits_for_the_doctor_and_the_countdown() {
+        let countdown = Duration::from_secs(5);
+        let mut joined = call("ses_a", CallPhase::Joined);
+        // Alone in the call: nobody to show the patient to.
+        assert_eq!(
+            consent(&joined, None, false, START, countdown),
+            Consent::Idle
+        );
+        joined
+            .view
+            .participants
+            .push(consult_types::CallParticipant {
+                id: "doc".into(),
+                display_name: Some("Ada Lovelace".into()),
+                role: CallRole::Moderator,
+                hand_raised: false,
+            });
+        assert_eq!(
+            consent(&joined, None, false, START, countdown),
+            Consent::Start
+        );
+        let since = Some(START);
+        assert_eq!(
+            consent(
+                &joined,
+                since,
+                false,
+                START + time::Duration::seconds(4),
+                countdown
+            ),
+            Consent::Counting {
+                until: START + time::Duration::seconds(5)
+            }
+        );
+        assert_eq!(
+            consent(
+                &joined,
+                since,
+                false,
+                START + time::Duration::seconds(5),
+                countdown
+            ),
+            Consent::TurnOn
+        );
+        // Once: after that the patient's choices stand.
+        assert_eq!(
+            consent(&joined, since, true, START, countdown),
+            Consent::Idle
+        );
+        let joining = call("ses_a", CallPhase::Joining);
+        assert_eq!(
+            consent(&joining, None, false, START, countdown),
+            Consent::Idle
+        );
     }
 
     #[test]

@@ -194,6 +194,7 @@ impl World {
             browser_allow_root: true,
             trust: Trust::load(Some(&self.jitsi.ca_file)).unwrap(),
             timeout: WAIT,
+            start_muted: false,
         }
     }
 }
@@ -680,6 +681,61 @@ async fn a_token_refused_once_is_fetched_again_and_the_conference_reloaded() {
     assert_eq!(page.expect("command").await["name"], "hangup");
     page.expect("dispose").await;
     shell.told(Told::Closed).await;
+}
+
+/// A kiosk joins with the microphone and camera off (consent comes first), and a rejoin keeps
+/// what the call last had: the patient's choice, not the start's.
+#[tokio::test]
+async fn a_kiosk_call_starts_muted_and_a_rejoin_keeps_the_last_choice() {
+    let world = World::start().await;
+    let session = world.doctor().await;
+    let appointment = world.appointments(&session).await.remove(0);
+    let (hub, mut shell) = hub();
+    let options = CallOptions {
+        start_muted: true,
+        ..world.options(CallPathKind::Embedded, None)
+    };
+    let screen = hub
+        .join(session, args(&appointment), options)
+        .await
+        .unwrap();
+    assert!(
+        screen.view.audio_muted && screen.view.video_muted,
+        "{screen:?}"
+    );
+    let mut page = Page::connect(screen.frame_url.as_deref().unwrap()).await;
+    let first = page.expect("load").await;
+    assert_eq!(
+        first["options"]["configOverwrite"]["startWithAudioMuted"],
+        true
+    );
+    assert_eq!(
+        first["options"]["configOverwrite"]["startWithVideoMuted"],
+        true
+    );
+
+    page.joined("participant").await;
+    // The microphone was turned on (after the countdown); the camera stays off.
+    page.event("audioMuteStatusChanged", json!({"muted": false}))
+        .await;
+    shell
+        .screen_where("the microphone on", |screen| !screen.view.audio_muted)
+        .await;
+    page.event(
+        "errorOccurred",
+        token_refused("connection.passwordRequired"),
+    )
+    .await;
+    let reload = page.expect("load").await;
+    assert_eq!(
+        reload["options"]["configOverwrite"]["startWithAudioMuted"],
+        false
+    );
+    assert_eq!(
+        reload["options"]["configOverwrite"]["startWithVideoMuted"],
+        true
+    );
+    hub.leave().await;
 }
 
 #[tokio::test]

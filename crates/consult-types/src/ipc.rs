@@ -143,8 +143,12 @@ pub struct StartupState {
 pub enum KioskStatus {
     /// Signing in with the device's credential.
     SigningIn,
-    /// Signed in: the kiosk waits for its visits.
+    /// Signed in: the kiosk waits for its visits, or is in one.
     Ready,
+    /// In a visit's call, still muted: the doctor is in, and the microphone and camera go on
+    /// when the countdown ends (consent before the camera).
+    #[serde(rename_all = "camelCase")]
+    CameraSoon { doctor: String, seconds: u64 },
     /// The clinic switched this kiosk off; it tries again by itself.
     #[serde(rename_all = "camelCase")]
     SwitchedOff { retry_in_secs: u64 },

@@ -65,7 +65,18 @@ pub fn kiosk_page() -> Html {
     let focus = use_state(|| None);
     let (live, _) = use_live_state(focus, Callback::noop());
     if let Some(screen) = live.call().cloned() {
-        return html! { <CallPage {screen} title={Some("Your video visit".to_owned())} /> };
+        let countdown = match (*status).as_ref().map(|revised| &revised.value) {
+            Some(KioskStatus::CameraSoon { doctor, seconds }) => Some((doctor.clone(), *seconds)),
+            _ => None,
+        };
+        return html! {
+            <>
+                if let Some((doctor, seconds)) = countdown {
+                    <ConsentCountdown {doctor} {seconds} />
+                }
+                <CallPage {screen} title={Some("Your video visit".to_owned())} />
+            </>
+        };
     }
     let waiting_for = live.dashboard().and_then(|dashboard| {
         let own = dashboard
@@ -100,7 +111,7 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
             "signing-in",
             html! { <p class="kiosk-note">{ "Getting ready…" }</p> },
         ),
-        Some(KioskStatus::Ready) => match &props.waiting_for {
+        Some(KioskStatus::Ready | KioskStatus::CameraSoon { .. }) => match &props.waiting_for {
             Some(doctor) => (
                 "waiting",
                 html! {
@@ -150,5 +161,37 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
                 <div id="kiosk-status" aria-live="polite">{ message }</div>
             </div>
         </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ConsentCountdownProps {
+    pub doctor: String,
+    /// From the core's status: how long the countdown is.
+    pub seconds: u64,
+}
+
+/// Counts the core's countdown down on screen, a second at a time; the core turns the
+/// microphone and camera on when it ends.
+#[function_component(ConsentCountdown)]
+fn consent_countdown(props: &ConsentCountdownProps) -> Html {
+    let left = use_state(|| props.seconds);
+    {
+        let left = left.clone();
+        use_effect_with(props.doctor.clone(), move |_| {
+            let interval = Interval::new(1_000, move || left.set(left.saturating_sub(1)));
+            move || drop(interval)
+        });
+    }
+    html! { <ConsentCountdownView doctor={props.doctor.clone()} seconds={*left} /> }
+}
+
+/// "Dr X is joining — camera on in 5 s", as a pure view.
+#[function_component(ConsentCountdownView)]
+pub fn consent_countdown_view(props: &ConsentCountdownProps) -> Html {
+    html! {
+        <div id="consent-countdown" class="consent" role="alert" data-seconds={props.seconds.to_string()}>
+            { format!("{} is joining — camera on in {} s", props.doctor, props.seconds) }
+        </div>
     }
 }

@@ -62,6 +62,9 @@ pub struct CallOptions {
     pub browser_allow_root: bool,
     pub trust: Trust,
     pub timeout: Duration,
+    /// Join with the microphone and camera off (a kiosk: consent before the camera goes
+    /// live); a rejoin then keeps the choice the call last had.
+    pub start_muted: bool,
 }
 
 #[derive(Clone)]
@@ -149,6 +152,17 @@ impl ActiveCall {
         self.jitsi.call_type == CallType::Audio
     }
 
+    /// The state a rejoin starts in: a kiosk's (`start_muted`) as the call last had it, so the
+    /// patient's choice survives; otherwise as a new call's.
+    fn rejoin_state(&self) -> (bool, bool) {
+        let audio_only = self.audio_only();
+        if self.options.start_muted {
+            let view = self.state.view();
+            return (view.audio_muted, view.video_muted || audio_only);
+        }
+        (false, audio_only)
+    }
+
     fn open_page(&self) -> Option<&CallPage> {
         match &self.page {
             PagePhase::Open(page) => Some(page),
@@ -212,6 +226,7 @@ impl ActiveCall {
     /// The `JitsiMeetExternalAPI` options (jitsi.md §1), without `parentNode`.
     fn conference_options(&self) -> Value {
         let audio_only = self.audio_only();
+        let view = self.state.view();
         json!({
             "roomName": self.jitsi.room_name,
             "jwt": self.jitsi.jitsi_token,
@@ -220,8 +235,9 @@ impl ActiveCall {
             "configOverwrite": {
                 // `prejoinPageEnabled` no longer exists; this is the switch now.
                 "prejoinConfig": {"enabled": false},
-                "startWithAudioMuted": false,
-                "startWithVideoMuted": audio_only,
+                // What the state was created with (a kiosk's start muted; `rejoin_state`).
+                "startWithAudioMuted": view.audio_muted,
+                "startWithVideoMuted": view.video_muted,
                 "startAudioOnly": audio_only,
                 "disableDeepLinking": true,
                 // Only what the app's own controls do not offer.
@@ -300,10 +316,11 @@ impl CallHub {
         // Network work before taking the lock, so the call's state stays readable meanwhile.
         let checked = deployment::check(&jitsi.server_url, &options.trust, options.timeout).await;
         let email = session.current().await.map(|view| view.user.email);
+        let audio_only = jitsi.call_type == CallType::Audio;
         let state = CallState::new(
             &jitsi.display_name,
-            false,
-            jitsi.call_type == CallType::Audio,
+            options.start_muted,
+            options.start_muted || audio_only,
         );
         let mut active = self.0.active.lock().await;
         if active.is_some() {
@@ -609,9 +626,9 @@ impl CallHub {
             });
         };
         let before = call.knockers();
-        let audio_only = jitsi.call_type == CallType::Audio;
-        call.state = CallState::new(&jitsi.display_name, false, audio_only);
         call.jitsi = jitsi;
+        let (audio_muted, video_muted) = call.rejoin_state();
+        call.state = CallState::new(&call.jitsi.display_name, audio_muted, video_muted);
         self.open(call, checked).await;
         let news = call.news(&before);
         let screen = news.screen.clone();

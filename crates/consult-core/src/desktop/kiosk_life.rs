@@ -10,14 +10,24 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
-use consult_types::{AppError, JoinCallArgs, KioskStatus};
+use consult_types::{AppError, CallControl, JoinCallArgs, KioskStatus};
 
 use super::{lock, Desktop, End, Inner, KIOSK_RETRY};
 use crate::kiosk;
-use crate::visits::{self, Situation, Step, VisitTiming};
+use crate::visits::{self, Consent, Situation, Step, VisitTiming};
 
 /// The longest the visits driver sleeps without being woken: a missed wake-up costs no more.
 const MAX_NAP: Duration = Duration::from_secs(60);
+/// How long the patient is told before the microphone and camera go on.
+pub const CONSENT_COUNTDOWN: Duration = Duration::from_secs(5);
+
+/// Consent before the camera, for one call (by session id).
+#[derive(Default)]
+struct ConsentState {
+    session_id: String,
+    since: Option<OffsetDateTime>,
+    done: bool,
+}
 
 impl Desktop {
     /// Sends the kiosk's status to the UI again (a page that just started listening).
@@ -112,6 +122,7 @@ impl Desktop {
         &self,
         generation: u64,
         last_attempt: &mut Option<(String, OffsetDateTime)>,
+        consent: &mut ConsentState,
     ) -> Option<Option<OffsetDateTime>> {
         let life = self.0.life.read().await;
         let life = life.as_ref().filter(|life| life.generation == generation)?;
@@ -126,7 +137,69 @@ impl Desktop {
             last_attempt: last_attempt.as_ref().map(|(id, at)| (id.as_str(), *at)),
         };
         match visits::decide(&situation, self.visit_timing()) {
-            Step::Wait { wake } => Some(wake),
+            Step::Wait { wake } => {
+                let Some(call) = call.as_ref() else {
+                    // A countdown whose call is gone says nothing any more.
+                    let counting = matches!(*lock(&self.0.kiosk), KioskStatus::CameraSoon { .. });
+                    if counting {
+                        self.set_kiosk(KioskStatus::Ready);
+                    }
+                    return Some(wake);
+                };
+                if consent.session_id != call.session_id {
+                    *consent = ConsentState {
+                        session_id: call.session_id.clone(),
+                        ..ConsentState::default()
+                    };
+                }
+                let step =
+                    visits::consent(call, consent.since, consent.done, now, CONSENT_COUNTDOWN);
+                let doctor = || {
+                    dashboard
+                        .appointments
+                        .iter()
+                        .find(|visit| visit.session_id == call.session_id)
+                        .map_or_else(
+                            || "The doctor".to_owned(),
+                            |visit| visit.doctor_name.clone(),
+                        )
+                };
+                let next = match step {
+                    Consent::Idle => None,
+                    Consent::Start => {
+                        consent.since = Some(now);
+                        tracing::info!("kiosk: the doctor is in; media on after the countdown");
+                        self.set_kiosk(KioskStatus::CameraSoon {
+                            doctor: doctor(),
+                            seconds: CONSENT_COUNTDOWN.as_secs(),
+                        });
+                        Some(now + CONSENT_COUNTDOWN)
+                    }
+                    Consent::Counting { until } => Some(until),
+                    Consent::TurnOn => {
+                        consent.done = true;
+                        let view = &call.view;
+                        let mut controls = Vec::new();
+                        if view.audio_muted {
+                            controls.push(CallControl::ToggleAudio);
+                        }
+                        if view.video_muted && !call.audio_only {
+                            controls.push(CallControl::ToggleVideo);
+                        }
+                        for control in controls {
+                            if let Err(error) = self.0.calls.control(control).await {
+                                tracing::warn!(%error, "kiosk: media could not be turned on");
+                            }
+                        }
+                        self.set_kiosk(KioskStatus::Ready);
+                        None
+                    }
+                };
+                Some(match (wake, next) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                })
+            }
             Step::Leave => {
                 tracing::info!("kiosk: the visit is over; leaving the call");
                 self.0.calls.leave().await;
@@ -208,12 +281,13 @@ async fn kiosk_run(desktop: Weak<Inner>) {
 /// next moment comes; end with the life.
 async fn visits_run(desktop: Weak<Inner>, generation: u64, wake: Arc<Notify>) {
     let mut last_attempt = None;
+    let mut consent = ConsentState::default();
     loop {
         let Some(inner) = desktop.upgrade() else {
             return;
         };
         let Some(next) = Desktop(inner)
-            .visits_step(generation, &mut last_attempt)
+            .visits_step(generation, &mut last_attempt, &mut consent)
             .await
         else {
             return;

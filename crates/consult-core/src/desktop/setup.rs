@@ -89,6 +89,7 @@ impl Setup {
             browser_allow_root: self.config.browser_allow_root,
             trust,
             timeout: self.config.request_timeout(),
+            start_muted: self.config.kiosk.is_some(),
         })
     }
 
