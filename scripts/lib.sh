@@ -22,6 +22,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-tools
   imagemagick xdotool postgresql chromium chromium-driver
+  openbox wmctrl x11-utils
 )
 
 step() {

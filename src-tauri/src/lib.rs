@@ -5,6 +5,7 @@
 mod commands;
 mod deep_link;
 mod embedded;
+mod kiosk_shell;
 mod logging;
 mod notify;
 mod settings_store;
@@ -20,6 +21,7 @@ use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 use consult_core::desktop::{Desktop, Ports};
 
 use crate::embedded::{EmbeddedAccess, ShellCallWindow};
+use crate::kiosk_shell::KioskLock;
 use crate::settings_store::PluginSettingsStore;
 use crate::ui::{MainWindow, MAIN_LABEL};
 use crate::window::{WindowState, STATE_KEY};
@@ -30,7 +32,7 @@ pub fn run() -> ExitCode {
     let app = build(tauri::Builder::default()).build(tauri::generate_context!());
     match app {
         Ok(app) => {
-            app.run(|_, _| {});
+            app.run(|app, event| kiosk_shell::on_run_event(app, &event));
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -87,14 +89,25 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 call_window: Arc::new(ShellCallWindow::new(handle, Arc::clone(&access))),
             };
             let config_dir = app.path().app_config_dir()?;
-            app.manage(Desktop::load(&config_dir, store.clone(), ports));
-            window::create_main(handle, store.get::<WindowState>(STATE_KEY), access)?;
+            let desktop = Desktop::load(&config_dir, store.clone(), ports);
+            let kiosk = desktop.is_kiosk();
+            app.manage(desktop);
+            if kiosk {
+                tracing::info!("kiosk: the main window is locked");
+                app.manage(KioskLock::default());
+            }
+            window::create_main(handle, store.get::<WindowState>(STATE_KEY), access, kiosk)?;
             app.manage(store);
             then(handle);
             Ok(())
         })
         .on_window_event(|window, event| {
-            if window.label() == MAIN_LABEL && matches!(event, WindowEvent::CloseRequested { .. }) {
+            if window.label() != MAIN_LABEL {
+                return;
+            }
+            if window.try_state::<KioskLock>().is_some() {
+                kiosk_shell::on_window_event(window, event);
+            } else if matches!(event, WindowEvent::CloseRequested { .. }) {
                 save_window_state(window);
             }
         })

@@ -9,6 +9,8 @@ use consult_types::{
     events, CallScreen, Dashboard, FocusAppointment, KioskStatus, Revised, SessionEnded,
 };
 
+use crate::kiosk_shell;
+
 /// The main window's label: the only window there is, and the only one that hears the app.
 pub const MAIN_LABEL: &str = "main";
 
@@ -35,6 +37,10 @@ impl<R: Runtime> Ui for MainWindow<R> {
     }
 
     fn call_changed(&self, call: &Revised<Option<CallScreen>>) {
+        if let Some(window) = self.app.get_webview_window(MAIN_LABEL) {
+            let open = kiosk_shell::call_in_browser_window(call.value.as_ref());
+            kiosk_shell::yield_to_call_window(&window, open);
+        }
         self.emit(events::CALL_CHANGED, call);
     }
 

@@ -11,6 +11,7 @@ use tauri::{
 use url::Url;
 
 use crate::embedded::{self, EmbeddedAccess};
+use crate::kiosk_shell;
 use crate::ui::MAIN_LABEL;
 
 /// Key of the window's place in `settings.json`.
@@ -39,13 +40,20 @@ pub type Area = (i32, i32, u32, u32);
 
 /// The main window: the app's pages, plus the running embedded call's frames (`access`).
 /// Links that would open a window go to the system browser instead (http and https only).
+/// A kiosk's window is locked (`kiosk_shell`) and takes no saved place.
 pub fn create_main<R: Runtime>(
     app: &AppHandle<R>,
     saved: Option<WindowState>,
     access: Arc<EmbeddedAccess>,
+    kiosk: bool,
 ) -> tauri::Result<WebviewWindow<R>> {
     let navigation_access = Arc::clone(&access);
-    let window = WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()))
+    let mut builder =
+        WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()));
+    if kiosk {
+        builder = kiosk_shell::lock_builder(builder);
+    }
+    let window = builder
         .title("Consult")
         .inner_size(1100.0, 760.0)
         .min_inner_size(MIN_WIDTH, MIN_HEIGHT)
@@ -70,7 +78,10 @@ pub fn create_main<R: Runtime>(
         .build()?;
     embedded::enable_webrtc(&window);
     keep_top_level_on_app_pages(&window);
-    if let Some(saved) = saved {
+    if kiosk {
+        kiosk_shell::watch_window_state(&window);
+    }
+    if let Some(saved) = saved.filter(|_| !kiosk) {
         restore(&window, saved);
     }
     Ok(window)

@@ -14,12 +14,14 @@ pub mod paths;
 pub mod process;
 pub mod server;
 pub mod session;
+pub mod xwindow;
 
 pub use app::{App, AppLaunch};
 pub use clinic::ClinicApi;
 pub use notifications::NotificationDaemon;
 pub use server::ClinicServer;
 pub use session::IsolatedSession;
+pub use xwindow::WindowManager;
 
 /// The demo doctor seeded by `consult-server --demo`.
 pub const DEMO_DOCTOR_EMAIL: &str = "doctor@demo.clinic";
