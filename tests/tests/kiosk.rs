@@ -17,6 +17,55 @@ use serde_json::Value;
 const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
 const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 
+/// WCAG 2.2 AA violations on the screen shown now, found by axe-core (installed from
+/// tools/package.json), outside the Jitsi frame (Jitsi's own page, not ours), and how many
+/// rules passed (so a check that checked nothing does not pass).
+async fn wcag_violations(app: &App) -> (Vec<Value>, usize) {
+    let axe = consult_e2e::paths::workspace_root().join("tools/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe)
+        .unwrap_or_else(|error| panic!("{}: {error} (scripts/test installs it)", axe.display()));
+    app.client()
+        .execute(&axe, vec![])
+        .await
+        .expect("axe-core loads in the page");
+    let found = app
+        .client()
+        .execute_async(
+            r##"const done = arguments[arguments.length - 1];
+            axe.run({ exclude: [["#call-frame"]] }, {
+                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+            }).then(
+                (result) => done({
+                    passes: result.passes.length,
+                    violations: result.violations.map((v) => ({
+                        id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map((n) => n.target.join(" ")),
+                    })),
+                }),
+                (error) => done({ passes: 0, violations: [{ id: "axe-failed", help: String(error) }] }),
+            );"##,
+            vec![],
+        )
+        .await
+        .expect("axe-core runs");
+    let violations = found["violations"].as_array().cloned().unwrap_or_default();
+    let passes = found["passes"].as_u64().unwrap_or_default();
+    (violations, usize::try_from(passes).unwrap_or_default())
+}
+
+async fn assert_accessible(app: &App, screen: &str) {
+    let (violations, passes) = wcag_violations(app).await;
+    assert!(
+        passes > 0,
+        "axe-core checked nothing on the {screen} screen"
+    );
+    assert!(
+        violations.is_empty(),
+        "WCAG 2.2 AA violations on the {screen} screen: {}",
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
 /// One kiosk app with its server and a Jitsi stand-in. Field order is drop order.
 struct Kiosk {
     app: App,
@@ -116,6 +165,28 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
         .wait_for_text("#kiosk-clock", |time| time.len() == 5)
         .await;
     assert!(clock.contains(':'), "{clock}");
+    assert_accessible(&kiosk.app, "idle").await;
+    // The check can fail: a button without a name, put on the screen, is found.
+    kiosk
+        .app
+        .client()
+        .execute(
+            "const b = document.createElement('button'); b.id = 'nameless'; document.body.appendChild(b);",
+            vec![],
+        )
+        .await
+        .expect("the probe is added");
+    let (found, _) = wcag_violations(&kiosk.app).await;
+    assert!(
+        found.iter().any(|v| v["id"] == "button-name"),
+        "axe-core missed a nameless button: {found:?}"
+    );
+    kiosk
+        .app
+        .client()
+        .execute("document.getElementById('nameless').remove();", vec![])
+        .await
+        .expect("the probe is removed");
 
     // The server recorded a sign-in by the device grant, not by password.
     let audit = kiosk.api.get("/audit", &kiosk.admin).await;
@@ -138,6 +209,7 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
         })
         .await;
     assert!(!kiosk.app.is_present("#email").await, "still no login form");
+    assert_accessible(&kiosk.app, "switched-off").await;
 
     kiosk.set_enabled(true).await;
     kiosk.wait_state("ready").await;
@@ -179,7 +251,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
     let visit = id_of(&booked);
 
     // Nobody clicks: the kiosk joins by itself.
-    kiosk.app.wait_for("#call-screen").await;
+    kiosk.app.wait_for("#kiosk-call").await;
     let join = tokio::task::block_in_place(|| {
         kiosk
             .jitsi
@@ -213,6 +285,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         "nothing before the countdown ends: {:?}",
         kiosk.jitsi.commands()
     );
+    assert_accessible(&kiosk.app, "call, counting down").await;
     let started = std::time::Instant::now();
     tokio::task::block_in_place(|| {
         kiosk
@@ -228,6 +301,17 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         started.elapsed()
     );
     kiosk.app.wait_gone("#consent-countdown").await;
+    // The patient's three controls show Jitsi's state: both on now.
+    kiosk
+        .app
+        .wait_for_attr(
+            "#kiosk-mic",
+            "aria-pressed",
+            Duration::from_secs(10),
+            |on| on == "true",
+        )
+        .await;
+    assert_accessible(&kiosk.app, "call").await;
 
     // The doctor's side of the meeting, as the doctor's app does it.
     for step in ["start", "end"] {
@@ -240,7 +324,8 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
             )
             .await;
     }
-    kiosk.app.wait_gone("#call-screen").await;
-    kiosk.wait_state("ready").await;
+    kiosk.app.wait_gone("#kiosk-call").await;
+    kiosk.wait_state("thank-you").await;
+    assert_accessible(&kiosk.app, "thank-you").await;
     kiosk.app.quit().await;
 }

@@ -92,3 +92,111 @@ async fn the_consent_countdown_names_the_doctor_and_the_seconds_left() {
     );
     assert!(html.contains(r#"role="alert""#), "{html}");
 }
+
+mod call {
+    use super::*;
+    use consult_types::{CallPathKind, CallPhase, CallRole, CallScreen, CallSupport, CallView};
+    use consult_ui::pages::kiosk::{KioskCallView, KioskCallViewProps};
+
+    fn screen(phase: CallPhase, audio_only: bool) -> CallScreen {
+        CallScreen {
+            session_id: "ses_1".into(),
+            appointment_id: Some("apt_1".into()),
+            support: CallSupport {
+                path: CallPathKind::Embedded,
+                forced: false,
+                browser: None,
+                reason: None,
+                install_hint: None,
+            },
+            frame_url: Some("http://127.0.0.1:4711/call#key=secret".into()),
+            room_name: "room".into(),
+            audio_only,
+            view: CallView {
+                phase,
+                local_id: Some("me".into()),
+                display_name: "Room 3".into(),
+                role: CallRole::Participant,
+                audio_muted: true,
+                video_muted: false,
+                hand_raised: false,
+                sharing_screen: false,
+                tile_view: false,
+                participants: Vec::new(),
+                knocking: Vec::new(),
+                lobby_enabled: false,
+                media_error: None,
+            },
+        }
+    }
+
+    async fn render(screen: CallScreen) -> String {
+        LocalServerRenderer::<KioskCallView>::with_props(KioskCallViewProps {
+            screen,
+            on_control: Default::default(),
+        })
+        .render()
+        .await
+    }
+
+    #[tokio::test]
+    async fn three_big_controls_and_nothing_to_hang_up_or_configure() {
+        let html = render(screen(CallPhase::Joined, false)).await;
+        assert_eq!(
+            html.matches(r#"class="kiosk-control""#).count(),
+            3,
+            "{html}"
+        );
+        for id in ["kiosk-mic", "kiosk-camera", "kiosk-help"] {
+            assert!(html.contains(&format!(r#"id="{id}""#)), "{id}: {html}");
+        }
+        // The states are Jitsi's: the microphone is off, the camera on.
+        assert!(
+            html.contains(r#"id="kiosk-mic" type="button" aria-pressed="false""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="kiosk-camera" type="button" aria-pressed="true""#),
+            "{html}"
+        );
+        for doctors in [
+            "ctl-hangup",
+            "ctl-share",
+            "ctl-tile",
+            "call-retry",
+            "Back to schedule",
+        ] {
+            assert!(!html.contains(doctors), "{doctors}: {html}");
+        }
+        assert!(html.contains(r#"id="call-frame""#), "{html}");
+        assert!(html.contains("You are in your video visit."), "{html}");
+    }
+
+    #[tokio::test]
+    async fn controls_wait_for_the_join_and_audio_only_has_no_camera() {
+        let joining = render(screen(CallPhase::Joining, false)).await;
+        assert_eq!(
+            joining.matches(r#"disabled="disabled""#).count(),
+            3,
+            "{joining}"
+        );
+        let audio = render(screen(CallPhase::Joined, true)).await;
+        assert!(!audio.contains("kiosk-camera"), "{audio}");
+        let failed = render(screen(
+            CallPhase::Failed {
+                message: "gone".into(),
+            },
+            false,
+        ))
+        .await;
+        assert!(failed.contains("Trying again"), "{failed}");
+    }
+
+    #[tokio::test]
+    async fn the_visit_ends_with_a_thank_you() {
+        use consult_ui::pages::kiosk::ThankYouView;
+        let html = LocalServerRenderer::<ThankYouView>::new().render().await;
+        assert!(html.contains(r#"data-state="thank-you""#), "{html}");
+        assert!(html.contains("Thank you"), "{html}");
+    }
+}

@@ -11,7 +11,8 @@
 //! - The earliest due visit is joined; behind the waiting room the kiosk asks to join instead
 //!   (the approval then opens the call), and does not ask again while it waits.
 //! - A running call is left when its visit is no longer due (cancelled, moved away, its meeting
-//!   ended, past its end plus the grace) or its conference ended.
+//!   ended, past its end plus the grace), its conference ended or it failed (a failed call is
+//!   then joined again, after `retry`: nobody is at a kiosk to press Retry).
 //! - After a failed attempt the same visit is tried again only after `retry`.
 
 use std::time::Duration;
@@ -74,7 +75,11 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
             .appointments
             .iter()
             .find(|appointment| appointment.session_id == call.session_id);
-        let conference_over = matches!(call.view.phase, CallPhase::Ended { .. });
+        // A failed call is left too: the next look joins it again (after `retry`).
+        let conference_over = matches!(
+            call.view.phase,
+            CallPhase::Ended { .. } | CallPhase::Failed { .. }
+        );
         return match visit {
             Some(visit) if due(visit) && !conference_over => Step::Wait {
                 wake: Some(leave_at(visit, timing)),
@@ -354,6 +359,13 @@ mod tests {
             },
         );
         assert_eq!(with_call(&visits, &ended, START), Step::Leave);
+        let failed = call(
+            "ses_a",
+            CallPhase::Failed {
+                message: "Jitsi cannot be reached".into(),
+            },
+        );
+        assert_eq!(with_call(&visits, &failed, START), Step::Leave);
     }
 
     #[test]

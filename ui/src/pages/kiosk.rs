@@ -10,15 +10,19 @@ use std::rc::Rc;
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
-use consult_types::{events as names, JoinRequestStatus, KioskStatus, Revised};
+use consult_types::{
+    events as names, CallControl, CallPhase, CallScreen, JoinRequestStatus, KioskStatus, Revised,
+};
 
 use crate::clock::Clock;
 use crate::events::listen;
 use crate::ipc;
 use crate::live::use_live_state;
-use crate::pages::call::CallPage;
+use crate::pages::call::phase_name;
 
 const TICK_MILLIS: u32 = 10_000;
+/// How long the thank-you screen stays after a visit.
+const THANK_YOU_MILLIS: u32 = 15_000;
 
 /// The stateful page: listens to the kiosk's status, asks for it once, keeps the clock.
 #[function_component(KioskPage)]
@@ -64,19 +68,54 @@ pub fn kiosk_page() -> Html {
     // The visit's state, as for any signed-in life (no sign-out here: the core signs in again).
     let focus = use_state(|| None);
     let (live, _) = use_live_state(focus, Callback::noop());
+    // After a visit, "thank you" for a while, then the idle screen.
+    let thanking = use_state(|| false);
+    let in_call = live.call().is_some();
+    let joined = live
+        .call()
+        .is_some_and(|screen| screen.view.phase == CallPhase::Joined);
+    {
+        // A visit that was joined ends with a thank-you.
+        let thanking = thanking.clone();
+        use_effect_with(joined, move |joined| {
+            if *joined {
+                thanking.set(true);
+            }
+        });
+    }
+    {
+        let thanking = thanking.clone();
+        use_effect_with(in_call, move |in_call| {
+            let timer = (!*in_call && *thanking).then(|| {
+                let thanking = thanking.clone();
+                gloo_timers::callback::Timeout::new(THANK_YOU_MILLIS, move || thanking.set(false))
+            });
+            move || drop(timer)
+        });
+    }
     if let Some(screen) = live.call().cloned() {
         let countdown = match (*status).as_ref().map(|revised| &revised.value) {
             Some(KioskStatus::CameraSoon { doctor, seconds }) => Some((doctor.clone(), *seconds)),
             _ => None,
         };
+        let on_control = Callback::from(|control: CallControl| {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(refused) = ipc::call_control(control).await {
+                    web_sys::console::warn_1(&refused.to_string().into());
+                }
+            });
+        });
         return html! {
             <>
                 if let Some((doctor, seconds)) = countdown {
                     <ConsentCountdown {doctor} {seconds} />
                 }
-                <CallPage {screen} title={Some("Your video visit".to_owned())} />
+                <KioskCallView {screen} {on_control} />
             </>
         };
+    }
+    if *thanking {
+        return html! { <ThankYouView /> };
     }
     let waiting_for = live.dashboard().and_then(|dashboard| {
         let own = dashboard
@@ -193,5 +232,77 @@ pub fn consent_countdown_view(props: &ConsentCountdownProps) -> Html {
         <div id="consent-countdown" class="consent" role="alert" data-seconds={props.seconds.to_string()}>
             { format!("{} is joining — camera on in {} s", props.doctor, props.seconds) }
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct KioskCallViewProps {
+    pub screen: CallScreen,
+    #[prop_or_default]
+    pub on_control: Callback<CallControl>,
+}
+
+/// The patient's call screen: the meeting and three big controls (microphone, camera, ask for
+/// help); nothing to hang up or configure: the kiosk leaves by itself when the visit ends.
+#[function_component(KioskCallView)]
+pub fn kiosk_call_view(props: &KioskCallViewProps) -> Html {
+    let screen = &props.screen;
+    let view = &screen.view;
+    let joined = view.phase == CallPhase::Joined;
+    let status = match &view.phase {
+        CallPhase::Joining | CallPhase::Rejoining => "Connecting to your visit…",
+        CallPhase::Joined => "You are in your video visit.",
+        CallPhase::Ended { .. } => "Your visit has ended.",
+        CallPhase::Failed { .. } => "The connection was lost. Trying again…",
+    };
+    let button = |id: &'static str, label: &'static str, on: bool, control: CallControl| {
+        let on_control = props.on_control.clone();
+        html! {
+            <button id={id} class="kiosk-control" type="button" aria-pressed={on.to_string()}
+                data-state={if on { "on" } else { "off" }} disabled={!joined}
+                onclick={Callback::from(move |_: MouseEvent| on_control.emit(control.clone()))}>
+                <span class="control-name">{ label }</span>
+                <span class="control-state">{ if on { "On" } else { "Off" } }</span>
+            </button>
+        }
+    };
+    html! {
+        <main id="kiosk-call" class="kiosk-call" data-phase={phase_name(&view.phase)}>
+            <h1 class="visually-hidden">{ "Your video visit" }</h1>
+            <div id="call-stage" class="kiosk-stage">
+                if let Some(url) = &screen.frame_url {
+                    // As on the doctor's call screen: no top navigation from the call's frames.
+                    <iframe id="call-frame" key={url.clone()} src={url.clone()} title="Video call"
+                        sandbox="allow-scripts allow-same-origin allow-forms allow-popups"
+                        allow="camera; microphone; autoplay; fullscreen"
+                        referrerpolicy="no-referrer"></iframe>
+                } else {
+                    <p id="call-in-browser" class="kiosk-note">{ "Your visit is on the screen." }</p>
+                }
+            </div>
+            <p id="kiosk-call-status" class="kiosk-call-status" role="status" aria-live="polite">
+                { status }
+            </p>
+            <div class="kiosk-controls" role="toolbar" aria-label="Call controls">
+                { button("kiosk-mic", "Microphone", !view.audio_muted, CallControl::ToggleAudio) }
+                if !screen.audio_only {
+                    { button("kiosk-camera", "Camera", !view.video_muted, CallControl::ToggleVideo) }
+                }
+                { button("kiosk-help", "Ask for help", view.hand_raised, CallControl::ToggleRaiseHand) }
+            </div>
+        </main>
+    }
+}
+
+/// After a visit, until the idle screen comes back.
+#[function_component(ThankYouView)]
+pub fn thank_you_view() -> Html {
+    html! {
+        <main id="kiosk" class="kiosk" data-state="thank-you">
+            <div class="kiosk-drift" aria-live="polite">
+                <h1 class="kiosk-thanks">{ "Thank you" }</h1>
+                <p class="kiosk-note">{ "Your visit has ended. The staff will be with you shortly." }</p>
+            </div>
+        </main>
     }
 }
