@@ -88,6 +88,17 @@ impl<R: Runtime> CallWindow for ShellCallWindow<R> {
     fn close_embedded(&self) {
         self.access.revoke();
     }
+
+    fn forget_visit(&self) {
+        use tauri::Manager as _;
+        let Some(window) = self.app.get_webview_window(MAIN_LABEL) else {
+            return;
+        };
+        match window.clear_all_browsing_data() {
+            Ok(()) => tracing::info!("the webview's data of the visit was cleared"),
+            Err(error) => tracing::warn!(%error, "the webview's data could not be cleared"),
+        }
+    }
 }
 
 /// Trusts the Jitsi server's certificate (already verified against the clinic's CA by the

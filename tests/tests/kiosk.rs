@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use std::time::Duration;
 
-use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL};
+use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL, DEMO_PATIENT_NAME};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon};
 use serde_json::Value;
@@ -327,5 +327,21 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
     kiosk.app.wait_gone("#kiosk-call").await;
     kiosk.wait_state("thank-you").await;
     assert_accessible(&kiosk.app, "thank-you").await;
+    // Privacy between patients: the patient's name is on no screen and in no log line.
+    let page = kiosk
+        .app
+        .client()
+        .source()
+        .await
+        .expect("the page's source");
+    assert!(!page.contains(DEMO_PATIENT_NAME), "{page}");
+    assert!(!kiosk.app.logs().contains(DEMO_PATIENT_NAME));
+    assert!(
+        kiosk
+            .app
+            .logs()
+            .contains("the webview's data of the visit was cleared"),
+        "the webview's data is cleared after the visit"
+    );
     kiosk.app.quit().await;
 }

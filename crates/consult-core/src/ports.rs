@@ -42,6 +42,9 @@ pub trait Notifier: Send + Sync + 'static {
 pub trait CallWindow: Send + Sync + 'static {
     fn open_embedded(&self, call_page: &Url, deployment: &Deployment);
     fn close_embedded(&self);
+    /// Clears what the main webview kept (cookies, storage, caches): a kiosk does it after
+    /// each visit, so nothing of one patient's call stays for the next.
+    fn forget_visit(&self);
 }
 
 /// What a click on a native notification asks for; the shell maps the platform's action keys

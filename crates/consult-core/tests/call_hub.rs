@@ -5,23 +5,20 @@
 //! for the next event rather than for time.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tokio_rustls::rustls;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use url::Url;
+
+mod support;
 
 use consult_core::call::deployment::{Deployment, Trust};
 use consult_core::call::{CallHost, CallHub, CallOptions, InboundEvent};
@@ -35,100 +32,13 @@ use consult_types::{
     AppError, Appointment, CallControl, CallPathKind, CallPhase, CallRole, CallScreen, CallSupport,
     EndReason, JoinCallArgs, KnockingParticipant,
 };
+use support::FakeJitsi;
 
 const DOCTOR: &str = "doctor@demo.clinic";
 const PASSWORD: &str = "consult-demo";
 const APP_ID: &str = "consult-hub-tests";
 const APP_SECRET: &str = "hub-tests-only-jitsi-app-secret-0123456789";
 const WAIT: Duration = Duration::from_secs(10);
-const SCRIPT: &str = "/* stand-in */ var JitsiMeetExternalAPI = function () {};";
-
-/// An HTTPS server on loopback answering every request with an `external_api.js` (HTTP 503
-/// while down), under a private CA written to `ca_file` for the call's [`Trust`].
-struct FakeJitsi {
-    origin: String,
-    ca_file: PathBuf,
-    up: Arc<AtomicBool>,
-    _dir: TempDir,
-}
-
-impl FakeJitsi {
-    async fn start() -> FakeJitsi {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let mut leaf_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        leaf_params.subject_alt_names =
-            vec![rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
-        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-        let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
-        );
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let serving = up.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                let up = serving.load(Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let Ok(mut stream) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let mut request = Vec::new();
-                    let mut buffer = [0u8; 1024];
-                    while !request.windows(4).any(|end| end == b"\r\n\r\n") {
-                        match stream.read(&mut buffer).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(read) => request.extend_from_slice(&buffer[..read]),
-                        }
-                    }
-                    let (status, body) = if up {
-                        ("200 OK", SCRIPT)
-                    } else {
-                        ("503 Service Unavailable", "down")
-                    };
-                    let response = format!(
-                        "HTTP/1.1 {status}\r\nContent-Type: text/javascript\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(response.as_bytes()).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
-        let dir = tempfile::tempdir().unwrap();
-        let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).unwrap();
-        FakeJitsi {
-            origin: format!("https://127.0.0.1:{port}"),
-            ca_file,
-            up,
-            _dir: dir,
-        }
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-    }
-}
 
 struct World {
     _server: RunningServer,

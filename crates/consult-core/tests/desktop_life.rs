@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use url::Url;
 
+mod support;
+use support::FakeJitsi;
+
 use consult_core::alerts::Alert;
 use consult_core::call::deployment::Deployment;
 use consult_core::config::{AppConfig, CallPathChoice};
@@ -46,6 +49,8 @@ struct Shell {
     alerts: Mutex<Vec<Alert>>,
     withdrawn: Mutex<Vec<String>>,
     kiosk: Mutex<Vec<Revised<KioskStatus>>>,
+    /// Visits whose webview data was cleared.
+    forgotten: Mutex<usize>,
 }
 
 impl Ui for Shell {
@@ -81,6 +86,9 @@ impl Notifier for Shell {
 impl CallWindow for Shell {
     fn open_embedded(&self, _call_page: &Url, _deployment: &Deployment) {}
     fn close_embedded(&self) {}
+    fn forget_visit(&self) {
+        *self.forgotten.lock().unwrap() += 1;
+    }
 }
 
 impl Shell {
@@ -134,6 +142,8 @@ struct World {
     server: RunningServer,
     _data: TempDir,
     config_dir: TempDir,
+    /// The Jitsi the server mints tokens for, when it does.
+    jitsi: Option<FakeJitsi>,
 }
 
 impl World {
@@ -141,17 +151,21 @@ impl World {
         World::start_with(|_| {}).await
     }
 
-    /// A world whose server mints meeting tokens for a Jitsi nobody answers at: a call opens
-    /// (and says Jitsi cannot be reached), which is all the waiting room needs.
+    /// A world whose server mints meeting tokens for a fake Jitsi (HTTPS under a private CA,
+    /// serving an `external_api.js`): calls open and stay open.
     async fn start_with_meetings() -> World {
-        World::start_with(|config| {
+        let jitsi = FakeJitsi::start().await;
+        let origin = jitsi.origin.clone();
+        let mut world = World::start_with(|config| {
             config.jitsi = Some(JitsiConfig::hs256(
-                "https://127.0.0.1:9",
+                origin,
                 "consult-life-tests",
                 "life-tests-only-jitsi-app-secret-0123456789",
             ));
         })
-        .await
+        .await;
+        world.jitsi = Some(jitsi);
+        world
     }
 
     async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> World {
@@ -169,6 +183,7 @@ impl World {
             server,
             _data: data,
             config_dir: tempfile::tempdir().unwrap(),
+            jitsi: None,
         }
     }
 
@@ -212,6 +227,7 @@ impl World {
         std::fs::write(&file, "keychain = \"none\"\n").unwrap();
         let mut config = AppConfig::load(&file).unwrap();
         config.server_url = Url::parse(&self.server_url()).unwrap();
+        config.jitsi_ca_file = self.jitsi.as_ref().map(|jitsi| jitsi.ca_file.clone());
         configure(&mut config);
         let setup = Setup::new(config, Arc::new(MemorySettings::default()));
         let shell = Arc::new(Shell::default());
@@ -995,9 +1011,15 @@ mod kiosk_mode {
             .wait_for("the kiosk in its visit's call", |shell| shell.call_open())
             .await;
 
+        assert_eq!(*shell.forgotten.lock().unwrap(), 0);
         doctor_posts(&world, &doctor, &format!("DELETE appointments/{visit}")).await;
         shell
             .wait_for("the call left", |shell| !shell.call_open())
+            .await;
+        shell
+            .wait_for("the visit's webview data cleared", |shell| {
+                *shell.forgotten.lock().unwrap() == 1
+            })
             .await;
     }
 

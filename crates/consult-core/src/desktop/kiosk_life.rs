@@ -203,6 +203,8 @@ impl Desktop {
             Step::Leave => {
                 tracing::info!("kiosk: the visit is over; leaving the call");
                 self.0.calls.leave().await;
+                // Between patients: nothing of this visit stays in the webview.
+                self.0.ports.call_window.forget_visit();
                 Some(None)
             }
             Step::AskToJoin(visit) => {

@@ -197,6 +197,7 @@ mod tests {
     impl CallWindow for Shell {
         fn open_embedded(&self, _call_page: &Url, _deployment: &Deployment) {}
         fn close_embedded(&self) {}
+        fn forget_visit(&self) {}
     }
 
     #[test]
