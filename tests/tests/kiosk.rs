@@ -129,6 +129,35 @@ impl Kiosk {
         }
     }
 
+    /// The doctor books a visit in this kiosk's room starting in 5 minutes; its id.
+    async fn book_visit(&self, doctor: &Actor, waiting_room: bool) -> String {
+        let patient = self.api.patient().await;
+        let kiosk_id = self.kiosk_user_id().await;
+        let start = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("zero nanoseconds")
+            + Duration::from_secs(5 * 60);
+        let end = start + Duration::from_secs(30 * 60);
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        let booked = self
+            .api
+            .post(
+                "/appointments",
+                doctor,
+                Some(serde_json::json!({
+                    "doctorId": doctor.id,
+                    "patientId": patient.id,
+                    "kioskId": kiosk_id,
+                    "startTime": start.format(rfc3339).expect("format"),
+                    "endTime": end.format(rfc3339).expect("format"),
+                    "callType": "video",
+                    "waitingRoom": waiting_room,
+                })),
+            )
+            .await;
+        id_of(&booked)
+    }
+
     async fn wait_state(&self, state: &str) {
         self.app
             .wait_for(&format!("#kiosk[data-state=\"{state}\"]"))
@@ -225,30 +254,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
     let kiosk = Kiosk::open("kiosk-visit", Duration::from_secs(10 * 60)).await;
     kiosk.wait_state("ready").await;
     let doctor = kiosk.api.doctor().await;
-    let patient = kiosk.api.patient().await;
-    let kiosk_id = kiosk.kiosk_user_id().await;
-    let start = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("zero nanoseconds")
-        + Duration::from_secs(5 * 60);
-    let end = start + Duration::from_secs(30 * 60);
-    let rfc3339 = &time::format_description::well_known::Rfc3339;
-    let booked = kiosk
-        .api
-        .post(
-            "/appointments",
-            &doctor,
-            Some(serde_json::json!({
-                "doctorId": doctor.id,
-                "patientId": patient.id,
-                "kioskId": kiosk_id,
-                "startTime": start.format(rfc3339).expect("format"),
-                "endTime": end.format(rfc3339).expect("format"),
-                "callType": "video",
-            })),
-        )
-        .await;
-    let visit = id_of(&booked);
+    let visit = kiosk.book_visit(&doctor, false).await;
 
     // Nobody clicks: the kiosk joins by itself.
     kiosk.app.wait_for("#kiosk-call").await;
@@ -343,5 +349,42 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
             .contains("the webview's data of the visit was cleared"),
         "the webview's data is cleared after the visit"
     );
+    kiosk.app.quit().await;
+}
+
+/// Behind the waiting room the kiosk asks by itself, says who will let the patient in, and
+/// joins with no one touching it once the doctor approves.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_the_waiting_room_the_kiosk_asks_and_joins_once_let_in() {
+    let kiosk = Kiosk::open("kiosk-waiting", Duration::from_secs(10 * 60)).await;
+    kiosk.wait_state("ready").await;
+    let doctor = kiosk.api.doctor().await;
+    let visit = kiosk.book_visit(&doctor, true).await;
+
+    kiosk.wait_state("waiting").await;
+    kiosk
+        .app
+        .wait_for_text("#kiosk-status", |text| {
+            text == "Ada Lovelace will let you in. Please wait here."
+        })
+        .await;
+    assert_accessible(&kiosk.app, "waiting").await;
+    assert!(
+        kiosk.jitsi.joins().is_empty(),
+        "not before the doctor says so"
+    );
+    let pending = kiosk.api.pending_join_requests(&doctor, &visit).await;
+    assert_eq!(pending.len(), 1, "asked once: {pending:?}");
+    assert_eq!(pending[0]["requesterRole"], "kiosk");
+
+    kiosk.api.approve(&doctor, &id_of(&pending[0])).await;
+    kiosk.app.wait_for("#kiosk-call").await;
+    let join = tokio::task::block_in_place(|| {
+        kiosk
+            .jitsi
+            .wait_for_joins(1, Duration::from_secs(30))
+            .remove(0)
+    });
+    assert!(join.accepted, "{join:?}");
     kiosk.app.quit().await;
 }

@@ -205,16 +205,19 @@ impl World {
         self.desktop_configured(idle_timeout, idle_clock, |_| {})
     }
 
-    /// A desktop whose calls open in a stand-in browser (a process that waits to be closed).
+    /// A desktop whose calls open in a stand-in browser.
     fn desktop_with_calls(&self) -> (Desktop, Arc<Shell>) {
+        self.desktop_configured(None, None, |config| self.calls_in_stand_in_browser(config))
+    }
+
+    /// Calls open in a stand-in browser: a process that waits to be closed.
+    fn calls_in_stand_in_browser(&self, config: &mut AppConfig) {
         let browser = self.config_dir.path().join("browser");
         std::fs::write(&browser, "#!/bin/sh\nexec sleep 60\n").unwrap();
         std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
-        self.desktop_configured(None, None, |config| {
-            config.call_path = CallPathChoice::Browser;
-            config.browser = Some(browser);
-            config.browser_allow_root = true;
-        })
+        config.call_path = CallPathChoice::Browser;
+        config.browser = Some(browser);
+        config.browser_allow_root = true;
     }
 
     fn desktop_configured(
@@ -797,18 +800,22 @@ mod kiosk_mode {
 
     /// A kiosk desktop whose secret file holds `secret` with `mode`.
     fn kiosk(world: &World, secret: &str, mode: u32) -> (Desktop, Arc<Shell>) {
+        let kiosk = kiosk_config(world, secret, mode);
+        world.desktop_configured(None, None, |config| config.kiosk = Some(kiosk))
+    }
+
+    /// The demo kiosk, its secret file holding `secret` with `mode`.
+    fn kiosk_config(world: &World, secret: &str, mode: u32) -> KioskConfig {
         let file = world.config_dir.path().join("device-secret");
         std::fs::write(&file, secret).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
-        world.desktop_configured(None, None, |config| {
-            config.kiosk = Some(KioskConfig {
-                device_id: DEMO_DEVICE_ID.into(),
-                secret_file: Some(file),
-                retry_secs: None,
-                join_lead_secs: None,
-                leave_grace_secs: None,
-            });
-        })
+        KioskConfig {
+            device_id: DEMO_DEVICE_ID.into(),
+            secret_file: Some(file),
+            retry_secs: None,
+            join_lead_secs: None,
+            leave_grace_secs: None,
+        }
     }
 
     async fn set_kiosk_enabled(world: &World, enabled: bool) {
@@ -930,23 +937,13 @@ mod kiosk_mode {
 
     /// A kiosk whose calls open in the stand-in browser, joining `lead` before a visit.
     fn kiosk_with_calls(world: &World, lead: Duration) -> (Desktop, Arc<Shell>) {
-        let file = world.config_dir.path().join("device-secret");
-        std::fs::write(&file, DEMO_DEVICE_SECRET).unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let browser = world.config_dir.path().join("browser");
-        std::fs::write(&browser, "#!/bin/sh\nexec sleep 60\n").unwrap();
-        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let kiosk = KioskConfig {
+            join_lead_secs: Some(lead.as_secs()),
+            ..kiosk_config(world, DEMO_DEVICE_SECRET, 0o600)
+        };
         world.desktop_configured(None, None, |config| {
-            config.kiosk = Some(KioskConfig {
-                device_id: DEMO_DEVICE_ID.into(),
-                secret_file: Some(file),
-                retry_secs: None,
-                join_lead_secs: Some(lead.as_secs()),
-                leave_grace_secs: None,
-            });
-            config.call_path = CallPathChoice::Browser;
-            config.browser = Some(browser);
-            config.browser_allow_root = true;
+            config.kiosk = Some(kiosk);
+            world.calls_in_stand_in_browser(config);
         })
     }
 

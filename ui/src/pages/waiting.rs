@@ -143,15 +143,7 @@ pub fn waiting_view(props: &WaitingViewProps) -> Html {
                 <>
                     <h1 id="waiting-title">{ format!("{doctor} declined your request") }</h1>
                     <p>{ "You can ask again, for example if the doctor is now ready." }</p>
-                    <div class="actions">
-                        <button id="ask-again" type="button" disabled={busy} onclick={ask_again}>
-                            { "Ask again" }
-                        </button>
-                        <button id="back-to-schedule" class="secondary" type="button"
-                            disabled={busy} onclick={dismiss}>
-                            { "Back to the schedule" }
-                        </button>
-                    </div>
+                    { actions(("ask-again", "Ask again", ask_again), busy, dismiss) }
                 </>
             },
         ),
@@ -163,15 +155,7 @@ pub fn waiting_view(props: &WaitingViewProps) -> Html {
                     <p class="error" id="join-failed">
                         { "The call could not open: " }{ why }
                     </p>
-                    <div class="actions">
-                        <button id="join-again" type="button" disabled={busy} onclick={join}>
-                            { "Try again" }
-                        </button>
-                        <button id="back-to-schedule" class="secondary" type="button"
-                            disabled={busy} onclick={dismiss}>
-                            { "Back to the schedule" }
-                        </button>
-                    </div>
+                    { actions(("join-again", "Try again", join), busy, dismiss) }
                 </>
             },
         ),
@@ -202,5 +186,22 @@ pub fn waiting_view(props: &WaitingViewProps) -> Html {
                 }
             </section>
         </main>
+    }
+}
+
+/// A state's way on (`id`, label, click) and the way back to the schedule.
+fn actions(
+    (id, label, onclick): (&'static str, &'static str, Callback<MouseEvent>),
+    busy: bool,
+    back: Callback<MouseEvent>,
+) -> Html {
+    html! {
+        <div class="actions">
+            <button id={id} type="button" disabled={busy} {onclick}>{ label }</button>
+            <button id="back-to-schedule" class="secondary" type="button" disabled={busy}
+                onclick={back}>
+                { "Back to the schedule" }
+            </button>
+        </div>
     }
 }
