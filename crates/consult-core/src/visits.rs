@@ -9,7 +9,8 @@
 //!   meeting ended (those leave the schedule). (The server mints meeting tokens only from 15
 //!   minutes before the start: an attempt before that fails and is retried.)
 //! - The earliest due visit is joined; behind the waiting room the kiosk asks to join instead
-//!   (the approval then opens the call), and does not ask again while it waits.
+//!   (the approval then opens the call), and does not ask again while it waits, nor after the
+//!   doctor declined (nobody at the kiosk asked to be asked again).
 //! - A running call is left when its visit is no longer due (cancelled, moved away, its meeting
 //!   ended, past its end plus the grace), its conference ended or it failed (a failed call is
 //!   then joined again, after `retry`: nobody is at a kiosk to press Retry).
@@ -113,7 +114,9 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
             own.request.appointment_id == visit.id
                 && matches!(
                     own.request.status,
-                    JoinRequestStatus::Pending | JoinRequestStatus::Approved
+                    JoinRequestStatus::Pending
+                        | JoinRequestStatus::Approved
+                        | JoinRequestStatus::Rejected
                 )
         });
         if waiting {
@@ -319,6 +322,20 @@ mod tests {
                 now: START,
                 appointments: &visits,
                 own_requests: &own,
+                call: None,
+                last_attempt: None,
+            },
+            VisitTiming::default(),
+        );
+        assert!(matches!(step, Step::Wait { .. }), "{step:?}");
+        // Declined: it does not ask again by itself.
+        let mut declined = own.clone();
+        declined[0].request.status = JoinRequestStatus::Rejected;
+        let step = decide(
+            &Situation {
+                now: START + time::Duration::minutes(5),
+                appointments: &visits,
+                own_requests: &declined,
                 call: None,
                 last_attempt: None,
             },

@@ -165,7 +165,14 @@ impl Desktop {
                         )
                 };
                 let next = match step {
-                    Consent::Idle => None,
+                    Consent::Idle => {
+                        // The doctor left before the countdown ended: it starts again when
+                        // they are back, and the screen stops counting.
+                        if consent.since.take().is_some() && !consent.done {
+                            self.set_kiosk(KioskStatus::Ready);
+                        }
+                        None
+                    }
                     Consent::Start => {
                         consent.since = Some(now);
                         tracing::info!("kiosk: the doctor is in; media on after the countdown");
