@@ -2,6 +2,7 @@
 //! native notifications, the embedded call's window) and turns each IPC command into one call on
 //! the core's [`Desktop`], which owns everything else (`consult-core`, tested without a webview).
 
+mod cli;
 mod commands;
 mod deep_link;
 mod embedded;
@@ -28,6 +29,29 @@ use crate::window::{WindowState, STATE_KEY};
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
+    let args = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned());
+    match cli::parse(args, std::path::Path::is_file) {
+        Ok(cli::Invocation::Help) => {
+            println!("{}", cli::help());
+            return ExitCode::SUCCESS;
+        }
+        Ok(cli::Invocation::Version) => {
+            println!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Ok(cli::Invocation::Run { config: Some(file) }) => {
+            // The core reads its file from here (`AppConfig::file_location`); set before any
+            // thread starts.
+            std::env::set_var(consult_core::config::CONFIG_FILE_ENV, file);
+        }
+        Ok(cli::Invocation::Run { config: None }) => {}
+        Err(error) => {
+            eprintln!("consult: {error}. Try consult --help.");
+            return ExitCode::from(2);
+        }
+    }
     logging::init();
     let app = build(tauri::Builder::default()).build(tauri::generate_context!());
     match app {
