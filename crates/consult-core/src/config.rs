@@ -1,7 +1,9 @@
-//! The app's configuration: defaults < `config.toml` < `CONSULT_*` environment variables.
+//! The app's configuration: defaults < `config.toml` < `CONSULT_*` environment variables <
+//! the machine-wide file (`/etc/consult/config.toml` on Linux), which a clinic's IT manages and
+//! which neither the user's file nor the environment can override.
 //!
-//! Administrators preset the clinic server for their users with the file or the environment;
-//! nothing here is secret, and nothing secret may be added here.
+//! Administrators preset the clinic server for their users with any of the three; nothing here
+//! is secret, and nothing secret may be added here.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +17,13 @@ use consult_types::AppError;
 
 /// Environment variable naming a config file to use instead of the default location.
 pub const CONFIG_FILE_ENV: &str = "CONSULT_CONFIG";
+/// The machine-wide configuration that wins over everything else. Windows (the registry's
+/// `HKLM\Software\Policies\Consult`) and macOS (managed preferences) are documented, not read
+/// yet.
+#[cfg(all(unix, not(target_os = "macos")))]
+pub const MACHINE_FILE: Option<&str> = Some("/etc/consult/config.toml");
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub const MACHINE_FILE: Option<&str> = None;
 /// Prefix of environment variables overriding single settings, e.g. `CONSULT_SERVER_URL`.
 pub const ENV_PREFIX: &str = "CONSULT_";
 
@@ -183,9 +192,18 @@ fn environment() -> Env {
 
 impl AppConfig {
     /// Loads the configuration: `file` if it exists (a missing file is not an error, a broken
-    /// one is), then the `CONSULT_*` environment variables.
+    /// one is), then the `CONSULT_*` environment variables, then the machine-wide file.
     pub fn load(file: &Path) -> Result<AppConfig, AppError> {
-        let admin = Figment::new().merge(Toml::file(file)).merge(environment());
+        AppConfig::load_with_machine(file, MACHINE_FILE.map(Path::new))
+    }
+
+    /// [`AppConfig::load`] with the machine-wide file at `machine` (tests use their own).
+    pub fn load_with_machine(file: &Path, machine: Option<&Path>) -> Result<AppConfig, AppError> {
+        let mut admin = Figment::new().merge(Toml::file(file)).merge(environment());
+        if let Some(machine) = machine {
+            // Last, so what it sets wins over the user's file and the environment.
+            admin = admin.merge(Toml::file(machine));
+        }
         let mut config = Self::from_figment(defaults().merge(admin.clone()))?;
         // What the administrator set is what the file and environment alone contain.
         config.preset = USER_FACING
@@ -345,12 +363,14 @@ mod tests {
                 "config.toml",
                 "server_url = \"https://clinic.example\"\nrequest_timeout_secs = 7\n",
             )?;
-            let from_file = AppConfig::load(&jail.directory().join("config.toml")).unwrap();
+            let from_file =
+                AppConfig::load_with_machine(&jail.directory().join("config.toml"), None).unwrap();
             assert_eq!(from_file.server_url.as_str(), "https://clinic.example/");
             assert_eq!(from_file.request_timeout_secs, 7);
 
             jail.set_env("CONSULT_SERVER_URL", "https://other.example:8443");
-            let from_env = AppConfig::load(&jail.directory().join("config.toml")).unwrap();
+            let from_env =
+                AppConfig::load_with_machine(&jail.directory().join("config.toml"), None).unwrap();
             assert_eq!(from_env.server_url.as_str(), "https://other.example:8443/");
             assert_eq!(from_env.request_timeout_secs, 7);
             assert_eq!(from_env.server_origin(), "https://other.example:8443");
@@ -361,15 +381,16 @@ mod tests {
     #[test]
     fn a_missing_file_is_fine_but_a_broken_one_is_reported() {
         Jail::expect_with(|jail| {
-            let missing = AppConfig::load(&jail.directory().join("absent.toml")).unwrap();
+            let missing =
+                AppConfig::load_with_machine(&jail.directory().join("absent.toml"), None).unwrap();
             assert_eq!(missing, AppConfig::from_figment(defaults()).unwrap());
 
             jail.create_file("config.toml", "server_url = 42\n")?;
-            let broken = AppConfig::load(&jail.directory().join("config.toml"));
+            let broken = AppConfig::load_with_machine(&jail.directory().join("config.toml"), None);
             assert!(matches!(broken, Err(AppError::Config { .. })), "{broken:?}");
 
             jail.create_file("config.toml", "sever_url = \"https://typo.example\"\n")?;
-            let typo = AppConfig::load(&jail.directory().join("config.toml"));
+            let typo = AppConfig::load_with_machine(&jail.directory().join("config.toml"), None);
             assert!(matches!(typo, Err(AppError::Config { .. })), "{typo:?}");
             Ok(())
         });
@@ -386,13 +407,13 @@ mod tests {
             ] {
                 jail.set_env("CONSULT_SERVER_URL", allowed);
                 assert!(
-                    AppConfig::load(&file).is_ok(),
+                    AppConfig::load_with_machine(&file, None).is_ok(),
                     "{allowed} should be allowed"
                 );
             }
             for refused in ["http://clinic.example", "ftp://clinic.example", "not a url"] {
                 jail.set_env("CONSULT_SERVER_URL", refused);
-                let result = AppConfig::load(&file);
+                let result = AppConfig::load_with_machine(&file, None);
                 assert!(
                     matches!(result, Err(AppError::Config { .. })),
                     "{refused}: {result:?}"
@@ -406,7 +427,7 @@ mod tests {
     fn presets_name_what_the_file_or_environment_set() {
         Jail::expect_with(|jail| {
             let file = jail.directory().join("config.toml");
-            let none = AppConfig::load(&file).unwrap();
+            let none = AppConfig::load_with_machine(&file, None).unwrap();
             assert!(none.presets().is_empty(), "{:?}", none.presets());
             assert_eq!(none.idle_logoff_secs, DEFAULT_IDLE_LOGOFF_SECS);
             assert_eq!(none.keychain, KeychainMode::Os);
@@ -419,7 +440,7 @@ mod tests {
             jail.set_env("CONSULT_SERVER_URL", "https://clinic.example");
             jail.set_env("CONSULT_NOTIFICATIONS__REMINDERS", "false");
             jail.set_env("CONSULT_UNRELATED", "x");
-            let config = AppConfig::load(&file).unwrap();
+            let config = AppConfig::load_with_machine(&file, None).unwrap();
             assert_eq!(config.idle_logoff_secs, 300);
             assert_eq!(config.keychain, KeychainMode::None);
             assert_eq!(config.notifications.show_patient_names, Some(false));
@@ -445,7 +466,7 @@ mod tests {
     fn call_path_and_browser_come_from_the_file_or_the_environment() {
         Jail::expect_with(|jail| {
             let file = jail.directory().join("config.toml");
-            let default = AppConfig::load(&file).unwrap();
+            let default = AppConfig::load_with_machine(&file, None).unwrap();
             assert_eq!(default.call_path, CallPathChoice::Auto);
             assert_eq!(default.browser, None);
             assert!(
@@ -457,7 +478,7 @@ mod tests {
                 "config.toml",
                 "call_path = \"embedded\"\nbrowser = \"/opt/chromium/chrome\"\n",
             )?;
-            let from_file = AppConfig::load(&file).unwrap();
+            let from_file = AppConfig::load_with_machine(&file, None).unwrap();
             assert_eq!(from_file.call_path, CallPathChoice::Embedded);
             assert_eq!(
                 from_file.browser.as_deref(),
@@ -468,14 +489,18 @@ mod tests {
 
             jail.set_env("CONSULT_CALL_PATH", "browser");
             jail.set_env("CONSULT_BROWSER", "/usr/bin/brave-browser");
-            let from_env = AppConfig::load(&file).unwrap();
+            let from_env = AppConfig::load_with_machine(&file, None).unwrap();
             assert_eq!(from_env.call_path, CallPathChoice::Browser);
             assert_eq!(
                 from_env.browser.as_deref(),
                 Some(Path::new("/usr/bin/brave-browser"))
             );
             jail.set_env("CONSULT_BROWSER_ALLOW_ROOT", "true");
-            assert!(AppConfig::load(&file).unwrap().browser_allow_root);
+            assert!(
+                AppConfig::load_with_machine(&file, None)
+                    .unwrap()
+                    .browser_allow_root
+            );
             Ok(())
         });
     }
@@ -485,7 +510,7 @@ mod tests {
         Jail::expect_with(|jail| {
             let file = jail.directory().join("config.toml");
             jail.create_file("config.toml", "call_path = \"iframe\"\n")?;
-            match AppConfig::load(&file) {
+            match AppConfig::load_with_machine(&file, None) {
                 Err(AppError::Config { detail }) => {
                     assert!(detail.contains("iframe"), "{detail}");
                     assert!(detail.contains("call_path"), "{detail}");
@@ -496,7 +521,7 @@ mod tests {
 
             jail.create_file("config.toml", "")?;
             jail.set_env("CONSULT_CALL_PATH", "webview");
-            let from_env = AppConfig::load(&file);
+            let from_env = AppConfig::load_with_machine(&file, None);
             assert!(
                 matches!(&from_env, Err(AppError::Config { detail }) if detail.contains("webview")),
                 "{from_env:?}"
@@ -504,7 +529,7 @@ mod tests {
 
             jail.set_env("CONSULT_CALL_PATH", "auto");
             jail.set_env("CONSULT_BROWSER", "chromium");
-            match AppConfig::load(&file) {
+            match AppConfig::load_with_machine(&file, None) {
                 Err(AppError::Config { detail }) => {
                     assert!(detail.contains("absolute path"), "{detail}");
                 }
@@ -524,12 +549,53 @@ mod tests {
                 "[notifications]\nshow_names = false\n",
             ] {
                 jail.create_file("config.toml", bad)?;
-                let result = AppConfig::load(&file);
+                let result = AppConfig::load_with_machine(&file, None);
                 assert!(
                     matches!(result, Err(AppError::Config { .. })),
                     "{bad}: {result:?}"
                 );
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_machine_wide_file_wins_over_the_users_file_and_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "config.toml",
+                "server_url = \"https://users-choice.example\"\nrequest_timeout_secs = 7\n",
+            )?;
+            jail.create_file(
+                "machine.toml",
+                "server_url = \"https://clinic.example\"\nidle_logoff_secs = 300\n",
+            )?;
+            jail.set_env("CONSULT_SERVER_URL", "https://environment.example");
+            let file = jail.directory().join("config.toml");
+            let machine = jail.directory().join("machine.toml");
+            let config = AppConfig::load_with_machine(&file, Some(&machine)).unwrap();
+            assert_eq!(config.server_url.as_str(), "https://clinic.example/");
+            assert_eq!(config.idle_logoff_secs, 300);
+            // What the machine file leaves alone, the user's file still sets.
+            assert_eq!(config.request_timeout_secs, 7);
+            // Shown read-only.
+            assert!(config.is_preset("serverUrl") && config.is_preset("idleLogoffSecs"));
+            // Without one, the environment wins again.
+            let absent = jail.directory().join("absent.toml");
+            let config = AppConfig::load_with_machine(&file, Some(&absent)).unwrap();
+            assert_eq!(config.server_url.as_str(), "https://environment.example/");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_broken_machine_wide_file_is_an_error_not_ignored() {
+        Jail::expect_with(|jail| {
+            jail.create_file("machine.toml", "server_url = [")?;
+            let file = jail.directory().join("config.toml");
+            let machine = jail.directory().join("machine.toml");
+            let error = AppConfig::load_with_machine(&file, Some(&machine)).unwrap_err();
+            assert!(matches!(error, AppError::Config { .. }), "{error:?}");
             Ok(())
         });
     }

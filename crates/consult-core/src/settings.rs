@@ -151,7 +151,9 @@ mod tests {
         let mut config = None;
         Jail::expect_with(|jail| {
             jail.create_file("config.toml", toml)?;
-            config = Some(AppConfig::load(&jail.directory().join("config.toml")).unwrap());
+            config = Some(
+                AppConfig::load_with_machine(&jail.directory().join("config.toml"), None).unwrap(),
+            );
             Ok(())
         });
         config.unwrap()

@@ -228,7 +228,7 @@ impl World {
     ) -> (Desktop, Arc<Shell>) {
         let file = self.config_dir.path().join("config.toml");
         std::fs::write(&file, "keychain = \"none\"\n").unwrap();
-        let mut config = AppConfig::load(&file).unwrap();
+        let mut config = AppConfig::load_with_machine(&file, None).unwrap();
         config.server_url = Url::parse(&self.server_url()).unwrap();
         config.jitsi_ca_file = self.jitsi.as_ref().map(|jitsi| jitsi.ca_file.clone());
         configure(&mut config);
