@@ -24,7 +24,9 @@ enum Screen {
         notice: Option<String>,
     },
     /// Kiosk mode: no login form; the kiosk signs itself in.
-    Kiosk,
+    Kiosk {
+        shows_first_name: bool,
+    },
     SignedIn {
         settings: SettingsView,
         session: SessionView,
@@ -33,8 +35,10 @@ enum Screen {
 
 impl From<StartupState> for Screen {
     fn from(state: StartupState) -> Screen {
-        if state.kiosk {
-            return Screen::Kiosk;
+        if let Some(kiosk) = state.kiosk {
+            return Screen::Kiosk {
+                shows_first_name: kiosk.shows_first_name,
+            };
         }
         match state.session {
             Some(session) => Screen::SignedIn {
@@ -77,7 +81,7 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
-        Screen::Kiosk => html! { <KioskPage /> },
+        Screen::Kiosk { shows_first_name } => html! { <KioskPage {shows_first_name} /> },
         Screen::SignedOut { settings, notice } => {
             let on_signed_in = {
                 let screen = screen.clone();

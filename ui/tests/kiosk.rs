@@ -11,7 +11,7 @@ use yew::LocalServerRenderer;
 async fn render(status: Option<KioskStatus>) -> String {
     LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
         status,
-        waiting_for: None,
+        visit: Default::default(),
         clock: Clock {
             now: datetime!(2026-12-03 08:05 UTC),
             zone: Zone::Fixed(offset!(+1)),
@@ -65,7 +65,9 @@ async fn a_problem_says_what_happened_and_before_any_status_it_is_getting_ready(
 async fn waiting_to_be_let_in_names_the_doctor_only() {
     let html = LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
         status: Some(KioskStatus::Ready),
-        waiting_for: Some("Ada Lovelace".into()),
+        visit: consult_ui::pages::kiosk::KioskVisit::Waiting {
+            doctor: "Ada Lovelace".into(),
+        },
         clock: Clock {
             now: datetime!(2026-12-03 08:05 UTC),
             zone: Zone::Fixed(offset!(+1)),
@@ -198,5 +200,137 @@ mod call {
         let html = LocalServerRenderer::<ThankYouView>::new().render().await;
         assert!(html.contains(r#"data-state="thank-you""#), "{html}");
         assert!(html.contains("Thank you"), "{html}");
+    }
+}
+
+mod visits {
+    use super::*;
+    use consult_types::{
+        Appointment, AppointmentStatus, CallType, Connection, Dashboard, JoinRequest,
+        JoinRequestStatus, MeetingStatus, OwnRequest, Role,
+    };
+    use consult_ui::pages::kiosk::KioskVisit;
+    use time::{Duration, OffsetDateTime};
+
+    const NOW: OffsetDateTime = datetime!(2026-12-03 08:05 UTC);
+
+    fn visit(starts_in: Duration) -> Appointment {
+        Appointment {
+            id: "apt_1".into(),
+            appointment_code: "C".into(),
+            session_id: "ses_1".into(),
+            doctor_id: "usr_doc".into(),
+            patient_id: "usr_pat".into(),
+            agency_id: None,
+            kiosk_id: Some("usr_kiosk".into()),
+            room_name: "room".into(),
+            call_type: CallType::Video,
+            status: AppointmentStatus::Scheduled,
+            meeting_status: MeetingStatus::Created,
+            waiting_room: true,
+            start_time: NOW + starts_in,
+            end_time: NOW + starts_in + Duration::minutes(30),
+            doctor_name: "Ada Lovelace".into(),
+            patient_name: "Grace Brewster Hopper".into(),
+            agency_name: None,
+        }
+    }
+
+    fn board(appointments: Vec<Appointment>, own: Option<JoinRequestStatus>) -> Dashboard {
+        Dashboard {
+            appointments,
+            join_requests: Vec::new(),
+            own_requests: own
+                .map(|status| OwnRequest {
+                    request: JoinRequest {
+                        id: "jr".into(),
+                        appointment_id: "apt_1".into(),
+                        session_id: "ses_1".into(),
+                        requester_id: "usr_kiosk".into(),
+                        requester_name: "Room 3".into(),
+                        requester_role: Role::Kiosk,
+                        status,
+                        requested_at: NOW,
+                        decided_at: None,
+                    },
+                    join_failed: None,
+                })
+                .into_iter()
+                .collect(),
+            connection: Connection::Online,
+        }
+    }
+
+    #[test]
+    fn a_visit_is_announced_fifteen_minutes_ahead_with_the_first_name_only_if_allowed() {
+        let later = board(vec![visit(Duration::minutes(20))], None);
+        assert_eq!(KioskVisit::of(&later, NOW, true), KioskVisit::None);
+        let soon = board(vec![visit(Duration::minutes(10))], None);
+        assert_eq!(
+            KioskVisit::of(&soon, NOW, false),
+            KioskVisit::Soon {
+                doctor: "Ada Lovelace".into(),
+                start: NOW + Duration::minutes(10),
+                first_name: None,
+            }
+        );
+        let KioskVisit::Soon { first_name, .. } = KioskVisit::of(&soon, NOW, true) else {
+            panic!("announced");
+        };
+        assert_eq!(first_name.as_deref(), Some("Grace"));
+    }
+
+    #[test]
+    fn a_request_to_join_says_more_than_the_schedule() {
+        let appointments = vec![visit(Duration::minutes(1))];
+        let waiting = board(appointments.clone(), Some(JoinRequestStatus::Pending));
+        assert_eq!(
+            KioskVisit::of(&waiting, NOW, true),
+            KioskVisit::Waiting {
+                doctor: "Ada Lovelace".into()
+            }
+        );
+        let declined = board(appointments, Some(JoinRequestStatus::Rejected));
+        assert_eq!(
+            KioskVisit::of(&declined, NOW, true),
+            KioskVisit::Declined {
+                doctor: "Ada Lovelace".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_screens_say_who_when_and_never_more_than_a_first_name() {
+        let render = |visit: KioskVisit| async move {
+            LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
+                status: Some(KioskStatus::Ready),
+                visit,
+                clock: Clock {
+                    now: NOW,
+                    zone: Zone::Fixed(offset!(+1)),
+                },
+            })
+            .render()
+            .await
+        };
+        let soon = render(KioskVisit::Soon {
+            doctor: "Ada Lovelace".into(),
+            start: NOW + Duration::minutes(10),
+            first_name: Some("Grace".into()),
+        })
+        .await;
+        assert!(soon.contains(r#"data-state="visit-soon""#), "{soon}");
+        assert!(soon.contains("Welcome, Grace."), "{soon}");
+        assert!(
+            soon.contains("Your video visit with Ada Lovelace starts at 09:15."),
+            "{soon}"
+        );
+        assert!(!soon.contains("Hopper"), "{soon}");
+        let declined = render(KioskVisit::Declined {
+            doctor: "Ada Lovelace".into(),
+        })
+        .await;
+        assert!(declined.contains(r#"data-state="declined""#), "{declined}");
+        assert!(declined.contains("Please ask the staff"), "{declined}");
     }
 }

@@ -103,6 +103,10 @@ pub struct KioskConfig {
     /// Seconds after a visit's end the kiosk leaves its call at the latest (600 when unset).
     #[serde(default)]
     pub leave_grace_secs: Option<u64>,
+    /// Greet the patient of a visit about to start by first name on the idle screen (off
+    /// unless the clinic allows it).
+    #[serde(default)]
+    pub show_first_name: bool,
 }
 
 /// `keychain = "os" | "none"`.
@@ -152,6 +156,7 @@ const ENV_KEYS: &[&str] = &[
     "kiosk__retry_secs",
     "kiosk__join_lead_secs",
     "kiosk__leave_grace_secs",
+    "kiosk__show_first_name",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",

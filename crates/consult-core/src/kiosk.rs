@@ -125,6 +125,7 @@ mod tests {
             retry_secs: None,
             join_lead_secs: None,
             leave_grace_secs: None,
+            show_first_name: false,
         }
     }
 

@@ -815,6 +815,7 @@ mod kiosk_mode {
             retry_secs: None,
             join_lead_secs: None,
             leave_grace_secs: None,
+            show_first_name: false,
         }
     }
 
@@ -864,7 +865,10 @@ mod kiosk_mode {
         let world = World::start().await;
         let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o600);
         let startup = desktop.startup().await.unwrap();
-        assert!(startup.kiosk && startup.session.is_none(), "{startup:?}");
+        assert!(
+            startup.kiosk.is_some() && startup.session.is_none(),
+            "{startup:?}"
+        );
         shell
             .kiosk_becomes("the kiosk ready", |s| *s == KioskStatus::Ready)
             .await;

@@ -133,8 +133,17 @@ pub struct StartupState {
     /// Something the user should know before signing in (e.g. a saved sign-in that expired).
     pub notice: Option<String>,
     /// Kiosk mode (set by the administrator): no login form; the kiosk signs itself in and its
-    /// status follows as `kiosk-changed` events.
-    pub kiosk: bool,
+    /// status follows as `kiosk-changed` events. `None` for everyone else.
+    pub kiosk: Option<KioskSetup>,
+}
+
+/// What a kiosk's screens need to know of its configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskSetup {
+    /// `[kiosk] show_first_name`: the clinic lets the idle screen greet the patient of a visit
+    /// about to start by first name (never more of the name).
+    pub shows_first_name: bool,
 }
 
 /// Kiosk mode's own sign-in, as its screen shows it. Nothing here names a patient.

@@ -11,8 +11,10 @@ use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use consult_types::{
-    events as names, CallControl, CallPhase, CallScreen, JoinRequestStatus, KioskStatus, Revised,
+    events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskStatus,
+    Revised,
 };
+use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::events::listen;
@@ -24,9 +26,16 @@ const TICK_MILLIS: u32 = 10_000;
 /// How long the thank-you screen stays after a visit.
 const THANK_YOU_MILLIS: u32 = 15_000;
 
+#[derive(Properties, PartialEq)]
+pub struct KioskPageProps {
+    /// `[kiosk] show_first_name`: the clinic lets the idle screen greet the patient by first name.
+    #[prop_or_default]
+    pub shows_first_name: bool,
+}
+
 /// The stateful page: listens to the kiosk's status, asks for it once, keeps the clock.
 #[function_component(KioskPage)]
-pub fn kiosk_page() -> Html {
+pub fn kiosk_page(props: &KioskPageProps) -> Html {
     let status = use_state(|| None::<Revised<KioskStatus>>);
     let clock = use_state(Clock::now);
     {
@@ -117,28 +126,79 @@ pub fn kiosk_page() -> Html {
     if *thanking {
         return html! { <ThankYouView /> };
     }
-    let waiting_for = live.dashboard().and_then(|dashboard| {
-        let own = dashboard
-            .own_requests
-            .iter()
-            .find(|own| own.request.status == JoinRequestStatus::Pending)?;
+    let visit = live.dashboard().map_or(KioskVisit::None, |dashboard| {
+        KioskVisit::of(dashboard, clock.now, props.shows_first_name)
+    });
+    let status = (*status).as_ref().map(|revised| revised.value.clone());
+    html! { <KioskView {status} {visit} clock={*clock} /> }
+}
+
+/// What the idle screen says about the kiosk's own visits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KioskVisit {
+    #[default]
+    None,
+    /// A visit starts within [`SOON`]: who with, when, and the patient's first name where the
+    /// clinic allows it.
+    Soon {
+        doctor: String,
+        start: OffsetDateTime,
+        first_name: Option<String>,
+    },
+    /// The kiosk asked to join and waits for the doctor.
+    Waiting { doctor: String },
+    /// The doctor declined; the kiosk does not ask again by itself.
+    Declined { doctor: String },
+}
+
+/// How long before its start a visit is announced on the idle screen.
+pub const SOON: time::Duration = time::Duration::minutes(15);
+
+impl KioskVisit {
+    /// From the kiosk's dashboard at `now`; a request to join says more than the schedule.
+    pub fn of(dashboard: &Dashboard, now: OffsetDateTime, shows_first_name: bool) -> KioskVisit {
+        let doctor_of = |appointment_id: &str| {
+            dashboard
+                .appointments
+                .iter()
+                .find(|appointment| appointment.id == appointment_id)
+                .map(|appointment| appointment.doctor_name.clone())
+        };
+        for own in &dashboard.own_requests {
+            let Some(doctor) = doctor_of(&own.request.appointment_id) else {
+                continue;
+            };
+            match own.request.status {
+                JoinRequestStatus::Pending => return KioskVisit::Waiting { doctor },
+                JoinRequestStatus::Rejected => return KioskVisit::Declined { doctor },
+                JoinRequestStatus::Approved | JoinRequestStatus::Withdrawn => {}
+            }
+        }
         dashboard
             .appointments
             .iter()
-            .find(|appointment| appointment.id == own.request.appointment_id)
-            .map(|appointment| appointment.doctor_name.clone())
-    });
-    let status = (*status).as_ref().map(|revised| revised.value.clone());
-    html! { <KioskView {status} {waiting_for} clock={*clock} /> }
+            .filter(|appointment| {
+                appointment.end_time > now && appointment.start_time - SOON <= now
+            })
+            .min_by_key(|appointment| appointment.start_time)
+            .map_or(KioskVisit::None, |appointment| KioskVisit::Soon {
+                doctor: appointment.doctor_name.clone(),
+                start: appointment.start_time,
+                first_name: shows_first_name
+                    .then(|| appointment.patient_name.split_whitespace().next())
+                    .flatten()
+                    .map(str::to_owned),
+            })
+    }
 }
 
 #[derive(Properties, PartialEq)]
 pub struct KioskViewProps {
     /// `None` until the core's first status.
     pub status: Option<KioskStatus>,
-    /// The doctor the kiosk waits for, while it asks to join a visit.
+    /// What to say about the kiosk's own visits.
     #[prop_or_default]
-    pub waiting_for: Option<String>,
+    pub visit: KioskVisit,
     pub clock: Clock,
 }
 
@@ -150,14 +210,42 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
             "signing-in",
             html! { <p class="kiosk-note">{ "Getting ready…" }</p> },
         ),
-        Some(KioskStatus::Ready | KioskStatus::CameraSoon { .. }) => match &props.waiting_for {
-            Some(doctor) => (
+        Some(KioskStatus::Ready | KioskStatus::CameraSoon { .. }) => match &props.visit {
+            KioskVisit::Waiting { doctor } => (
                 "waiting",
                 html! {
                     <p class="kiosk-note">{ format!("{doctor} will let you in. Please wait here.") }</p>
                 },
             ),
-            None => (
+            KioskVisit::Declined { doctor } => (
+                "declined",
+                html! {
+                    <p class="kiosk-note">
+                        { format!("{doctor} cannot see you on this screen now. Please ask the staff.") }
+                    </p>
+                },
+            ),
+            KioskVisit::Soon {
+                doctor,
+                start,
+                first_name,
+            } => (
+                "visit-soon",
+                html! {
+                    <>
+                        if let Some(name) = first_name {
+                            <p class="kiosk-greeting">{ format!("Welcome, {name}.") }</p>
+                        }
+                        <p class="kiosk-note">
+                            { format!(
+                                "Your video visit with {doctor} starts at {}. It will start on this screen.",
+                                props.clock.start_label(*start)
+                            ) }
+                        </p>
+                    </>
+                },
+            ),
+            KioskVisit::None => (
                 "ready",
                 html! {
                     <p class="kiosk-note">{ "Welcome. Your video visit will start on this screen." }</p>

@@ -33,8 +33,8 @@ use tokio::task::JoinHandle;
 
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FocusAppointment, JoinCallArgs,
-    JoinRequest, KioskStatus, LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView,
-    StartupState, WaitingRoomAction,
+    JoinRequest, KioskSetup, KioskStatus, LoginArgs, SessionEnded, SessionView, SettingsChange,
+    SettingsView, StartupState, WaitingRoomAction,
 };
 
 use crate::call::CallHub;
@@ -175,13 +175,16 @@ impl Desktop {
         self.touch();
         let setup = self.setup()?;
         let (session, settings) = (setup.session(), setup.settings());
-        if setup.kiosk().is_some() {
+        if let Some(kiosk) = setup.kiosk() {
+            let kiosk = KioskSetup {
+                shows_first_name: kiosk.show_first_name,
+            };
             self.start_kiosk();
             return Ok(StartupState {
                 settings,
                 session: None,
                 notice: None,
-                kiosk: true,
+                kiosk: Some(kiosk),
             });
         }
         let (view, notice) = match session.restore().await {
@@ -208,7 +211,7 @@ impl Desktop {
             settings,
             session: view,
             notice,
-            kiosk: false,
+            kiosk: None,
         })
     }
 
