@@ -19,7 +19,7 @@ use crate::audit::{self, AuditEntry, AuditEvent, AuditQuery};
 use crate::auth::device::{self, DeviceRecord, DeviceSecret};
 use crate::auth::refresh_token::{self, RevokeReason};
 use crate::auth::AuthSession;
-use crate::clock;
+use crate::db;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
@@ -416,7 +416,7 @@ impl TryFrom<DeviceRecord> for DeviceView {
         Ok(DeviceView {
             device_id: device.id,
             location: device.location,
-            created_at: clock::to_datetime(device.created_at)?,
+            created_at: db::to_datetime(device.created_at)?,
             user: device.account.into(),
         })
     }

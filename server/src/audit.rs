@@ -9,7 +9,7 @@ use consult_types::api::Role;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::clock;
+use crate::db;
 use crate::db::{Db, StoreError};
 use crate::rate_limit::{Account, Endpoint, Scope};
 
@@ -392,7 +392,7 @@ pub async fn list(db: &Db, query: &AuditQuery<'_>) -> Result<Vec<AuditEntry>, St
         .map(|(id, at, actor_user_id, action, detail, ip)| {
             Ok(AuditEntry {
                 id,
-                at: clock::to_datetime(at)?,
+                at: db::to_datetime(at)?,
                 actor_user_id,
                 action,
                 // Written by `record` as JSON; shown as text should a row ever not be.

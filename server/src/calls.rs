@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::appointments::{access, store as appointments, AppointmentRecord, Party};
 use crate::audit::{self, AuditEvent};
 use crate::auth::AuthSession;
-use crate::clock;
+use crate::db;
 use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ClientIp};
@@ -77,7 +77,7 @@ async fn session_token(
         jitsi_token: issued.minted.token,
         server_url: issued.server_url,
         room_name: issued.minted.room_name,
-        expires_at: clock::to_datetime(issued.minted.expires_at)?,
+        expires_at: db::to_datetime(issued.minted.expires_at)?,
         moderator: issued.moderator,
         display_name: issued.display_name,
         call_type: appointment.call_type,
@@ -131,7 +131,7 @@ async fn meeting_link(
         ),
         display_name: issued.display_name,
         is_moderator: issued.moderator,
-        scheduled_at: clock::to_datetime(appointment.start_time)?,
+        scheduled_at: db::to_datetime(appointment.start_time)?,
         duration: (appointment.end_time - appointment.start_time) / 60,
         status: appointment.status,
     })))

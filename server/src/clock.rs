@@ -9,10 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use time::OffsetDateTime;
-
-use crate::db::StoreError;
-
 /// The system clocks, shifted by an offset that only [`Clock::advance`] changes. Clones share
 /// the offset. In production nothing advances it, so it reads exactly the system clocks.
 #[derive(Debug, Clone, Default)]
@@ -59,17 +55,6 @@ impl governor::clock::Clock for Clock {
     fn now(&self) -> Instant {
         self.instant()
     }
-}
-
-/// A stored unix time as the API's RFC 3339 time.
-pub fn to_datetime(unix: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .map_err(|_| StoreError::Corrupt(format!("time {unix} is out of range")))
-}
-
-/// Like [`to_datetime`], for optional columns.
-pub fn to_datetime_opt(unix: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
-    unix.map(to_datetime).transpose()
 }
 
 #[cfg(test)]

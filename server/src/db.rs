@@ -11,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions};
 use thiserror::Error;
+use time::OffsetDateTime;
 
 use crate::config::ServerConfig;
 
@@ -58,6 +59,17 @@ impl StoreError {
             _ => false,
         }
     }
+}
+
+/// A stored unix time as the API's RFC 3339 time.
+pub fn to_datetime(unix: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|_| StoreError::Corrupt(format!("time {unix} is out of range")))
+}
+
+/// Like [`to_datetime`], for optional columns.
+pub fn to_datetime_opt(unix: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+    unix.map(to_datetime).transpose()
 }
 
 /// (version, description, SQL); the files stay plain so `sqlx migrate` can run them too.

@@ -5,7 +5,7 @@ use consult_types::clinic::{Appointment, AppointmentStatus, CallType, MeetingSta
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::clock;
+use crate::db;
 use crate::db::{Backend, Db, StoreError};
 use crate::ids;
 
@@ -47,8 +47,8 @@ impl AppointmentRecord {
             status: self.status,
             meeting_status: self.meeting_status,
             waiting_room: self.waiting_room,
-            start_time: clock::to_datetime(self.start_time)?,
-            end_time: clock::to_datetime(self.end_time)?,
+            start_time: db::to_datetime(self.start_time)?,
+            end_time: db::to_datetime(self.end_time)?,
             doctor_name: self.doctor_name.clone(),
             patient_name: self.patient_name.clone(),
             agency_name: self.agency_name.clone(),

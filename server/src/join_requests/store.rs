@@ -4,7 +4,7 @@ use consult_types::api::{display_name, Role};
 use consult_types::clinic::{JoinRequest, JoinRequestStatus};
 use sqlx::AnyConnection;
 
-use crate::clock;
+use crate::db;
 use crate::db::{Db, StoreError};
 use crate::ids;
 
@@ -32,8 +32,8 @@ impl JoinRequestRecord {
             requester_name: self.requester_name.clone(),
             requester_role: self.requester_role,
             status: self.status,
-            requested_at: clock::to_datetime(self.requested_at)?,
-            decided_at: clock::to_datetime_opt(self.decided_at)?,
+            requested_at: db::to_datetime(self.requested_at)?,
+            decided_at: db::to_datetime_opt(self.decided_at)?,
         })
     }
 }

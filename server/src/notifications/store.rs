@@ -4,7 +4,7 @@ use consult_types::clinic::{Notification, NotificationKind, PushEvent};
 use sqlx::AnyConnection;
 
 use crate::appointments::AppointmentRecord;
-use crate::clock;
+use crate::db;
 use crate::db::{Db, StoreError};
 use crate::ids;
 use crate::push::Outbox;
@@ -35,7 +35,7 @@ pub async fn notify(
             appointment_id: draft.appointment.id.clone(),
             session_id: Some(draft.appointment.session_id.clone()),
             join_request_id: draft.join_request_id.map(str::to_owned),
-            created_at: clock::to_datetime(now)?,
+            created_at: db::to_datetime(now)?,
             read_at: None,
         };
         sqlx::query(
@@ -82,8 +82,8 @@ fn from_row(row: NotificationRow) -> Result<Notification, StoreError> {
         appointment_id,
         session_id,
         join_request_id,
-        created_at: clock::to_datetime(created)?,
-        read_at: clock::to_datetime_opt(read)?,
+        created_at: db::to_datetime(created)?,
+        read_at: db::to_datetime_opt(read)?,
     })
 }
 

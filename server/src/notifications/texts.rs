@@ -6,11 +6,11 @@ use time::macros::format_description;
 
 use super::store::Draft;
 use crate::appointments::AppointmentRecord;
-use crate::clock;
+use crate::db;
 
 fn when(unix: i64) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    clock::to_datetime(unix)
+    db::to_datetime(unix)
         .ok()
         .and_then(|time| time.format(&format).ok())
         .unwrap_or_else(|| unix.to_string())
