@@ -357,7 +357,7 @@ mod tests {
     }
 
     fn call(path: CallPathKind, phase: CallPhase) -> CallScreen {
-        use consult_types::{CallRole, CallSupport, CallView};
+        use consult_types::{CallSupport, CallView};
         CallScreen {
             session_id: "s".into(),
             appointment_id: None,
@@ -373,18 +373,7 @@ mod tests {
             audio_only: false,
             view: CallView {
                 phase,
-                local_id: None,
-                display_name: "Kiosk".into(),
-                role: CallRole::Participant,
-                audio_muted: false,
-                video_muted: false,
-                hand_raised: false,
-                sharing_screen: false,
-                tile_view: false,
-                participants: vec![],
-                knocking: vec![],
-                lobby_enabled: false,
-                media_error: None,
+                ..CallView::joining("Kiosk", false, false)
             },
         }
     }

@@ -29,17 +29,8 @@ fn view(phase: CallPhase, role: CallRole) -> CallView {
     CallView {
         phase,
         local_id: Some("me01".into()),
-        display_name: "Ada Lovelace".into(),
         role,
-        audio_muted: false,
-        video_muted: false,
-        hand_raised: false,
-        sharing_screen: false,
-        tile_view: false,
-        participants: vec![],
-        knocking: vec![],
-        lobby_enabled: false,
-        media_error: None,
+        ..CallView::joining("Ada Lovelace", false, false)
     }
 }
 

@@ -97,7 +97,7 @@ async fn the_consent_countdown_names_the_doctor_and_the_seconds_left() {
 
 mod call {
     use super::*;
-    use consult_types::{CallPathKind, CallPhase, CallRole, CallScreen, CallSupport, CallView};
+    use consult_types::{CallPathKind, CallPhase, CallScreen, CallSupport, CallView};
     use consult_ui::pages::kiosk::{KioskCallView, KioskCallViewProps};
 
     fn screen(phase: CallPhase, audio_only: bool) -> CallScreen {
@@ -117,17 +117,7 @@ mod call {
             view: CallView {
                 phase,
                 local_id: Some("me".into()),
-                display_name: "Room 3".into(),
-                role: CallRole::Participant,
-                audio_muted: true,
-                video_muted: false,
-                hand_raised: false,
-                sharing_screen: false,
-                tile_view: false,
-                participants: Vec::new(),
-                knocking: Vec::new(),
-                lobby_enabled: false,
-                media_error: None,
+                ..CallView::joining("Room 3", true, false)
             },
         }
     }

@@ -216,18 +216,7 @@ mod tests {
     fn call(session_id: &str, phase: CallPhase) -> CallScreen {
         let view = CallView {
             phase,
-            local_id: None,
-            display_name: "Room 3".into(),
-            role: CallRole::Participant,
-            audio_muted: false,
-            video_muted: false,
-            hand_raised: false,
-            sharing_screen: false,
-            tile_view: false,
-            participants: Vec::new(),
-            knocking: Vec::new(),
-            lobby_enabled: false,
-            media_error: None,
+            ..CallView::joining("Room 3", false, false)
         };
         CallScreen {
             session_id: session_id.into(),

@@ -102,6 +102,28 @@ pub struct CallView {
     pub media_error: Option<MediaError>,
 }
 
+impl CallView {
+    /// A call about to load: joining, alone, a participant until Jitsi says otherwise, with the
+    /// microphone and camera as it was configured to start (Jitsi does not announce that).
+    pub fn joining(display_name: &str, audio_muted: bool, video_muted: bool) -> CallView {
+        CallView {
+            phase: CallPhase::Joining,
+            local_id: None,
+            display_name: display_name.to_owned(),
+            role: CallRole::Participant,
+            audio_muted,
+            video_muted,
+            hand_raised: false,
+            sharing_screen: false,
+            tile_view: false,
+            participants: Vec::new(),
+            knocking: Vec::new(),
+            lobby_enabled: false,
+            media_error: None,
+        }
+    }
+}
+
 /// Every control of the call screen. Moderator-only ones are refused for others by the core.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "control", rename_all = "camelCase")]

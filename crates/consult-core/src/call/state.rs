@@ -47,21 +47,7 @@ impl CallState {
     /// passes what it configured (`startWithAudioMuted`, `startWithVideoMuted`).
     pub fn new(display_name: &str, audio_muted: bool, video_muted: bool) -> CallState {
         CallState {
-            view: CallView {
-                phase: CallPhase::Joining,
-                local_id: None,
-                display_name: display_name.to_owned(),
-                role: CallRole::Participant,
-                audio_muted,
-                video_muted,
-                hand_raised: false,
-                sharing_screen: false,
-                tile_view: false,
-                participants: Vec::new(),
-                knocking: Vec::new(),
-                lobby_enabled: false,
-                media_error: None,
-            },
+            view: CallView::joining(display_name, audio_muted, video_muted),
             roles: HashMap::new(),
             rejoined_after_rejection: false,
             hangup_sent: false,
