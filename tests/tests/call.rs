@@ -517,6 +517,7 @@ async fn an_agency_asks_to_join_and_is_let_in_without_a_click() {
         })
         .await;
     assert!(!call.app.is_present("#call-screen").await);
+    call.app.screenshot("agency-waiting").await;
 
     let pending = call
         .api
@@ -572,6 +573,7 @@ async fn a_declined_agency_asks_again_and_cancelling_withdraws_the_request() {
             title == format!("{DEMO_DOCTOR_NAME} declined your request")
         })
         .await;
+    call.app.screenshot("agency-declined").await;
 
     call.app.click("#ask-again").await;
     call.app

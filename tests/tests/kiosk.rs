@@ -195,6 +195,7 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
         .await;
     assert!(clock.contains(':'), "{clock}");
     assert_accessible(&kiosk.app, "idle").await;
+    kiosk.app.screenshot("kiosk-idle").await;
     // The check can fail: a button without a name, put on the screen, is found.
     kiosk
         .app
@@ -239,6 +240,7 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
         .await;
     assert!(!kiosk.app.is_present("#email").await, "still no login form");
     assert_accessible(&kiosk.app, "switched-off").await;
+    kiosk.app.screenshot("kiosk-switched-off").await;
 
     kiosk.set_enabled(true).await;
     kiosk.wait_state("ready").await;
@@ -292,6 +294,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         kiosk.jitsi.commands()
     );
     assert_accessible(&kiosk.app, "call, counting down").await;
+    kiosk.app.screenshot("kiosk-consent-countdown").await;
     let started = std::time::Instant::now();
     tokio::task::block_in_place(|| {
         kiosk
@@ -318,6 +321,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         )
         .await;
     assert_accessible(&kiosk.app, "call").await;
+    kiosk.app.screenshot("kiosk-call").await;
 
     // The doctor's side of the meeting, as the doctor's app does it.
     for step in ["start", "end"] {
@@ -333,6 +337,7 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
     kiosk.app.wait_gone("#kiosk-call").await;
     kiosk.wait_state("thank-you").await;
     assert_accessible(&kiosk.app, "thank-you").await;
+    kiosk.app.screenshot("kiosk-thank-you").await;
     // Privacy between patients: the patient's name is on no screen and in no log line.
     let page = kiosk
         .app
@@ -369,6 +374,7 @@ async fn behind_the_waiting_room_the_kiosk_asks_and_joins_once_let_in() {
         })
         .await;
     assert_accessible(&kiosk.app, "waiting").await;
+    kiosk.app.screenshot("kiosk-waiting").await;
     assert!(
         kiosk.jitsi.joins().is_empty(),
         "not before the doctor says so"

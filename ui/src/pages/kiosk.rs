@@ -343,14 +343,19 @@ pub fn kiosk_call_view(props: &KioskCallViewProps) -> Html {
         CallPhase::Ended { .. } => "Your visit has ended.",
         CallPhase::Failed { .. } => "The connection was lost. Trying again…",
     };
-    let button = |id: &'static str, label: &'static str, on: bool, control: CallControl| {
+    // `states`: what the button says under its name when on and when off.
+    let button = |id: &'static str,
+                  label: &'static str,
+                  states: (&'static str, &'static str),
+                  on: bool,
+                  control: CallControl| {
         let on_control = props.on_control.clone();
         html! {
             <button id={id} class="kiosk-control" type="button" aria-pressed={on.to_string()}
                 data-state={if on { "on" } else { "off" }} disabled={!joined}
                 onclick={Callback::from(move |_: MouseEvent| on_control.emit(control.clone()))}>
                 <span class="control-name">{ label }</span>
-                <span class="control-state">{ if on { "On" } else { "Off" } }</span>
+                <span class="control-state">{ if on { states.0 } else { states.1 } }</span>
             </button>
         }
     };
@@ -372,11 +377,11 @@ pub fn kiosk_call_view(props: &KioskCallViewProps) -> Html {
                 { status }
             </p>
             <div class="kiosk-controls" role="toolbar" aria-label="Call controls">
-                { button("kiosk-mic", "Microphone", !view.audio_muted, CallControl::ToggleAudio) }
+                { button("kiosk-mic", "Microphone", ("On", "Off"), !view.audio_muted, CallControl::ToggleAudio) }
                 if !screen.audio_only {
-                    { button("kiosk-camera", "Camera", !view.video_muted, CallControl::ToggleVideo) }
+                    { button("kiosk-camera", "Camera", ("On", "Off"), !view.video_muted, CallControl::ToggleVideo) }
                 }
-                { button("kiosk-help", "Ask for help", view.hand_raised, CallControl::ToggleRaiseHand) }
+                { button("kiosk-help", "Ask for help", ("The doctor is told", "Tap to ask"), view.hand_raised, CallControl::ToggleRaiseHand) }
             </div>
         </main>
     }
