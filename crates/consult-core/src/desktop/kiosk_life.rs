@@ -124,8 +124,10 @@ impl Desktop {
         last_attempt: &mut Option<(String, OffsetDateTime)>,
         consent: &mut ConsentState,
     ) -> Option<Option<OffsetDateTime>> {
-        let life = self.0.life.read().await;
-        let life = life.as_ref().filter(|life| life.generation == generation)?;
+        let guard = self.0.life.read().await;
+        let life = guard
+            .as_ref()
+            .filter(|life| life.generation == generation)?;
         let dashboard = life.desk.dashboard().await;
         let call = self.0.calls.screen().await;
         let now = OffsetDateTime::now_utc();
@@ -226,19 +228,14 @@ impl Desktop {
                 *last_attempt = Some((visit.session_id.clone(), now));
                 tracing::info!(appointment_id = %visit.id, "kiosk: joining its visit");
                 let session = Arc::clone(&life.session);
+                // Not holding the life across the join, which takes seconds: an end can come.
                 drop(dashboard);
+                drop(guard);
                 let args = JoinCallArgs {
                     session_id: visit.session_id.clone(),
                     appointment_id: Some(visit.id.clone()),
                 };
-                let options = match self.setup().and_then(|setup| setup.call_options()) {
-                    Ok(options) => options,
-                    Err(error) => {
-                        tracing::warn!(%error, "kiosk: no call can open here");
-                        return Some(None);
-                    }
-                };
-                if let Err(error) = self.0.calls.join(session, args, options).await {
+                if let Err(error) = self.open_call(session, args).await {
                     tracing::warn!(%error, "kiosk: joining its visit failed; trying again later");
                 }
                 Some(None)

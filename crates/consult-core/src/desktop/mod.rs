@@ -322,12 +322,19 @@ impl Desktop {
     /// Joins an appointment's call with the signed-in session; its state follows as events.
     pub async fn join_call(&self, args: JoinCallArgs) -> Result<(), AppError> {
         self.touch();
-        let setup = self.setup()?;
         let session = self.session().await?;
-        self.0
-            .calls
-            .join(session, args, setup.call_options()?)
-            .await?;
+        self.open_call(session, args).await
+    }
+
+    /// Joins a call with `session` and the configuration's call options; its state follows as
+    /// events. Whoever asks: the user, an approval, a kiosk's visit.
+    async fn open_call(
+        &self,
+        session: Arc<SessionManager>,
+        args: JoinCallArgs,
+    ) -> Result<(), AppError> {
+        let options = self.setup()?.call_options()?;
+        self.0.calls.join(session, args, options).await?;
         Ok(())
     }
 
@@ -469,12 +476,10 @@ impl Desktop {
     /// room then closes, or says why the call did not open. Not user activity: the idle timer
     /// is not touched.
     async fn join_admitted(&self, generation: u64, request: JoinRequest) {
-        let (setup, session) = {
+        let session = {
             let life = self.0.life.read().await;
-            match (self.setup(), life.as_ref()) {
-                (Ok(setup), Some(life)) if life.generation == generation => {
-                    (Arc::clone(setup), Arc::clone(&life.session))
-                }
+            match life.as_ref() {
+                Some(life) if life.generation == generation => Arc::clone(&life.session),
                 _ => return,
             }
         };
@@ -482,10 +487,7 @@ impl Desktop {
             session_id: request.session_id.clone(),
             appointment_id: Some(request.appointment_id.clone()),
         };
-        let joined = match setup.call_options() {
-            Ok(options) => self.0.calls.join(session, args, options).await.map(drop),
-            Err(error) => Err(error),
-        };
+        let joined = self.open_call(session, args).await;
         let life = self.0.life.read().await;
         let Some(life) = life.as_ref().filter(|life| life.generation == generation) else {
             drop(life);
