@@ -104,6 +104,40 @@ pub fn wait_for_line<T: Send + 'static>(
 }
 
 /// A log file for a child's output under the artifacts directory.
+/// Every process below `root` (children, theirs, and so on), from `/proc`.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut stack = children(root);
+    while let Some(pid) = stack.pop() {
+        stack.extend(children(pid));
+        found.push(pid);
+    }
+    found
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The process's name (`/proc/<pid>/comm`), empty once it is gone.
+pub fn name_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 pub fn log_file(path: &Path) -> Stdio {
     match std::fs::File::create(path) {
         Ok(file) => Stdio::from(file),

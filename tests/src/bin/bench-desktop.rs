@@ -279,13 +279,8 @@ fn report_memory(screen: &str, processes: &[(String, u64, u64)]) {
 /// PSS and RSS (KiB) of every process below `root` except the drivers themselves.
 fn process_tree_memory(root: u32) -> Vec<(String, u64, u64)> {
     let mut result = Vec::new();
-    let mut stack = vec![root];
-    while let Some(pid) = stack.pop() {
-        stack.extend(children(pid));
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+    for pid in std::iter::once(root).chain(consult_e2e::process::descendants(root)) {
+        let name = consult_e2e::process::name_of(pid);
         if name.is_empty() || name == "tauri-driver" || name.starts_with("WebKitWebDriver") {
             continue;
         }
@@ -294,21 +289,6 @@ fn process_tree_memory(root: u32) -> Vec<(String, u64, u64)> {
         result.push((name, field_kib(&rollup, "Pss:"), field_kib(&rollup, "Rss:")));
     }
     result
-}
-
-fn children(pid: u32) -> Vec<u32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
-        .flat_map(|text| {
-            text.split_whitespace()
-                .filter_map(|pid| pid.parse().ok())
-                .collect::<Vec<u32>>()
-        })
-        .collect()
 }
 
 fn field_kib(rollup: &str, field: &str) -> u64 {
