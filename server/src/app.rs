@@ -26,7 +26,9 @@ use crate::extract::MAX_BODY_BYTES;
 use crate::jitsi::JitsiTokens;
 use crate::openapi::ApiDoc;
 use crate::push::EventHub;
-use crate::{account, admin, appointments, auth, calls, join_requests, notifications, push};
+use crate::{
+    account, admin, appointments, auth, calls, join_requests, kiosk_exit, notifications, push,
+};
 
 /// What handlers share; cheap to clone.
 #[derive(Clone)]
@@ -47,6 +49,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Whose forwarding headers name the client (`ClientIp`).
     pub trusted_proxies: TrustedProxies,
+    /// How long a kiosk's administrator exit stays locked after too many wrong PINs.
+    pub kiosk_exit_lockout_secs: u64,
 }
 
 /// Every route with its OpenAPI operation, each handler registered once (`routes!`) for both.
@@ -56,6 +60,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(auth::routes::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(kiosk_exit::router())
         .merge(appointments::routes::router())
         .merge(join_requests::routes::router())
         .merge(calls::router())

@@ -166,6 +166,38 @@ pub enum AuditEvent<'a> {
         appointment_id: &'a str,
         moderator: bool,
     },
+    /// An administrator set the kiosks' exit PIN (never the PIN or its hash).
+    KioskExitPinSet {
+        admin_id: &'a str,
+    },
+    /// A PIN typed on a kiosk to open its administrator exit, and what came of it.
+    KioskExitAttempt {
+        user_id: &'a str,
+        outcome: ExitOutcome,
+    },
+}
+
+/// What came of a PIN typed on a kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitOutcome {
+    Granted,
+    /// Wrong, with tries left.
+    Wrong,
+    /// Wrong, and the last try: the exit is now locked.
+    WrongAndLocked,
+    /// Not checked: the exit was locked.
+    Locked,
+}
+
+impl ExitOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitOutcome::Granted => "granted",
+            ExitOutcome::Wrong => "wrong",
+            ExitOutcome::WrongAndLocked => "wrong_and_locked",
+            ExitOutcome::Locked => "locked",
+        }
+    }
 }
 
 impl AuditEvent<'_> {
@@ -189,6 +221,8 @@ impl AuditEvent<'_> {
             AuditEvent::JoinRequestDecided { .. } => "join_request.decided",
             AuditEvent::JoinRequestWithdrawn { .. } => "join_request.withdrawn",
             AuditEvent::JitsiTokenIssued { .. } => "jitsi.token_issued",
+            AuditEvent::KioskExitPinSet { .. } => "kiosk.exit_pin_set",
+            AuditEvent::KioskExitAttempt { .. } => "kiosk.exit_attempt",
         }
     }
 
@@ -199,7 +233,8 @@ impl AuditEvent<'_> {
             AuditEvent::UserCreated { admin_id, .. }
             | AuditEvent::UserDisabled { admin_id, .. }
             | AuditEvent::UserEnabled { admin_id, .. }
-            | AuditEvent::DeviceCreated { admin_id, .. } => Some(admin_id),
+            | AuditEvent::DeviceCreated { admin_id, .. }
+            | AuditEvent::KioskExitPinSet { admin_id } => Some(admin_id),
             AuditEvent::UserRegistered { user_id, .. } => Some(user_id),
             AuditEvent::LoginSucceeded { user_id, .. }
             | AuditEvent::TokenIssued { user_id, .. }
@@ -211,7 +246,8 @@ impl AuditEvent<'_> {
             | AuditEvent::MeetingEnded { user_id, .. }
             | AuditEvent::JoinRequestDecided { user_id, .. }
             | AuditEvent::JoinRequestWithdrawn { user_id, .. }
-            | AuditEvent::JitsiTokenIssued { user_id, .. } => Some(user_id),
+            | AuditEvent::JitsiTokenIssued { user_id, .. }
+            | AuditEvent::KioskExitAttempt { user_id, .. } => Some(user_id),
         }
     }
 
@@ -305,6 +341,8 @@ impl AuditEvent<'_> {
                 moderator,
                 ..
             } => json!({ "appointmentId": appointment_id, "moderator": moderator }),
+            AuditEvent::KioskExitPinSet { .. } => json!({}),
+            AuditEvent::KioskExitAttempt { outcome, .. } => json!({ "outcome": outcome.as_str() }),
         }
     }
 }

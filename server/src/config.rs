@@ -19,7 +19,7 @@ pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 15] = [
+const ENV_FIELDS: [&str; 16] = [
     "bind",
     "data_dir",
     "database_url",
@@ -35,6 +35,7 @@ const ENV_FIELDS: [&str; 15] = [
     "login_attempts_per_minute_per_account",
     "trusted_proxies",
     "max_session_secs",
+    "kiosk_exit_lockout_secs",
 ];
 
 const DEFAULT_PORT: u16 = 8080;
@@ -49,6 +50,9 @@ const DEFAULT_REMINDER_POLL_SECS: u64 = 30;
 const MAX_INTERVAL_SECS: u64 = 60 * 60;
 const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP: u32 = 30;
 const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT: u32 = 10;
+/// A kiosk's exit stays locked this long after five wrong PINs in a row: long enough to make
+/// guessing a six-digit PIN hopeless (five tries per quarter hour), short enough for staff.
+const DEFAULT_KIOSK_EXIT_LOCKOUT_SECS: u64 = 15 * 60;
 /// Longer lifetimes buy nothing and would overflow the unix-second arithmetic of the store.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 /// HS256 keys shorter than the hash output weaken the MAC (RFC 7518 §3.2).
@@ -103,6 +107,8 @@ pub struct ServerConfig {
     /// the client; from any other peer those headers are ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// How long a kiosk's administrator exit stays locked after too many wrong PINs.
+    pub kiosk_exit_lockout_secs: u64,
 }
 
 // The signing key and a database URL's password must never reach a log line.
@@ -138,6 +144,7 @@ impl fmt::Debug for ServerConfig {
                 &self.login_attempts_per_minute_per_account,
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("kiosk_exit_lockout_secs", &self.kiosk_exit_lockout_secs)
             .finish()
     }
 }
@@ -188,6 +195,7 @@ impl ServerConfig {
             login_attempts_per_minute_per_ip: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP,
             login_attempts_per_minute_per_account: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT,
             trusted_proxies: Vec::new(),
+            kiosk_exit_lockout_secs: DEFAULT_KIOSK_EXIT_LOCKOUT_SECS,
         }
     }
 
@@ -227,6 +235,7 @@ impl ServerConfig {
             ("access_token_ttl_secs", self.access_token_ttl_secs),
             ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
             ("max_session_secs", self.max_session_secs),
+            ("kiosk_exit_lockout_secs", self.kiosk_exit_lockout_secs),
         ] {
             if value == 0 || value > MAX_TTL_SECS {
                 return Err(ConfigError::Ttl { field });

@@ -96,6 +96,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "join request withdrawn",
         include_str!("../migrations/sqlite/0004_join_request_withdrawn.sql"),
     ),
+    (
+        5,
+        "kiosk exit",
+        include_str!("../migrations/sqlite/0005_kiosk_exit.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -118,6 +123,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         4,
         "join request withdrawn",
         include_str!("../migrations/postgres/0004_join_request_withdrawn.sql"),
+    ),
+    (
+        5,
+        "kiosk exit",
+        include_str!("../migrations/postgres/0005_kiosk_exit.sql"),
     ),
 ];
 

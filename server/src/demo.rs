@@ -10,6 +10,7 @@ use crate::appointments::store as appointments;
 use crate::auth::device::{self, DeviceSecret};
 use crate::auth::password::{PasswordError, Passwords};
 use crate::db::{Db, StoreError};
+use crate::kiosk_exit;
 use crate::users::{self, NewUser};
 
 /// Published in the docs on purpose: these accounts are for demos, never for real patients.
@@ -17,6 +18,9 @@ pub const DEMO_PASSWORD: &str = "consult-demo";
 /// The demo kiosk's credential, published like the password.
 pub const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
 pub const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
+/// The kiosks' administrator exit PIN in demo mode, published like the password.
+pub const DEMO_EXIT_PIN: &str = "135790";
+const DEMO_ADMIN_EMAIL: &str = "admin@demo.clinic";
 const DEMO_KIOSK_EMAIL: &str = "kiosk@demo.clinic";
 const DEMO_KIOSK_LOCATION: &str = "Demo clinic lobby";
 
@@ -61,7 +65,7 @@ const ACCOUNTS: [DemoAccount; 4] = [
         role: Role::Agency,
     },
     DemoAccount {
-        email: "admin@demo.clinic",
+        email: DEMO_ADMIN_EMAIL,
         first_name: "Alan",
         last_name: "Turing",
         role: Role::Admin,
@@ -92,6 +96,7 @@ pub async fn seed(db: &Db, passwords: &Passwords, now: i64) -> Result<usize, Dem
         created += usize::from(inserted);
     }
     created += seed_kiosk(db, now).await?;
+    seed_exit_pin(db, passwords, now).await?;
     // The credentials are public by design (README); the log names none of them.
     tracing::warn!(
         created,
@@ -168,6 +173,21 @@ async fn seed_kiosk(db: &Db, now: i64) -> Result<usize, StoreError> {
     .await?;
     tx.commit().await?;
     Ok(created + usize::from(inserted))
+}
+
+/// The demo exit PIN, set by the demo administrator (so a database left from a demo is
+/// refused without `--demo` like the rest), unless a PIN is set already.
+async fn seed_exit_pin(db: &Db, passwords: &Passwords, now: i64) -> Result<(), DemoError> {
+    if kiosk_exit::stored_hash(db).await?.is_some() {
+        return Ok(());
+    }
+    let Some(admin) = users::find_by_email(db, DEMO_ADMIN_EMAIL).await? else {
+        return Ok(());
+    };
+    let hash = passwords.hash(DEMO_EXIT_PIN.to_owned()).await?;
+    let mut conn = db.pool().acquire().await.map_err(StoreError::from)?;
+    kiosk_exit::store_hash(&mut conn, &hash, &admin.user.id, now, false).await?;
+    Ok(())
 }
 
 /// Demo appointments relative to now: (minutes from now, minutes long, call type, agency on it,

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod ids;
 pub mod jitsi;
 pub mod join_requests;
+pub mod kiosk_exit;
 pub mod notifications;
 pub mod openapi;
 pub mod push;
@@ -167,6 +168,7 @@ pub async fn serve_with_clock(
         stopping,
         clock: clock.clone(),
         trusted_proxies: client_ip::TrustedProxies::new(&config.trusted_proxies),
+        kiosk_exit_lockout_secs: config.kiosk_exit_lockout_secs,
     };
     let mut background = vec![reminders::spawn(
         db.clone(),

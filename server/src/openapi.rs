@@ -15,7 +15,10 @@ use std::sync::LazyLock;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use consult_types::api::{AuthResponse, ErrorBody, User};
-use consult_types::clinic::{Appointment, JitsiSession, JoinRequest, MeetingLink, Notification};
+use consult_types::clinic::{
+    Appointment, ExitPinPolicy, ExitPinVerdict, JitsiSession, JoinRequest, MeetingLink,
+    Notification,
+};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
@@ -127,6 +130,8 @@ async fn document() -> impl IntoResponse {
             Server-Sent Events."),
         (name = "admin", description = "Accounts, kiosk devices and the audit trail \
             (administrators; doctors may list patient and agency accounts)."),
+        (name = "kiosk", description = "The kiosks' administrator exit: the PIN administrators \
+            set and kiosks check."),
     ),
 )]
 pub struct ApiDoc;
@@ -226,6 +231,8 @@ envelopes! {
     CreatedDeviceEnvelope => CreatedDevice;
     DeviceListEnvelope => Vec<DeviceView>;
     AuditEntryListEnvelope => Vec<AuditEntry>;
+    ExitPinPolicyEnvelope => ExitPinPolicy;
+    ExitPinVerdictEnvelope => ExitPinVerdict;
 }
 
 /// JSON `null`: the `data` of operations that answer nothing but success.

@@ -7,8 +7,9 @@ use tauri::State;
 
 use consult_core::desktop::Desktop;
 use consult_types::{
-    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, JoinCallArgs, LoginArgs,
-    SessionView, SettingsChange, SettingsView, StartupState, WaitingRoomAction,
+    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, JoinCallArgs, KioskUnlockArgs,
+    LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView, StartupState,
+    WaitingRoomAction,
 };
 
 type Reply<T = ()> = Result<T, AppError>;
@@ -60,6 +61,19 @@ pub async fn waiting_room(desktop: State<'_, Desktop>, args: WaitingRoomAction) 
 #[tauri::command]
 pub fn kiosk(desktop: State<'_, Desktop>) {
     desktop.republish_kiosk();
+}
+
+/// Kiosk mode: a PIN typed on the administrator's PIN pad (never logged).
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn kiosk_unlock(desktop: State<'_, Desktop>, args: KioskUnlockArgs) -> Reply {
+    desktop.kiosk_unlock(args.pin).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all, fields(action = ?args))]
+pub async fn kiosk_maintenance(desktop: State<'_, Desktop>, args: MaintenanceAction) -> Reply {
+    desktop.kiosk_maintenance(args).await
 }
 
 /// The user pressed a key or moved the pointer (the UI throttles this to one call per 10 s).

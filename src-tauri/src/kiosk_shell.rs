@@ -291,9 +291,8 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: &RunEvent) {
 }
 
 /// The administrator's exit: the one way a kiosk's app ends on purpose, with
-/// [`ADMINISTRATOR_EXIT_CODE`]. Not wired to anything yet: the administrator's gesture and its
-/// check (issue 13) are still to come. Outside kiosk mode it is a plain exit with that code.
-#[allow(dead_code)]
+/// [`ADMINISTRATOR_EXIT_CODE`]; the core asks for it (`Ui::leave_kiosk`) once staff typed the
+/// right PIN and chose Exit on the maintenance screen.
 pub fn administrator_exit<R: Runtime>(app: &AppHandle<R>) {
     if let Some(lock) = app.try_state::<KioskLock>() {
         lock.leaving.store(true, Ordering::SeqCst);

@@ -93,6 +93,8 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::admit_all,
             commands::waiting_room,
             commands::kiosk,
+            commands::kiosk_unlock,
+            commands::kiosk_maintenance,
             commands::user_active,
             commands::settings,
             commands::save_settings,

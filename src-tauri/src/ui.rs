@@ -69,4 +69,17 @@ impl<R: Runtime> Ui for MainWindow<R> {
             tracing::warn!(%error, "the main window could not be brought to the front");
         }
     }
+
+    fn reload(&self) {
+        let Some(window) = self.app.get_webview_window(MAIN_LABEL) else {
+            return;
+        };
+        if let Err(error) = window.reload() {
+            tracing::warn!(%error, "the main window could not be reloaded");
+        }
+    }
+
+    fn leave_kiosk(&self) {
+        kiosk_shell::administrator_exit(&self.app);
+    }
 }

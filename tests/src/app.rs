@@ -34,10 +34,61 @@ pub struct App {
     display: OsString,
     driver: ChildGuard,
     log: PathBuf,
+    /// Where [`App::launch_recording_exit`]'s wrapper writes the app's exit status.
+    exit_status: Option<(tempfile::TempDir, PathBuf)>,
 }
 
 impl App {
     pub async fn launch(launch: AppLaunch<'_>) -> App {
+        App::start(launch, None).await
+    }
+
+    /// Like [`App::launch`], through a wrapper script that records the app's exit status
+    /// (WebDriver starts the app, so its status is otherwise lost): see [`App::exit_code`].
+    pub async fn launch_recording_exit(launch: AppLaunch<'_>) -> App {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let status = dir.path().join("exit-status");
+        let wrapper = dir.path().join("consult-wrapper");
+        let script = format!(
+            "#!/bin/sh\n\"{}\" \"$@\"\ncode=$?\necho \"$code\" > \"{}.part\" && mv \"{}.part\" \"{}\"\nexit \"$code\"\n",
+            paths::binary("consult").display(),
+            status.display(),
+            status.display(),
+            status.display()
+        );
+        std::fs::write(&wrapper, script).expect("the wrapper script");
+        std::fs::set_permissions(
+            &wrapper,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .expect("mode 700");
+        App::start(launch, Some((dir, wrapper, status))).await
+    }
+
+    /// The app's exit status once it has exited by itself (waits up to [`UI_TIMEOUT`]); only
+    /// for an app started with [`App::launch_recording_exit`].
+    pub async fn exit_code(&self) -> i32 {
+        let (_, status) = self
+            .exit_status
+            .as_ref()
+            .expect("launched with launch_recording_exit");
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(status) {
+                return text.trim().parse().expect("a number");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app did not exit within {UI_TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn start(
+        launch: AppLaunch<'_>,
+        wrapped: Option<(tempfile::TempDir, PathBuf, PathBuf)>,
+    ) -> App {
         let port = free_port();
         let native_port = free_port();
         let log = paths::artifacts_dir().join(format!("{}-app.log", launch.label));
@@ -66,12 +117,17 @@ impl App {
                 .stdout(log_file(&log))
                 .stderr(log_file(&log.with_extension("stderr.log"))),
         );
-        let client = connect(&mut driver, port).await;
+        let application = wrapped.as_ref().map_or_else(
+            || paths::binary("consult"),
+            |(_, wrapper, _)| wrapper.clone(),
+        );
+        let client = connect(&mut driver, port, &application).await;
         App {
             client,
             display,
             driver,
             log,
+            exit_status: wrapped.map(|(dir, _, status)| (dir, status)),
         }
     }
 
@@ -331,11 +387,11 @@ impl App {
 
 /// tauri-driver can accept connections before WebKitWebDriver is ready, so session creation
 /// is retried until it works or the deadline passes.
-async fn connect(driver: &mut ChildGuard, port: u16) -> Client {
+async fn connect(driver: &mut ChildGuard, port: u16, application: &std::path::Path) -> Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "tauri:options".into(),
-        serde_json::json!({ "application": paths::binary("consult") }),
+        serde_json::json!({ "application": application }),
     );
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);

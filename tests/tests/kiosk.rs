@@ -81,20 +81,30 @@ struct Kiosk {
 impl Kiosk {
     /// The demo kiosk, joining a visit `lead` before its start.
     async fn open(label: &str, lead: Duration) -> Kiosk {
+        Kiosk::open_with(label, lead, "", false).await
+    }
+
+    /// With more top-level server settings (`server_toml`), and the app's exit status recorded
+    /// when `record_exit` is set.
+    async fn open_with(label: &str, lead: Duration, server_toml: &str, record_exit: bool) -> Kiosk {
         let session = IsolatedSession::start();
         let daemon = NotificationDaemon::start(&session).await;
         let jitsi = JitsiStandIn::start(StandInOptions::hs256(
             "consult-e2e",
             "e2e-only-jitsi-app-secret-0123456789abcdef",
         ));
-        let server = ClinicServer::start_demo_with_config(label, &jitsi.server_config_toml());
+        // Top-level settings before the `[jitsi]` table.
+        let server = ClinicServer::start_demo_with_config(
+            label,
+            &format!("{server_toml}\n{}", jitsi.server_config_toml()),
+        );
         let api = ClinicApi::new(server.url());
         let secret_dir = tempfile::tempdir().expect("a temp dir");
         let secret_file = secret_dir.path().join("device-secret");
         std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
         std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
             .expect("mode 600");
-        let app = App::launch(AppLaunch {
+        let launch = AppLaunch {
             session: &session,
             server_url: server.url().to_owned(),
             label: label.to_owned(),
@@ -114,8 +124,12 @@ impl Kiosk {
             .into_iter()
             .chain(jitsi.app_env("embedded"))
             .collect(),
-        })
-        .await;
+        };
+        let app = if record_exit {
+            App::launch_recording_exit(launch).await
+        } else {
+            App::launch(launch).await
+        };
         let admin = api.login_demo(DEMO_ADMIN_EMAIL).await;
         Kiosk {
             app,
@@ -247,6 +261,117 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
     // Nothing secret reached the app's log.
     assert!(!kiosk.app.logs().contains(DEMO_DEVICE_SECRET));
     kiosk.app.quit().await;
+}
+
+/// Staff leave a kiosk with the exit PIN, typed on a PIN pad that a hidden gesture opens
+/// (five taps on the clock). Wrong PINs lock the exit and every try is audited; the right one
+/// opens the maintenance screen, whose Exit ends the app with the code its service does not
+/// restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_exit_pin_locks_after_wrong_tries_and_the_right_one_leads_to_maintenance_and_exit() {
+    /// Published with the demo (server/src/demo.rs), like its password.
+    const DEMO_EXIT_PIN: &str = "135790";
+    /// kiosk_shell::ADMINISTRATOR_EXIT_CODE, documented in the README's kiosk section.
+    const ADMINISTRATOR_EXIT_CODE: i32 = 64;
+    // The server's lockout made short, so the test sees it end.
+    let kiosk = Kiosk::open_with(
+        "kiosk-exit",
+        Duration::from_secs(60),
+        "kiosk_exit_lockout_secs = 3",
+        true,
+    )
+    .await;
+    kiosk.wait_state("ready").await;
+    assert!(!kiosk.app.is_present("#pin-pad").await);
+    for _ in 0..5 {
+        kiosk.app.click("#kiosk-clock").await;
+    }
+    kiosk.app.wait_for("#pin-pad").await;
+    assert_accessible(&kiosk.app, "PIN pad").await;
+    let type_pin = |pin: &'static str| {
+        let app = &kiosk.app;
+        async move {
+            for digit in pin.chars() {
+                app.click(&format!("#pin-{digit}")).await;
+            }
+            app.click("#pin-submit").await;
+        }
+    };
+    for left in [4, 3, 2, 1] {
+        type_pin("000000").await;
+        kiosk
+            .app
+            .wait_for_text("#pin-message", |text| {
+                text.contains(&format!("{left} more wrong PINs lock the exit"))
+            })
+            .await;
+    }
+    type_pin("000000").await;
+    kiosk
+        .app
+        .wait_for_text("#pin-message", |text| text.contains("Too many attempts"))
+        .await;
+    kiosk.app.screenshot("kiosk-pin-locked").await;
+    // Locked: even the right PIN is refused, and said so.
+    kiosk.app.click("#pin-cancel").await;
+    kiosk.app.wait_gone("#pin-pad").await;
+    for _ in 0..5 {
+        kiosk.app.click("#kiosk-clock").await;
+    }
+    kiosk.app.wait_for("#pin-pad").await;
+    type_pin(DEMO_EXIT_PIN).await;
+    kiosk
+        .app
+        .wait_for_text("#pin-message", |text| text.contains("Too many attempts"))
+        .await;
+    let outcomes = |audit: Value| -> Vec<String> {
+        let mut rows: Vec<String> = audit
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|row| row["action"] == "kiosk.exit_attempt")
+            .map(|row| row["detail"]["outcome"].as_str().unwrap_or("?").to_owned())
+            .collect();
+        rows.reverse();
+        rows
+    };
+    assert_eq!(
+        outcomes(kiosk.api.get("/audit", &kiosk.admin).await),
+        [
+            "wrong",
+            "wrong",
+            "wrong",
+            "wrong",
+            "wrong_and_locked",
+            "locked"
+        ]
+    );
+
+    // The lockout (3 s here) passes; the right PIN opens maintenance.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    type_pin(DEMO_EXIT_PIN).await;
+    kiosk.wait_state("maintenance").await;
+    assert!(!kiosk.app.is_present("#pin-pad").await);
+    kiosk.app.click("#maintenance-self-test").await;
+    kiosk
+        .app
+        .wait_for_text("#self-test", |text| text.contains("Clinic server: OK"))
+        .await;
+    assert_accessible(&kiosk.app, "maintenance").await;
+    kiosk.app.screenshot("kiosk-maintenance").await;
+    assert!(
+        !kiosk.app.logs().contains(DEMO_EXIT_PIN),
+        "no PIN in the log"
+    );
+
+    kiosk.app.click("#maintenance-exit").await;
+    assert_eq!(kiosk.app.exit_code().await, ADMINISTRATOR_EXIT_CODE);
+    assert_eq!(
+        outcomes(kiosk.api.get("/audit", &kiosk.admin).await)
+            .last()
+            .map(String::as_str),
+        Some("granted")
+    );
 }
 
 /// The kiosk follows its own schedule: a visit inside the lead is joined with no one touching

@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 
 use consult_types::{
     commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision, JoinCallArgs,
-    LoginArgs, SessionView, SettingsChange, SettingsView, StartupState, WaitingRoomAction,
+    KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView,
+    StartupState, WaitingRoomAction,
 };
 
 #[wasm_bindgen]
@@ -73,6 +74,21 @@ pub async fn waiting_room(action: WaitingRoomAction) -> Result<(), AppError> {
 /// Kiosk mode: asks for the kiosk's status again (it arrives as a `kiosk-changed` event).
 pub async fn kiosk() -> Result<(), AppError> {
     invoke(commands::KIOSK, &()).await
+}
+
+/// A PIN typed on the kiosk's PIN pad; a right one opens the maintenance screen (an event).
+pub async fn kiosk_unlock(pin: String) -> Result<(), AppError> {
+    invoke(
+        commands::KIOSK_UNLOCK,
+        &Args {
+            args: KioskUnlockArgs { pin },
+        },
+    )
+    .await
+}
+
+pub async fn kiosk_maintenance(action: MaintenanceAction) -> Result<(), AppError> {
+    invoke(commands::KIOSK_MAINTENANCE, &Args { args: action }).await
 }
 
 pub async fn user_active() -> Result<(), AppError> {

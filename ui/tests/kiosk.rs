@@ -16,6 +16,7 @@ async fn render(status: Option<KioskStatus>) -> String {
             now: datetime!(2026-12-03 08:05 UTC),
             zone: Zone::Fixed(offset!(+1)),
         },
+        on_clock_tap: Default::default(),
     })
     .render()
     .await
@@ -72,6 +73,7 @@ async fn waiting_to_be_let_in_names_the_doctor_only() {
             now: datetime!(2026-12-03 08:05 UTC),
             zone: Zone::Fixed(offset!(+1)),
         },
+        on_clock_tap: Default::default(),
     })
     .render()
     .await;
@@ -93,6 +95,65 @@ async fn the_consent_countdown_names_the_doctor_and_the_seconds_left() {
         "{html}"
     );
     assert!(html.contains(r#"role="alert""#), "{html}");
+}
+
+#[tokio::test]
+async fn the_pin_pad_shows_dots_never_digits_and_says_what_the_core_answered() {
+    use consult_ui::pages::kiosk::{PinPadView, PinPadViewProps};
+    let html = LocalServerRenderer::<PinPadView>::with_props(PinPadViewProps {
+        digits: 3,
+        message: Some("That PIN is not right. 4 more wrong PINs lock the exit.".into()),
+        busy: false,
+        on_digit: Default::default(),
+        on_delete: Default::default(),
+        on_submit: Default::default(),
+        on_cancel: Default::default(),
+    })
+    .render()
+    .await;
+    assert!(
+        html.contains(r#"role="dialog""#) && html.contains(r#"aria-modal="true""#),
+        "{html}"
+    );
+    assert!(html.contains("•••<"), "three dots: {html}");
+    assert!(html.contains(">3 digits typed<"), "{html}");
+    for key in ["pin-0", "pin-9", "pin-delete", "pin-submit", "pin-cancel"] {
+        assert!(html.contains(&format!(r#"id="{key}""#)), "{key}: {html}");
+    }
+    assert!(
+        html.contains(r#"role="alert""#) && html.contains("4 more wrong PINs"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn maintenance_offers_exit_reload_and_the_self_test_and_lists_its_results() {
+    use consult_types::SelfTestCheck;
+    use consult_ui::pages::kiosk::{MaintenanceView, MaintenanceViewProps};
+    let html = LocalServerRenderer::<MaintenanceView>::with_props(MaintenanceViewProps {
+        checked_offline: true,
+        self_test: Some(vec![SelfTestCheck {
+            name: "Camera".into(),
+            passed: false,
+            detail: "No camera found".into(),
+        }]),
+        on_action: Default::default(),
+    })
+    .render()
+    .await;
+    for id in [
+        "maintenance-exit",
+        "maintenance-reload",
+        "maintenance-self-test",
+        "maintenance-close",
+    ] {
+        assert!(html.contains(&format!(r#"id="{id}""#)), "{id}: {html}");
+    }
+    assert!(html.contains("checked on this kiosk"), "{html}");
+    assert!(
+        html.contains(r#"data-passed="false""#) && html.contains("Camera: Problem"),
+        "{html}"
+    );
 }
 
 mod call {
@@ -299,6 +360,7 @@ mod visits {
                     now: NOW,
                     zone: Zone::Fixed(offset!(+1)),
                 },
+                on_clock_tap: Default::default(),
             })
             .render()
             .await

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use consult_types::{
     codes, AppError, Appointment, AuthResponse, Decision, DeviceLoginRequest, Envelope, ErrorBody,
-    JitsiSession, JoinRequest, LoginRequest, NewAppointment, Notification, RefreshRequest, User,
+    ExitPin, ExitPinPolicy, ExitPinVerdict, JitsiSession, JoinRequest, LoginRequest,
+    NewAppointment, Notification, RefreshRequest, User,
 };
 
 /// Talks to one clinic server. Cheap to clone; clones share the connection pool.
@@ -210,6 +211,33 @@ impl ClinicClient {
         self.send(
             self.request_to(Method::POST, &["join-requests", id, "withdraw"])?
                 .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `GET /kiosk/exit-pin` (kiosks): the exit PIN's hash and lockout rule, for checking a PIN
+    /// while the server is away.
+    pub async fn exit_pin_policy(&self, access_token: &str) -> Result<ExitPinPolicy, AppError> {
+        self.send(
+            self.request_to(Method::GET, &["kiosk", "exit-pin"])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `POST /kiosk/exit-pin/check` (kiosks): the server checks and audits a typed PIN; a locked
+    /// exit is [`AppError::RateLimited`].
+    pub async fn check_exit_pin(
+        &self,
+        access_token: &str,
+        pin: &str,
+    ) -> Result<ExitPinVerdict, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["kiosk", "exit-pin", "check"])?
+                .bearer_auth(access_token)
+                .json(&ExitPin {
+                    pin: pin.to_owned(),
+                }),
         )
         .await
     }

@@ -32,6 +32,7 @@ pub mod desk;
 pub mod desktop;
 pub mod idle;
 pub mod kiosk;
+pub mod kiosk_exit;
 pub mod ports;
 pub mod push;
 pub mod secrets;

@@ -27,6 +27,11 @@ pub trait Ui: Send + Sync + 'static {
     fn focus_appointment(&self, focus: &FocusAppointment);
     /// Bring the main window to the front.
     fn show(&self);
+    /// Load the main window's page again (a kiosk's maintenance screen offers it).
+    fn reload(&self);
+    /// Kiosk mode's administrator exit, after a right PIN: end the app with the exit code the
+    /// kiosk's service does not restart.
+    fn leave_kiosk(&self);
 }
 
 /// Native notifications.

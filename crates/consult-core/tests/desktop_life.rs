@@ -51,6 +51,9 @@ struct Shell {
     kiosk: Mutex<Vec<Revised<KioskStatus>>>,
     /// Visits whose webview data was cleared.
     forgotten: Mutex<usize>,
+    reloads: Mutex<usize>,
+    /// Administrator exits asked for.
+    exits: Mutex<usize>,
 }
 
 impl Ui for Shell {
@@ -71,6 +74,12 @@ impl Ui for Shell {
     }
     fn show(&self) {
         *self.shown.lock().unwrap() += 1;
+    }
+    fn reload(&self) {
+        *self.reloads.lock().unwrap() += 1;
+    }
+    fn leave_kiosk(&self) {
+        *self.exits.lock().unwrap() += 1;
     }
 }
 
@@ -783,7 +792,8 @@ mod waiting_room {
 mod kiosk_mode {
     use super::*;
     use consult_core::config::KioskConfig;
-    use consult_server::demo::{DEMO_DEVICE_ID, DEMO_DEVICE_SECRET};
+    use consult_server::demo::{DEMO_DEVICE_ID, DEMO_DEVICE_SECRET, DEMO_EXIT_PIN};
+    use consult_types::MaintenanceAction;
 
     impl Shell {
         fn kiosk_status(&self) -> Option<KioskStatus> {
@@ -889,6 +899,82 @@ mod kiosk_mode {
             .map(|s| s.revision)
             .collect();
         assert!(revisions.windows(2).all(|w| w[0] < w[1]), "{revisions:?}");
+    }
+
+    #[tokio::test]
+    async fn staff_open_maintenance_with_the_pin_online_or_offline_and_exit_from_it() {
+        let world = World::start().await;
+        let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o600);
+        desktop.startup().await.unwrap();
+        shell
+            .kiosk_becomes("the kiosk ready", |s| *s == KioskStatus::Ready)
+            .await;
+        // Nothing of maintenance before the PIN.
+        assert!(desktop
+            .kiosk_maintenance(MaintenanceAction::Exit)
+            .await
+            .is_err());
+        assert_eq!(
+            desktop.kiosk_unlock("000000".into()).await,
+            Err(AppError::WrongPin { tries_left: 4 })
+        );
+        desktop.kiosk_unlock(DEMO_EXIT_PIN.into()).await.unwrap();
+        shell
+            .kiosk_becomes("maintenance", |s| {
+                *s == KioskStatus::Maintenance {
+                    checked_offline: false,
+                    self_test: None,
+                }
+            })
+            .await;
+        desktop
+            .kiosk_maintenance(MaintenanceAction::SelfTest)
+            .await
+            .unwrap();
+        shell
+            .kiosk_becomes("the self-test's results", |s| {
+                matches!(s, KioskStatus::Maintenance { self_test: Some(checks), .. }
+                    if checks[0].name == "Clinic server" && checks[0].passed)
+            })
+            .await;
+        desktop
+            .kiosk_maintenance(MaintenanceAction::Close)
+            .await
+            .unwrap();
+        shell
+            .kiosk_becomes("back to the kiosk", |s| *s == KioskStatus::Ready)
+            .await;
+        assert_eq!(*shell.exits.lock().unwrap(), 0);
+
+        // The server goes away: the hash fetched at sign-in checks the PIN, counting anew.
+        let World {
+            server,
+            _data,
+            config_dir: _config_dir,
+            jitsi: _jitsi,
+        } = world;
+        server.shutdown().await.unwrap();
+        assert_eq!(
+            desktop.kiosk_unlock("000000".into()).await,
+            Err(AppError::WrongPin { tries_left: 4 })
+        );
+        desktop.kiosk_unlock(DEMO_EXIT_PIN.into()).await.unwrap();
+        shell
+            .kiosk_becomes("maintenance, checked offline", |s| {
+                matches!(
+                    s,
+                    KioskStatus::Maintenance {
+                        checked_offline: true,
+                        ..
+                    }
+                )
+            })
+            .await;
+        desktop
+            .kiosk_maintenance(MaintenanceAction::Exit)
+            .await
+            .unwrap();
+        assert_eq!(*shell.exits.lock().unwrap(), 1);
     }
 
     #[tokio::test]

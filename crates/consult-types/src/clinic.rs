@@ -458,6 +458,56 @@ pub struct RegisterOrLoginRequest {
     pub role: crate::api::Role,
 }
 
+/// A PIN typed by a person: `PUT /kiosk/exit-pin` (an administrator sets the kiosks' exit
+/// PIN) and `POST /kiosk/exit-pin/check` (a kiosk checks one). Debug never shows it.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExitPin {
+    /// 6 to 12 digits.
+    pub pin: String,
+}
+
+impl std::fmt::Debug for ExitPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExitPin(<redacted>)")
+    }
+}
+
+/// The server's answer to a kiosk's PIN check (a locked exit is `429 rate_limited` instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExitPinVerdict {
+    pub granted: bool,
+    /// Wrong PINs left before the exit locks.
+    pub tries_left: u32,
+}
+
+/// `GET /kiosk/exit-pin`: what a kiosk keeps to check a PIN while the server cannot be
+/// reached, with the same lockout rule. Debug never shows the hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ExitPinPolicy {
+    /// The PIN's Argon2id hash as a PHC string.
+    pub pin_hash: String,
+    /// Wrong PINs in a row that lock the exit.
+    pub max_failures: u32,
+    /// How long it then stays locked.
+    pub lockout_secs: u64,
+}
+
+impl std::fmt::Debug for ExitPinPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExitPinPolicy")
+            .field("pin_hash", &"<redacted>")
+            .field("max_failures", &self.max_failures)
+            .field("lockout_secs", &self.lockout_secs)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,11 @@ pub mod commands {
         WAITING_ROOM = "waiting_room";
         /// Kiosk mode: sends the kiosk's status again as a `kiosk-changed` event → `()`.
         KIOSK = "kiosk";
+        /// Kiosk mode: a PIN typed on the administrator's PIN pad: [`crate::KioskUnlockArgs`] →
+        /// `()`; a right one opens the maintenance screen (a `kiosk-changed` event).
+        KIOSK_UNLOCK = "kiosk_unlock";
+        /// Kiosk mode, maintenance screen open: [`crate::MaintenanceAction`] → `()`.
+        KIOSK_MAINTENANCE = "kiosk_maintenance";
         /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
         USER_ACTIVE = "user_active";
         /// The settings as the user may see and change them: [`SettingsView`].
@@ -164,6 +169,53 @@ pub enum KioskStatus {
     /// It cannot sign in: what happened and what to do; it tries again by itself.
     #[serde(rename_all = "camelCase")]
     Problem { message: String, retry_in_secs: u64 },
+    /// Staff typed the exit PIN: the maintenance screen (exit, reload, self-test), until it is
+    /// closed or a few minutes pass. Visits go on behind it.
+    #[serde(rename_all = "camelCase")]
+    Maintenance {
+        /// The PIN was checked on the kiosk, against the hash fetched from the server, because
+        /// the server could not be reached.
+        checked_offline: bool,
+        /// The last self-test's results, once one ran.
+        self_test: Option<Vec<SelfTestCheck>>,
+    },
+}
+
+/// One check of the kiosk's self-test, as the maintenance screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelfTestCheck {
+    pub name: String,
+    pub passed: bool,
+    /// What was found, or what to do.
+    pub detail: String,
+}
+
+/// Arguments of `kiosk_unlock`. Debug never shows the PIN.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskUnlockArgs {
+    pub pin: String,
+}
+
+impl std::fmt::Debug for KioskUnlockArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KioskUnlockArgs(<redacted>)")
+    }
+}
+
+/// What staff chose on the maintenance screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaintenanceAction {
+    /// End the app with the exit code the kiosk's service does not restart.
+    Exit,
+    /// Load the kiosk's screen again.
+    Reload,
+    /// Check the server, the sign-in, how calls run here, the camera and the microphone.
+    SelfTest,
+    /// Back to the patient's screens.
+    Close,
 }
 
 impl KioskStatus {
@@ -359,6 +411,14 @@ pub enum AppError {
     #[error("The clinic server could not be told about the sign-out, so the session may stay valid there until it expires. {cause}")]
     SignOutNotConfirmed { cause: String },
 
+    /// A wrong exit PIN on a kiosk.
+    #[error("That PIN is not right. {tries_left} more wrong PINs lock the exit.")]
+    WrongPin { tries_left: u32 },
+
+    /// The exit PIN cannot be checked: no server, and no hash fetched from it yet.
+    #[error("The PIN cannot be checked: the clinic server cannot be reached, and this kiosk has not fetched the exit PIN from it since it started. Check the kiosk's network, or ask the clinic's IT.")]
+    ExitPinUnknown,
+
     #[error("The system keychain could not be used: {detail}")]
     Keychain { detail: String },
 
@@ -435,5 +495,9 @@ mod tests {
             password: "hunter2".into(),
         };
         assert!(!format!("{args:?}").contains("hunter2"));
+        let unlock = KioskUnlockArgs {
+            pin: "135790".into(),
+        };
+        assert!(!format!("{unlock:?}").contains("135790"));
     }
 }

@@ -13,6 +13,7 @@ mod fuzz;
 mod jitsi_tokens;
 mod join_request_machine;
 mod join_requests;
+mod kiosk_exit;
 mod login;
 mod openapi;
 mod postgres;

@@ -45,6 +45,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/users/{id}/enable"),
     ("post", "/devices"),
     ("get", "/devices"),
+    ("put", "/kiosk/exit-pin"),
+    ("get", "/kiosk/exit-pin"),
+    ("post", "/kiosk/exit-pin/check"),
     ("get", "/health"),
     ("get", "/openapi.json"),
 ];

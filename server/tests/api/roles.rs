@@ -53,6 +53,10 @@ const AR403: Expect = Expect {
     status: 403,
     code: Some("approval_required"),
 };
+const NC204: Expect = Expect {
+    status: 204,
+    code: None,
+};
 const NF404: Expect = Expect {
     status: 404,
     code: Some("not_found"),
@@ -229,6 +233,11 @@ const ADMINISTRATION: &[Row] = &[
     row("POST", "/devices", Some(r#"{"location": "Matrix room {unique}"}"#), Shared, [F403, F403,   F403,  F403, NEW,   F403,  F403,  F403,  F403,  U401]),
     row("GET",  "/devices", None, Shared,                                            [F403, F403,   F403,  F403, OK,    F403,  F403,  F403,  F403,  U401]),
     row("GET",  "/audit", None, Shared,                                              [F403, F403,   F403,  F403, OK,    F403,  F403,  F403,  F403,  U401]),
+    // The kiosks' exit PIN: administrators set it (to the demo's, so the next rows still
+    // hold); kiosks read its hash and check a PIN.
+    row("PUT",  "/kiosk/exit-pin", Some(r#"{"pin": "135790"}"#), Shared,              [F403, F403,   F403,  F403, NC204, F403,  F403,  F403,  F403,  U401]),
+    row("GET",  "/kiosk/exit-pin", None, Shared,                                     [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
+    row("POST", "/kiosk/exit-pin/check", Some(r#"{"pin": "135790"}"#), Shared,        [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
 ];
 
 const TABLES: [&[Row]; 6] = [

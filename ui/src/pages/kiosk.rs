@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use consult_types::{
     events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskStatus,
-    Revised,
+    MaintenanceAction, Revised, SelfTestCheck,
 };
 use time::OffsetDateTime;
 
@@ -25,6 +25,11 @@ use crate::pages::call::phase_name;
 const TICK_MILLIS: u32 = 10_000;
 /// How long the thank-you screen stays after a visit.
 const THANK_YOU_MILLIS: u32 = 15_000;
+/// The administrator's hidden gesture: this many taps on the clock, within [`TAPS_WITHIN_MS`].
+const EXIT_TAPS: usize = 5;
+const TAPS_WITHIN_MS: f64 = 3_000.0;
+/// The PIN pad closes by itself when nobody types for this long.
+const PIN_PAD_IDLE_MILLIS: u32 = 30_000;
 
 #[derive(Properties, PartialEq)]
 pub struct KioskPageProps {
@@ -74,6 +79,9 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
             move || drop(listener)
         });
     }
+    // The administrator's gesture on the clock, and the PIN pad it opens.
+    let taps = use_state(Vec::<f64>::new);
+    let pin_pad = use_state(|| false);
     // The visit's state, as for any signed-in life (no sign-out here: the core signs in again).
     let focus = use_state(|| None);
     let (live, _) = use_live_state(focus, Callback::noop());
@@ -101,6 +109,23 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
             });
             move || drop(timer)
         });
+    }
+    // Staff's maintenance screen, over whatever the kiosk shows (the core opens it on a right PIN).
+    if let Some(KioskStatus::Maintenance {
+        checked_offline,
+        self_test,
+    }) = (*status).as_ref().map(|revised| &revised.value)
+    {
+        return html! {
+            <MaintenanceView checked_offline={*checked_offline} self_test={self_test.clone()}
+                on_action={Callback::from(|action: MaintenanceAction| {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(refused) = ipc::kiosk_maintenance(action).await {
+                            web_sys::console::warn_1(&refused.to_string().into());
+                        }
+                    });
+                })} />
+        };
     }
     if let Some(screen) = live.call().cloned() {
         let countdown = match (*status).as_ref().map(|revised| &revised.value) {
@@ -130,7 +155,35 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
         KioskVisit::of(dashboard, clock.now, props.shows_first_name)
     });
     let status = (*status).as_ref().map(|revised| revised.value.clone());
-    html! { <KioskView {status} {visit} clock={*clock} /> }
+    let on_clock_tap = {
+        let (taps, pin_pad) = (taps.clone(), pin_pad.clone());
+        Callback::from(move |()| {
+            let now = js_sys::Date::now();
+            let mut recent: Vec<f64> = taps
+                .iter()
+                .copied()
+                .filter(|at| now - at < TAPS_WITHIN_MS)
+                .collect();
+            recent.push(now);
+            if recent.len() >= EXIT_TAPS {
+                recent.clear();
+                pin_pad.set(true);
+            }
+            taps.set(recent);
+        })
+    };
+    let close_pad = {
+        let pin_pad = pin_pad.clone();
+        Callback::from(move |()| pin_pad.set(false))
+    };
+    html! {
+        <>
+            <KioskView {status} {visit} clock={*clock} {on_clock_tap} />
+            if *pin_pad {
+                <PinPad on_close={close_pad} />
+            }
+        </>
+    }
 }
 
 /// What the idle screen says about the kiosk's own visits.
@@ -200,6 +253,9 @@ pub struct KioskViewProps {
     #[prop_or_default]
     pub visit: KioskVisit,
     pub clock: Clock,
+    /// A tap on the clock (the administrator's hidden gesture counts them).
+    #[prop_or_default]
+    pub on_clock_tap: Callback<()>,
 }
 
 /// The screen as a pure function of its props, so it is testable without a webview.
@@ -210,7 +266,9 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
             "signing-in",
             html! { <p class="kiosk-note">{ "Getting ready…" }</p> },
         ),
-        Some(KioskStatus::Ready | KioskStatus::CameraSoon { .. }) => match &props.visit {
+        Some(
+            KioskStatus::Ready | KioskStatus::CameraSoon { .. } | KioskStatus::Maintenance { .. },
+        ) => match &props.visit {
             KioskVisit::Waiting { doctor } => (
                 "waiting",
                 html! {
@@ -282,7 +340,8 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
     html! {
         <main id="kiosk" class="kiosk" data-state={state}>
             <div class="kiosk-drift">
-                <p id="kiosk-clock" class="kiosk-clock" aria-label="The time">
+                <p id="kiosk-clock" class="kiosk-clock" aria-label="The time"
+                    onclick={props.on_clock_tap.reform(|_: MouseEvent| ())}>
                     { format!("{:02}:{:02}", local.hour(), local.minute()) }
                 </p>
                 <div id="kiosk-status" aria-live="polite">{ message }</div>
@@ -396,6 +455,181 @@ pub fn thank_you_view() -> Html {
                 <h1 class="kiosk-thanks">{ "Thank you" }</h1>
                 <p class="kiosk-note">{ "Your visit has ended. The staff will be with you shortly." }</p>
             </div>
+        </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PinPadProps {
+    pub on_close: Callback<()>,
+}
+
+/// The administrator's PIN pad. The PIN goes to the core only on Open; what the core answers
+/// (wrong, locked, cannot be checked) is said here. It closes by itself after half a minute
+/// without a key.
+#[function_component(PinPad)]
+pub fn pin_pad(props: &PinPadProps) -> Html {
+    let pin = use_state(String::new);
+    let message = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    {
+        let on_close = props.on_close.clone();
+        use_effect_with(((*pin).clone(), (*message).clone()), move |_| {
+            let timer =
+                gloo_timers::callback::Timeout::new(PIN_PAD_IDLE_MILLIS, move || on_close.emit(()));
+            move || drop(timer)
+        });
+    }
+    let on_digit = {
+        let pin = pin.clone();
+        Callback::from(move |digit: char| {
+            if pin.len() < 12 {
+                pin.set(format!("{}{digit}", *pin));
+            }
+        })
+    };
+    let on_delete = {
+        let pin = pin.clone();
+        Callback::from(move |()| {
+            let mut shorter = (*pin).clone();
+            shorter.pop();
+            pin.set(shorter);
+        })
+    };
+    let on_submit = {
+        let (pin, message, busy, on_close) = (
+            pin.clone(),
+            message.clone(),
+            busy.clone(),
+            props.on_close.clone(),
+        );
+        Callback::from(move |()| {
+            let typed = (*pin).clone();
+            if typed.is_empty() || *busy {
+                return;
+            }
+            busy.set(true);
+            pin.set(String::new());
+            let (message, busy, on_close) = (message.clone(), busy.clone(), on_close.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match ipc::kiosk_unlock(typed).await {
+                    Ok(()) => on_close.emit(()),
+                    Err(error) => {
+                        message.set(Some(error.to_string()));
+                        busy.set(false);
+                    }
+                }
+            });
+        })
+    };
+    html! {
+        <PinPadView digits={pin.len()} message={(*message).clone()} busy={*busy}
+            {on_digit} {on_delete} {on_submit} on_cancel={props.on_close.clone()} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PinPadViewProps {
+    /// How many digits are typed (the pad shows dots, never the digits).
+    pub digits: usize,
+    pub message: Option<String>,
+    #[prop_or_default]
+    pub busy: bool,
+    #[prop_or_default]
+    pub on_digit: Callback<char>,
+    #[prop_or_default]
+    pub on_delete: Callback<()>,
+    #[prop_or_default]
+    pub on_submit: Callback<()>,
+    #[prop_or_default]
+    pub on_cancel: Callback<()>,
+}
+
+/// The PIN pad as a pure view: a modal dialog of twelve large keys.
+#[function_component(PinPadView)]
+pub fn pin_pad_view(props: &PinPadViewProps) -> Html {
+    let key = |digit: char| {
+        let on_digit = props.on_digit.clone();
+        html! {
+            <button id={format!("pin-{digit}")} class="pin-key" type="button"
+                onclick={Callback::from(move |_: MouseEvent| on_digit.emit(digit))}>
+                { digit.to_string() }
+            </button>
+        }
+    };
+    let dots = "•".repeat(props.digits);
+    html! {
+        <div class="pin-backdrop">
+            <div id="pin-pad" class="pin-pad" role="dialog" aria-modal="true" aria-labelledby="pin-title">
+                <h2 id="pin-title">{ "Staff only: exit PIN" }</h2>
+                <p id="pin-display" class="pin-display" aria-live="polite">
+                    <span aria-hidden="true">
+                        { if dots.is_empty() { "\u{00a0}".to_owned() } else { dots } }
+                    </span>
+                    <span class="visually-hidden">{ format!("{} digits typed", props.digits) }</span>
+                </p>
+                if let Some(message) = &props.message {
+                    <p id="pin-message" class="pin-message" role="alert">{ message }</p>
+                }
+                <div class="pin-keys">
+                    { for ['1', '2', '3', '4', '5', '6', '7', '8', '9'].into_iter().map(key) }
+                    <button id="pin-delete" class="pin-key" type="button"
+                        onclick={props.on_delete.reform(|_: MouseEvent| ())}>{ "Delete" }</button>
+                    { key('0') }
+                    <button id="pin-submit" class="pin-key primary" type="button" disabled={props.busy}
+                        onclick={props.on_submit.reform(|_: MouseEvent| ())}>{ "Open" }</button>
+                </div>
+                <button id="pin-cancel" class="pin-cancel" type="button"
+                    onclick={props.on_cancel.reform(|_: MouseEvent| ())}>{ "Cancel" }</button>
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct MaintenanceViewProps {
+    pub checked_offline: bool,
+    pub self_test: Option<Vec<SelfTestCheck>>,
+    #[prop_or_default]
+    pub on_action: Callback<MaintenanceAction>,
+}
+
+/// Staff's maintenance screen: exit to the system, reload, the self-test, or back.
+#[function_component(MaintenanceView)]
+pub fn maintenance_view(props: &MaintenanceViewProps) -> Html {
+    let button = |id: &'static str, label: &'static str, action: MaintenanceAction| {
+        let on_action = props.on_action.clone();
+        html! {
+            <button id={id} class="maintenance-action" type="button"
+                onclick={Callback::from(move |_: MouseEvent| on_action.emit(action))}>
+                { label }
+            </button>
+        }
+    };
+    html! {
+        <main id="kiosk" class="kiosk maintenance" data-state="maintenance">
+            <h1>{ "Maintenance" }</h1>
+            if props.checked_offline {
+                <p class="muted">
+                    { "The PIN was checked on this kiosk: the clinic server cannot be reached." }
+                </p>
+            }
+            <div class="maintenance-actions">
+                { button("maintenance-self-test", "Run the self-test", MaintenanceAction::SelfTest) }
+                { button("maintenance-reload", "Reload the screen", MaintenanceAction::Reload) }
+                { button("maintenance-exit", "Exit to the system", MaintenanceAction::Exit) }
+                { button("maintenance-close", "Back to the kiosk", MaintenanceAction::Close) }
+            </div>
+            if let Some(checks) = &props.self_test {
+                <ul id="self-test" class="self-test" aria-live="polite">
+                    { for checks.iter().map(|check| html! {
+                        <li data-passed={check.passed.to_string()}>
+                            <strong>{ format!("{}: {}", check.name, if check.passed { "OK" } else { "Problem" }) }</strong>
+                            { format!(" — {}", check.detail) }
+                        </li>
+                    }) }
+                </ul>
+            }
         </main>
     }
 }

@@ -32,21 +32,12 @@ struct ConsentState {
 impl Desktop {
     /// Sends the kiosk's status to the UI again (a page that just started listening).
     pub fn republish_kiosk(&self) {
-        let status = lock(&self.0.kiosk).clone();
-        self.0
-            .ports
-            .ui
-            .kiosk_changed(&self.0.revisions.stamp(status));
+        self.change_kiosk(|_| {});
     }
 
+    /// What the sign-in loop and the visits say (under the maintenance screen, if open).
     pub(super) fn set_kiosk(&self, status: KioskStatus) {
-        // Stamped and sent under the lock, so two changes reach the UI in their order.
-        let mut shown = lock(&self.0.kiosk);
-        *shown = status.clone();
-        self.0
-            .ports
-            .ui
-            .kiosk_changed(&self.0.revisions.stamp(status));
+        self.change_kiosk(|shown| shown.status = status);
     }
 
     /// Starts the kiosk's sign-in loop, once per app.
@@ -73,6 +64,9 @@ impl Desktop {
         let session = setup.session();
         session.device_login(&device_id, &secret).await?;
         drop(secret);
+        let learner = self.clone();
+        let learned = Arc::clone(&session);
+        tokio::spawn(async move { learner.learn_exit_pin(learned).await });
         let mut life = self.0.life.write().await;
         if let Some(earlier) = life.take() {
             let _ = self.finish(earlier, End::Replaced).await;
@@ -142,7 +136,8 @@ impl Desktop {
             Step::Wait { wake } => {
                 let Some(call) = call.as_ref() else {
                     // A countdown whose call is gone says nothing any more.
-                    let counting = matches!(*lock(&self.0.kiosk), KioskStatus::CameraSoon { .. });
+                    let counting =
+                        matches!(lock(&self.0.kiosk).status, KioskStatus::CameraSoon { .. });
                     if counting {
                         self.set_kiosk(KioskStatus::Ready);
                     }

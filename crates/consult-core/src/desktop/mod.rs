@@ -19,6 +19,7 @@
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
 mod kiosk_life;
+mod maintenance;
 mod relay;
 pub mod setup;
 
@@ -33,8 +34,8 @@ use tokio::task::JoinHandle;
 
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FocusAppointment, JoinCallArgs,
-    JoinRequest, KioskSetup, KioskStatus, LoginArgs, SessionEnded, SessionView, SettingsChange,
-    SettingsView, StartupState, WaitingRoomAction,
+    JoinRequest, KioskSetup, LoginArgs, SessionEnded, SessionView, SettingsChange, SettingsView,
+    StartupState, WaitingRoomAction,
 };
 
 use crate::call::CallHub;
@@ -89,8 +90,10 @@ struct Inner {
     generation: AtomicU64,
     /// A focus request (deep link) that came while signed out, delivered after the sign-in.
     pending_focus: Mutex<Option<FocusAppointment>>,
-    /// Kiosk mode's status as last shown, and whether its sign-in loop runs.
-    kiosk: Mutex<KioskStatus>,
+    /// Kiosk mode's status and maintenance screen, and whether its sign-in loop runs.
+    kiosk: Mutex<maintenance::KioskShown>,
+    /// Kiosk mode's exit PIN check while the server is away.
+    exit: Mutex<maintenance::ExitState>,
     kiosk_running: AtomicBool,
     /// Woken by every dashboard and call change: a kiosk's visits driver looks again.
     kiosk_wake: Arc<tokio::sync::Notify>,
@@ -159,7 +162,8 @@ impl Desktop {
             life: RwLock::new(None),
             generation: AtomicU64::new(0),
             pending_focus: Mutex::new(None),
-            kiosk: Mutex::new(KioskStatus::SigningIn),
+            kiosk: Mutex::new(maintenance::KioskShown::default()),
+            exit: Mutex::new(maintenance::ExitState::default()),
             kiosk_running: AtomicBool::new(false),
             kiosk_wake,
         }))

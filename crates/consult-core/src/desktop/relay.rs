@@ -183,6 +183,8 @@ mod tests {
         fn kiosk_changed(&self, _status: &Revised<consult_types::KioskStatus>) {}
         fn focus_appointment(&self, _focus: &FocusAppointment) {}
         fn show(&self) {}
+        fn reload(&self) {}
+        fn leave_kiosk(&self) {}
     }
 
     impl Notifier for Shell {
