@@ -1,5 +1,5 @@
 //! The command line: `consult [--config PATH] [consult://join/<sessionId>]`, `--help`,
-//! `--version`. Read before anything starts, so `--help` and `--version` work without a display.
+//! `--version`, `--kiosk-chromium-policy <Jitsi URL>`. Read before anything starts, so `--help` and `--version` work without a display.
 //! A link argument is left to the deep-link plugin, which reads the process's arguments itself.
 
 use std::path::PathBuf;
@@ -13,6 +13,10 @@ pub enum Invocation {
     },
     Help,
     Version,
+    /// Print a kiosk's managed Chromium policy for the clinic's Jitsi server at this URL.
+    KioskChromiumPolicy {
+        jitsi_url: String,
+    },
 }
 
 /// A command line the app does not understand: printed with a pointer to `--help`, exit 2.
@@ -24,6 +28,10 @@ pub enum CliError {
     MissingConfigPath,
     #[error("the configuration file {0} does not exist")]
     NoSuchConfig(String),
+    #[error(
+        "--kiosk-chromium-policy needs the clinic's Jitsi server, e.g. https://meet.clinic.example"
+    )]
+    MissingJitsiUrl,
 }
 
 /// Parses the arguments after the program name. `exists` tells whether a path is a file (the
@@ -38,6 +46,13 @@ pub fn parse(
         match arg.as_str() {
             "-h" | "--help" => return Ok(Invocation::Help),
             "-V" | "--version" => return Ok(Invocation::Version),
+            "--kiosk-chromium-policy" => {
+                let jitsi_url = args
+                    .next()
+                    .filter(|url| !url.starts_with('-'))
+                    .ok_or(CliError::MissingJitsiUrl)?;
+                return Ok(Invocation::KioskChromiumPolicy { jitsi_url });
+            }
             "--config" => {
                 let path = args.next().ok_or(CliError::MissingConfigPath)?;
                 config = Some(PathBuf::from(path));
@@ -77,10 +92,14 @@ pub fn help() -> String {
 Video consultations on Jitsi Meet, for doctors, patients, care agencies and clinic kiosks.
 
 Usage: consult [--config PATH] [consult://join/<sessionId>]
+       consult --kiosk-chromium-policy <Jitsi URL>
 
 Options:
   --config PATH   read the configuration from PATH instead of the default file
                   (~/.config/app.consult.desktop/config.toml on Linux; CONSULT_CONFIG does the same)
+  --kiosk-chromium-policy <Jitsi URL>
+                  print a kiosk's managed Chromium policy (JSON) allowing only the call and the
+                  clinic's Jitsi server, for /etc/chromium/policies/managed/consult-kiosk.json
   -h, --help      print this help and exit
   -V, --version   print the version and exit
 
@@ -145,6 +164,24 @@ mod tests {
     }
 
     #[test]
+    fn the_kiosk_policy_needs_the_jitsi_server() {
+        assert_eq!(
+            parsed(&["--kiosk-chromium-policy", "https://meet.clinic.example"]),
+            Ok(Invocation::KioskChromiumPolicy {
+                jitsi_url: "https://meet.clinic.example".into()
+            })
+        );
+        assert_eq!(
+            parsed(&["--kiosk-chromium-policy"]),
+            Err(CliError::MissingJitsiUrl)
+        );
+        assert_eq!(
+            parsed(&["--kiosk-chromium-policy", "--help"]),
+            Err(CliError::MissingJitsiUrl)
+        );
+    }
+
+    #[test]
     fn an_unknown_option_is_refused() {
         assert_eq!(
             parsed(&["--fullscreen"]),
@@ -158,6 +195,7 @@ mod tests {
         assert!(help.starts_with(&version()), "{help}");
         for part in [
             "--config PATH",
+            "--kiosk-chromium-policy",
             "--help",
             "--version",
             "consult://join/",

@@ -41,6 +41,23 @@ pub fn run() -> ExitCode {
             println!("{}", cli::version());
             return ExitCode::SUCCESS;
         }
+        Ok(cli::Invocation::KioskChromiumPolicy { jitsi_url }) => {
+            // Where the app makes the call's profile, whose start page the policy allows.
+            let policy = consult_core::call::chromium_policy::kiosk_policy(
+                &jitsi_url,
+                &std::env::temp_dir(),
+            );
+            return match policy {
+                Ok(policy) => {
+                    println!("{policy:#}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("consult: {error}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Ok(cli::Invocation::Run { config: Some(file) }) => {
             // The core reads its file from here (`AppConfig::file_location`); set before any
             // thread starts.

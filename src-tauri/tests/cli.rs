@@ -41,3 +41,17 @@ fn an_unknown_option_or_a_missing_config_file_exits_2_and_says_why() {
         "{err}"
     );
 }
+
+#[test]
+fn the_kiosk_chromium_policy_is_printed_for_the_clinics_jitsi_server() {
+    let (code, out, err) = consult(&["--kiosk-chromium-policy", "https://meet.clinic.example"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let allowed = policy["URLAllowlist"].as_array().expect("an allowlist");
+    assert!(allowed.contains(&serde_json::json!("https://meet.clinic.example")));
+    assert!(allowed.contains(&serde_json::json!("http://127.0.0.1")));
+    assert_eq!(policy["URLBlocklist"][0], "*");
+    let (code, out, err) = consult(&["--kiosk-chromium-policy", "http://meet.clinic.example"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("HTTPS"), "{err}");
+}

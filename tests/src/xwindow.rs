@@ -77,6 +77,22 @@ impl WindowManager {
         .and_then(|out| out.lines().next().map(str::to_owned))
     }
 
+    /// The windows the window manager manages whose `_NET_WM_PID` is one of `pids`, numbered
+    /// as `xdotool` numbers them (decimal), oldest first.
+    pub fn windows_of(&self, pids: &[u32]) -> Vec<String> {
+        let listed = run(&self.display, "wmctrl", &["-l", "-p"]).unwrap_or_default();
+        listed
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let id = fields.next()?;
+                let pid: u32 = fields.nth(1)?.parse().ok()?;
+                let id = u32::from_str_radix(id.trim_start_matches("0x"), 16).ok()?;
+                pids.contains(&pid).then(|| id.to_string())
+            })
+            .collect()
+    }
+
     /// Whether the window manager has the window in fullscreen (`_NET_WM_STATE_FULLSCREEN`).
     pub fn is_fullscreen(&self, id: &str) -> bool {
         run(&self.display, "xprop", &["-id", id, "_NET_WM_STATE"])

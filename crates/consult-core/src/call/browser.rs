@@ -25,6 +25,23 @@ const BASE_FLAGS: [&str; 7] = [
     "--password-store=basic",
 ];
 
+/// More for a kiosk's window (`BrowserLaunch::locked`): fullscreen with no way to leave it
+/// (`--kiosk`), no error dialogs, no pinch zoom, no swipe back, no translate bar, no crash
+/// bubble, and no page may open a window (`--block-new-web-contents`). A managed policy
+/// (`packaging/kiosk/`, [`super::chromium_policy`]) and the window watch ([`super::lockdown`])
+/// do the rest. Note that Chromium keeps only the last `--disable-features`: an administrator's
+/// own in `browser_args` replaces this one.
+const KIOSK_FLAGS: [&str; 8] = [
+    "--kiosk",
+    "--noerrdialogs",
+    "--disable-pinch",
+    "--overscroll-history-navigation=0",
+    "--disable-session-crashed-bubble",
+    "--disable-infobars",
+    "--block-new-web-contents",
+    "--disable-features=Translate,TranslateUI,MediaRouter,GlobalMediaControls",
+];
+
 /// A browser window carrying one call. Dropping it ends the browser; its profile is deleted
 /// once the process is gone.
 pub struct BrowserWindow {
@@ -63,6 +80,10 @@ pub struct BrowserLaunch<'a> {
     pub extra_args: &'a [String],
     /// `browser_allow_root`: open the window even as root, where Chromium runs unsandboxed.
     pub allow_root: bool,
+    /// A kiosk's call: the window is fullscreen and locked ([`KIOSK_FLAGS`]), on X11 when there
+    /// is an X display (Xwayland under cage) so that the app can watch it, and every other
+    /// window the browser opens is closed at once ([`super::lockdown`]).
+    pub locked: bool,
 }
 
 impl BrowserWindow {
@@ -87,7 +108,8 @@ impl BrowserWindow {
             .map_err(|error| start_error(error.to_string()))?;
         let start = write_start_page(profile.path(), launch.page_url)
             .map_err(|error| start_error(format!("its start page: {error}")))?;
-        let args = arguments(launch, profile.path(), &start, as_root);
+        let on_x11 = std::env::var_os("DISPLAY").is_some_and(|display| !display.is_empty());
+        let args = arguments(launch, profile.path(), &start, as_root, on_x11);
         let mut child = Command::new(launch.program)
             .args(&args)
             .stdin(Stdio::null())
@@ -98,7 +120,12 @@ impl BrowserWindow {
             .spawn()
             .map_err(|error| start_error(error.to_string()))?;
         let pid = child.id();
-        tracing::info!(program = %launch.program.display(), pid, "call window opened in the browser");
+        tracing::info!(program = %launch.program.display(), pid, locked = launch.locked, "call window opened in the browser");
+        // Held until the browser is gone.
+        let watch = match pid {
+            Some(pid) if launch.locked => lock_windows(pid),
+            _ => None,
+        };
         let (close, closed) = oneshot::channel::<()>();
         let (exit, exited) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -116,11 +143,33 @@ impl BrowserWindow {
                     }
                 }
             }
+            drop(watch);
             // Only now, with the browser gone, can its profile (which held the call) go.
             drop(profile);
         });
         Ok((BrowserWindow { _close: close }, BrowserExited(exited)))
     }
+}
+
+/// Watches a kiosk's browser so that its call window stays the only one, fullscreen and focused;
+/// `None` (logged) where it cannot be watched, and the call goes on under the policy's lock.
+#[cfg(target_os = "linux")]
+fn lock_windows(pid: u32) -> Option<super::x11_watch::Watch> {
+    match super::x11_watch::watch(pid) {
+        Ok(watch) => Some(watch),
+        Err(error) => {
+            tracing::warn!(%error, "kiosk: the call window cannot be watched; only the browser policy locks it");
+            None
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_windows(_pid: u32) -> Option<()> {
+    tracing::warn!(
+        "kiosk: the call window cannot be watched on this system; only the browser policy locks it"
+    );
+    None
 }
 
 /// Writes the page that hands the key to the call page into the profile, which is made private
@@ -172,8 +221,16 @@ fn arguments(
     profile: &Path,
     start_page: &str,
     as_root: bool,
+    on_x11: bool,
 ) -> Vec<OsString> {
     let mut args: Vec<OsString> = BASE_FLAGS.iter().map(OsString::from).collect();
+    if launch.locked {
+        args.extend(KIOSK_FLAGS.iter().map(OsString::from));
+        if on_x11 {
+            // The window watch speaks X11; under cage this is Xwayland.
+            args.push("--ozone-platform=x11".into());
+        }
+    }
     let mut profile_flag = OsString::from("--user-data-dir=");
     profile_flag.push(profile);
     args.push(profile_flag);
@@ -217,11 +274,13 @@ mod tests {
             pinned_spki: Some("AAAA"),
             extra_args: &extra,
             allow_root: true,
+            locked: false,
         };
         let args: Vec<String> = arguments(
             &launch,
             Path::new("/tmp/p"),
             "file:///tmp/p/start.html",
+            true,
             true,
         )
         .into_iter()
@@ -238,8 +297,53 @@ mod tests {
             Path::new("/tmp/p"),
             "file:///tmp/p/start.html",
             false,
+            true,
         );
         assert!(!unprivileged.iter().any(|arg| arg == "--no-sandbox"));
+        assert!(!args
+            .iter()
+            .any(|arg| arg == "--kiosk" || arg.starts_with("--ozone")));
+    }
+
+    #[test]
+    fn a_kiosks_window_is_locked_and_on_x11_where_there_is_an_x_display() {
+        let launch = BrowserLaunch {
+            program: Path::new("/usr/bin/chromium"),
+            page_url: "http://127.0.0.1:9/call#k=abc&mode=browser",
+            pinned_spki: None,
+            extra_args: &[],
+            allow_root: false,
+            locked: true,
+        };
+        let strings = |on_x11: bool| -> Vec<String> {
+            arguments(
+                &launch,
+                Path::new("/tmp/p"),
+                "file:///tmp/p/start.html",
+                false,
+                on_x11,
+            )
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect()
+        };
+        let args = strings(true);
+        for flag in [
+            "--kiosk",
+            "--noerrdialogs",
+            "--disable-pinch",
+            "--overscroll-history-navigation=0",
+            "--block-new-web-contents",
+            "--ozone-platform=x11",
+        ] {
+            assert!(args.iter().any(|arg| arg == flag), "{flag} in {args:?}");
+        }
+        assert!(args
+            .iter()
+            .any(|arg| arg.starts_with("--disable-features=") && arg.contains("Translate")));
+        assert_eq!(args.last().unwrap(), "--app=file:///tmp/p/start.html");
+        // A Wayland-only session: no X11 to force (Chromium would not start).
+        assert!(!strings(false).iter().any(|arg| arg.starts_with("--ozone")));
     }
 
     #[cfg(unix)]

@@ -22,7 +22,7 @@ use url::Url;
 
 use consult_types::{
     AppError, CallControl, CallError, CallPathKind, CallPhase, CallScreen, CallSupport, CallType,
-    JitsiSession, JoinCallArgs, KnockingParticipant,
+    JitsiSession, JoinCallArgs, KnockingParticipant, Role,
 };
 
 use super::browser::{BrowserError, BrowserExited, BrowserLaunch, BrowserWindow};
@@ -85,6 +85,8 @@ struct ActiveCall {
     state: CallState,
     jitsi: JitsiSession,
     email: Option<String>,
+    /// A kiosk device's call: its browser window is locked (see [`super::lockdown`]).
+    kiosk: bool,
     page: PagePhase,
 }
 
@@ -315,7 +317,12 @@ impl CallHub {
         let jitsi = fetch_token(&session, &args.session_id).await?;
         // Network work before taking the lock, so the call's state stays readable meanwhile.
         let checked = deployment::check(&jitsi.server_url, &options.trust, options.timeout).await;
-        let email = session.current().await.map(|view| view.user.email);
+        let view = session.current().await;
+        // Only kiosk mode signs in as a device (`Role::Kiosk`): its call window is locked.
+        let kiosk = view
+            .as_ref()
+            .is_some_and(|view| view.user.role == Role::Kiosk);
+        let email = view.map(|view| view.user.email);
         let audio_only = jitsi.call_type == CallType::Audio;
         let state = CallState::new(
             &jitsi.display_name,
@@ -336,6 +343,7 @@ impl CallHub {
             state,
             jitsi,
             email,
+            kiosk,
             page: PagePhase::Unopened,
         });
         self.open(call, checked).await;
@@ -378,7 +386,7 @@ impl CallHub {
             page.channel.send(&CoreMessage::Dispose);
         }
         call.page = PagePhase::Unopened;
-        match self.open_page(&call.options, deployment).await {
+        match self.open_page(&call.options, call.kiosk, deployment).await {
             // The new page loads when it connects.
             Ok(page) => call.page = PagePhase::Open(Box::new(page)),
             Err(error) => {
@@ -388,10 +396,12 @@ impl CallHub {
         }
     }
 
-    /// Serves a new call page and shows it on the call's path.
+    /// Serves a new call page and shows it on the call's path; a kiosk's browser window is
+    /// locked.
     async fn open_page(
         &self,
         options: &CallOptions,
+        kiosk: bool,
         deployment: Deployment,
     ) -> Result<CallPage, OpenError> {
         let id = self.next_id();
@@ -418,6 +428,7 @@ impl CallHub {
                     pinned_spki: spki.as_deref(),
                     extra_args: &options.browser_args,
                     allow_root: options.browser_allow_root,
+                    locked: kiosk,
                 })?;
                 self.watch_browser(id, exited);
                 Carrier::Browser { _window: window }
