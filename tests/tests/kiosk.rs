@@ -66,6 +66,73 @@ async fn assert_accessible(app: &App, screen: &str) {
     );
 }
 
+/// WCAG 2.2's resize-text and reflow criteria on the screen shown now, at 200 % zoom. Page zoom
+/// at 200 % lays a page out exactly as a viewport of half the width and height at 100 % (each
+/// CSS pixel twice as large). A kiosk's window cannot be resized, so the screen's DOM, with the
+/// app's own style sheets (frames left out), is laid out in a frame of half the window's size:
+/// nothing there may need scrolling sideways, and each of `visible` must be shown whole.
+async fn assert_usable_at_200_percent(app: &App, screen: &str, visible: &[&str]) {
+    let problems = reflow_problems(app, visible).await;
+    assert!(
+        problems.is_empty(),
+        "the {screen} screen at 200 %: {problems:?}"
+    );
+}
+
+/// What [`assert_usable_at_200_percent`] finds wrong.
+async fn reflow_problems(app: &App, visible: &[&str]) -> Vec<String> {
+    let found = app
+        .client()
+        .execute_async(
+            r#"const [selectors, done] = arguments;
+            const width = Math.floor(window.innerWidth / 2), height = Math.floor(window.innerHeight / 2);
+            const copy = document.body.cloneNode(true);
+            for (const frame of copy.querySelectorAll("iframe")) {
+                const stand = document.createElement("div");
+                stand.id = frame.id; stand.className = frame.className;
+                frame.replaceWith(stand);
+            }
+            const sheets = [...document.querySelectorAll('link[rel="stylesheet"]')]
+                .map((link) => `<link rel="stylesheet" href="${link.href}">`).join("");
+            const frame = document.createElement("iframe");
+            frame.style.cssText = `position:fixed;left:0;top:0;width:${width}px;height:${height}px;border:0;visibility:hidden`;
+            document.body.appendChild(frame);
+            // about:blank: same origin, no navigation for the content policy to refuse.
+            const doc = frame.contentDocument, root = doc.documentElement;
+            const loads = [...document.querySelectorAll('link[rel="stylesheet"]')].map((link) =>
+                new Promise((resolve) => {
+                    const sheet = doc.createElement("link");
+                    sheet.rel = "stylesheet"; sheet.href = link.href;
+                    sheet.onload = sheet.onerror = resolve;
+                    doc.head.appendChild(sheet);
+                }));
+            doc.body.innerHTML = copy.innerHTML;
+            Promise.all(loads).then(() => {
+                const problems = [];
+                if (loads.length === 0) problems.push("no style sheet found");
+                if (root.clientWidth !== width) problems.push(`laid out ${root.clientWidth} px wide, not ${width}`);
+                if (root.scrollWidth > root.clientWidth + 1) {
+                    problems.push(`scrolls sideways: ${root.scrollWidth} > ${root.clientWidth}`);
+                }
+                for (const selector of selectors) {
+                    const element = doc.querySelector(selector);
+                    if (!element) { problems.push(`${selector} is missing`); continue; }
+                    const box = element.getBoundingClientRect();
+                    if (box.width === 0 || box.height === 0) problems.push(`${selector} is not shown`);
+                    if (box.left < -1 || box.right > root.clientWidth + 1) {
+                        problems.push(`${selector} is cut off: ${box.left}..${box.right} of ${root.clientWidth}`);
+                    }
+                }
+                frame.remove();
+                done(problems);
+            });"#,
+            vec![serde_json::json!(visible)],
+        )
+        .await
+        .expect("the check runs");
+    serde_json::from_value(found).expect("a list of problems")
+}
+
 /// One kiosk app with its server and a Jitsi stand-in. Field order is drop order.
 struct Kiosk {
     app: App,
@@ -113,6 +180,10 @@ impl Kiosk {
                 (
                     "CONSULT_KIOSK__SECRET_FILE".into(),
                     secret_file.display().to_string(),
+                ),
+                (
+                    "CONSULT_KIOSK__CLINIC_NAME".into(),
+                    "Harbour Street Clinic".into(),
                 ),
                 // Switched back on, it is back within the test's patience.
                 ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
@@ -208,7 +279,17 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
         .wait_for_text("#kiosk-clock", |time| time.len() == 5)
         .await;
     assert!(clock.contains(':'), "{clock}");
+    kiosk
+        .app
+        .wait_for_text("#kiosk-clinic", |name| name == "Harbour Street Clinic")
+        .await;
     assert_accessible(&kiosk.app, "idle").await;
+    assert_usable_at_200_percent(
+        &kiosk.app,
+        "idle",
+        &["#kiosk-clinic", "#kiosk-clock", "#kiosk-status"],
+    )
+    .await;
     kiosk.app.screenshot("kiosk-idle").await;
     // The check can fail: a button without a name, put on the screen, is found.
     kiosk
@@ -288,6 +369,12 @@ async fn the_exit_pin_locks_after_wrong_tries_and_the_right_one_leads_to_mainten
     }
     kiosk.app.wait_for("#pin-pad").await;
     assert_accessible(&kiosk.app, "PIN pad").await;
+    assert_usable_at_200_percent(
+        &kiosk.app,
+        "PIN pad",
+        &["#pin-1", "#pin-submit", "#pin-cancel"],
+    )
+    .await;
     let type_pin = |pin: &'static str| {
         let app = &kiosk.app;
         async move {
@@ -364,7 +451,15 @@ async fn the_exit_pin_locks_after_wrong_tries_and_the_right_one_leads_to_mainten
         "no PIN in the log"
     );
 
-    kiosk.app.click("#maintenance-exit").await;
+    // The app ends while the click is answered: a click by script, whose answer may be lost.
+    let _ = kiosk
+        .app
+        .client()
+        .execute(
+            "document.getElementById('maintenance-exit').click();",
+            vec![],
+        )
+        .await;
     assert_eq!(kiosk.app.exit_code().await, ADMINISTRATOR_EXIT_CODE);
     assert_eq!(
         outcomes(kiosk.api.get("/audit", &kiosk.admin).await)
@@ -446,6 +541,17 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         )
         .await;
     assert_accessible(&kiosk.app, "call").await;
+    assert_usable_at_200_percent(
+        &kiosk.app,
+        "call",
+        &[
+            "#kiosk-mic",
+            "#kiosk-camera",
+            "#kiosk-help",
+            "#kiosk-call-status",
+        ],
+    )
+    .await;
     kiosk.app.screenshot("kiosk-call").await;
 
     // The doctor's side of the meeting, as the doctor's app does it.

@@ -4,7 +4,9 @@
 
 use yew::prelude::*;
 
-use consult_types::{AppError, FocusAppointment, SessionView, SettingsView, StartupState};
+use consult_types::{
+    AppError, FocusAppointment, KioskSetup, SessionView, SettingsView, StartupState,
+};
 
 use crate::ipc;
 use crate::live::use_live_state;
@@ -24,9 +26,7 @@ enum Screen {
         notice: Option<String>,
     },
     /// Kiosk mode: no login form; the kiosk signs itself in.
-    Kiosk {
-        shows_first_name: bool,
-    },
+    Kiosk(KioskSetup),
     SignedIn {
         settings: SettingsView,
         session: SessionView,
@@ -36,9 +36,7 @@ enum Screen {
 impl From<StartupState> for Screen {
     fn from(state: StartupState) -> Screen {
         if let Some(kiosk) = state.kiosk {
-            return Screen::Kiosk {
-                shows_first_name: kiosk.shows_first_name,
-            };
+            return Screen::Kiosk(kiosk);
         }
         match state.session {
             Some(session) => Screen::SignedIn {
@@ -81,7 +79,7 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
-        Screen::Kiosk { shows_first_name } => html! { <KioskPage {shows_first_name} /> },
+        Screen::Kiosk(setup) => html! { <KioskPage {setup} /> },
         Screen::SignedOut { settings, notice } => {
             let on_signed_in = {
                 let screen = screen.clone();

@@ -17,6 +17,7 @@ async fn render(status: Option<KioskStatus>) -> String {
             zone: Zone::Fixed(offset!(+1)),
         },
         on_clock_tap: Default::default(),
+        clinic: None,
     })
     .render()
     .await
@@ -35,6 +36,28 @@ async fn ready_shows_the_local_time_and_a_welcome_only() {
     for doctors_screen in ["schedule", "email", "password", "join-requests"] {
         assert!(!html.contains(doctors_screen), "{doctors_screen}: {html}");
     }
+}
+
+#[tokio::test]
+async fn the_idle_screen_names_the_clinic_when_the_administrator_set_it() {
+    let html = LocalServerRenderer::<KioskView>::with_props(KioskViewProps {
+        status: Some(KioskStatus::Ready),
+        visit: Default::default(),
+        clock: Clock {
+            now: datetime!(2026-12-03 08:05 UTC),
+            zone: Zone::Fixed(offset!(+1)),
+        },
+        on_clock_tap: Default::default(),
+        clinic: Some("Harbour Street Clinic".into()),
+    })
+    .render()
+    .await;
+    assert!(
+        html.contains(r#"<h1 id="kiosk-clinic" class="kiosk-clinic">Harbour Street Clinic</h1>"#),
+        "{html}"
+    );
+    let unnamed = render(Some(KioskStatus::Ready)).await;
+    assert!(!unnamed.contains("kiosk-clinic"), "{unnamed}");
 }
 
 #[tokio::test]
@@ -74,6 +97,7 @@ async fn waiting_to_be_let_in_names_the_doctor_only() {
             zone: Zone::Fixed(offset!(+1)),
         },
         on_clock_tap: Default::default(),
+        clinic: None,
     })
     .render()
     .await;
@@ -361,6 +385,7 @@ mod visits {
                     zone: Zone::Fixed(offset!(+1)),
                 },
                 on_clock_tap: Default::default(),
+                clinic: None,
             })
             .render()
             .await

@@ -107,6 +107,9 @@ pub struct KioskConfig {
     /// unless the clinic allows it).
     #[serde(default)]
     pub show_first_name: bool,
+    /// The clinic's name, shown on the idle screen (nothing when unset).
+    #[serde(default)]
+    pub clinic_name: Option<String>,
 }
 
 /// `keychain = "os" | "none"`.
@@ -157,6 +160,7 @@ const ENV_KEYS: &[&str] = &[
     "kiosk__join_lead_secs",
     "kiosk__leave_grace_secs",
     "kiosk__show_first_name",
+    "kiosk__clinic_name",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",

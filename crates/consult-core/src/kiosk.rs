@@ -126,6 +126,7 @@ mod tests {
             join_lead_secs: None,
             leave_grace_secs: None,
             show_first_name: false,
+            clinic_name: None,
         }
     }
 

@@ -826,6 +826,7 @@ mod kiosk_mode {
             join_lead_secs: None,
             leave_grace_secs: None,
             show_first_name: false,
+            clinic_name: None,
         }
     }
 

@@ -149,6 +149,9 @@ pub struct KioskSetup {
     /// `[kiosk] show_first_name`: the clinic lets the idle screen greet the patient of a visit
     /// about to start by first name (never more of the name).
     pub shows_first_name: bool,
+    /// `[kiosk] clinic_name`: shown on the idle screen.
+    #[serde(default)]
+    pub clinic_name: Option<String>,
 }
 
 /// Kiosk mode's own sign-in, as its screen shows it. Nothing here names a patient.

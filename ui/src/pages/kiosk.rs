@@ -11,8 +11,8 @@ use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use consult_types::{
-    events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskStatus,
-    MaintenanceAction, Revised, SelfTestCheck,
+    events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskSetup,
+    KioskStatus, MaintenanceAction, Revised, SelfTestCheck,
 };
 use time::OffsetDateTime;
 
@@ -33,9 +33,9 @@ const PIN_PAD_IDLE_MILLIS: u32 = 30_000;
 
 #[derive(Properties, PartialEq)]
 pub struct KioskPageProps {
-    /// `[kiosk] show_first_name`: the clinic lets the idle screen greet the patient by first name.
-    #[prop_or_default]
-    pub shows_first_name: bool,
+    /// What the administrator set: whether the idle screen may greet the patient by first name,
+    /// and the clinic's name.
+    pub setup: KioskSetup,
 }
 
 /// The stateful page: listens to the kiosk's status, asks for it once, keeps the clock.
@@ -152,7 +152,7 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
         return html! { <ThankYouView /> };
     }
     let visit = live.dashboard().map_or(KioskVisit::None, |dashboard| {
-        KioskVisit::of(dashboard, clock.now, props.shows_first_name)
+        KioskVisit::of(dashboard, clock.now, props.setup.shows_first_name)
     });
     let status = (*status).as_ref().map(|revised| revised.value.clone());
     let on_clock_tap = {
@@ -178,7 +178,8 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
     };
     html! {
         <>
-            <KioskView {status} {visit} clock={*clock} {on_clock_tap} />
+            <KioskView {status} {visit} clock={*clock} {on_clock_tap}
+                clinic={props.setup.clinic_name.clone()} />
             if *pin_pad {
                 <PinPad on_close={close_pad} />
             }
@@ -256,6 +257,9 @@ pub struct KioskViewProps {
     /// A tap on the clock (the administrator's hidden gesture counts them).
     #[prop_or_default]
     pub on_clock_tap: Callback<()>,
+    /// The clinic's name, above the clock, when the administrator set one.
+    #[prop_or_default]
+    pub clinic: Option<String>,
 }
 
 /// The screen as a pure function of its props, so it is testable without a webview.
@@ -340,6 +344,9 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
     html! {
         <main id="kiosk" class="kiosk" data-state={state}>
             <div class="kiosk-drift">
+                if let Some(clinic) = &props.clinic {
+                    <h1 id="kiosk-clinic" class="kiosk-clinic">{ clinic }</h1>
+                }
                 <p id="kiosk-clock" class="kiosk-clock" aria-label="The time"
                     onclick={props.on_clock_tap.reform(|_: MouseEvent| ())}>
                     { format!("{:02}:{:02}", local.hour(), local.minute()) }

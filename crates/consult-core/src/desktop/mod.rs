@@ -182,6 +182,12 @@ impl Desktop {
         if let Some(kiosk) = setup.kiosk() {
             let kiosk = KioskSetup {
                 shows_first_name: kiosk.show_first_name,
+                clinic_name: kiosk
+                    .clinic_name
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned),
             };
             self.start_kiosk();
             return Ok(StartupState {
