@@ -84,6 +84,17 @@ impl ClinicServer {
         self.start_again();
     }
 
+    /// Stops the server, throws away the signing key it generated and starts it again with a
+    /// new one, as an administrator's key rotation: every access token it issued is refused
+    /// from now on; refresh tokens (kept in its database) stay valid.
+    pub fn restart_with_new_signing_key(&mut self) {
+        self.stop();
+        let key = self.data.path().join("jwt-signing-key");
+        std::fs::remove_file(&key)
+            .unwrap_or_else(|error| panic!("cannot remove {}: {error}", key.display()));
+        self.start_again();
+    }
+
     /// Starts the server again after [`ClinicServer::stop`], on the same port, data and
     /// configuration. Retries briefly while the old socket is still being released.
     pub fn start_again(&mut self) {

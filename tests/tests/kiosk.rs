@@ -139,7 +139,7 @@ struct Kiosk {
     api: ClinicApi,
     admin: Actor,
     _secret_dir: tempfile::TempDir,
-    _server: ClinicServer,
+    server: ClinicServer,
     jitsi: JitsiStandIn,
     _daemon: NotificationDaemon,
     _session: IsolatedSession,
@@ -207,7 +207,7 @@ impl Kiosk {
             api,
             admin,
             _secret_dir: secret_dir,
-            _server: server,
+            server,
             jitsi,
             _daemon: daemon,
             _session: session,
@@ -270,7 +270,7 @@ impl Kiosk {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() {
-    let kiosk = Kiosk::open("kiosk-start", Duration::from_secs(60)).await;
+    let mut kiosk = Kiosk::open("kiosk-start", Duration::from_secs(60)).await;
     kiosk.wait_state("ready").await;
     assert!(!kiosk.app.is_present("#email").await, "no login form");
     assert!(!kiosk.app.is_present("#schedule").await, "no schedule");
@@ -339,6 +339,31 @@ async fn a_kiosk_starts_signed_in_without_a_login_form_and_follows_its_switch() 
 
     kiosk.set_enabled(true).await;
     kiosk.wait_state("ready").await;
+
+    // The server restarts with a new signing key: the kiosk's access token is refused from now
+    // on, and it gets a new one by itself. Its schedule is live again: a visit booked after the
+    // restart is announced on the idle screen.
+    let last_before_restart = kiosk.api.get("/audit?limit=1", &kiosk.admin).await[0]["id"]
+        .as_i64()
+        .expect("an audit row");
+    kiosk.server.restart_with_new_signing_key();
+    kiosk.admin = kiosk.api.login_demo(DEMO_ADMIN_EMAIL).await;
+    let doctor = kiosk.api.doctor().await;
+    kiosk.book_visit(&doctor, false).await;
+    kiosk.wait_state("visit-soon").await;
+    assert!(!kiosk.app.is_present("#email").await, "still no login form");
+    // It got its new token from the restarted server (a refresh, or a new device sign-in).
+    let kiosk_id = Value::from(kiosk.kiosk_user_id().await);
+    let audit = kiosk.api.get("/audit", &kiosk.admin).await;
+    let renewed = audit.as_array().into_iter().flatten().any(|row: &Value| {
+        row["action"] == "auth.token_issued"
+            && row["actorUserId"] == kiosk_id
+            && row["id"].as_i64() > Some(last_before_restart)
+    });
+    assert!(
+        renewed,
+        "no token issued to the kiosk after the restart: {audit}"
+    );
     // Nothing secret reached the app's log.
     assert!(!kiosk.app.logs().contains(DEMO_DEVICE_SECRET));
     kiosk.app.quit().await;
