@@ -522,7 +522,19 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         "{:?}",
         kiosk.jitsi.commands()
     );
-    // The doctor comes in: a countdown, and only then the microphone and camera.
+    // The tones the page plays, as the webview's Web Audio starts them.
+    kiosk
+        .app
+        .client()
+        .execute(
+            "const start = OscillatorNode.prototype.start; window.__tones = [];
+             OscillatorNode.prototype.start = function (when) {
+                 window.__tones.push(this.frequency.value); return start.call(this, when); };",
+            vec![],
+        )
+        .await
+        .expect("the tone recorder is set");
+    // The doctor comes in: a chime and a countdown, and only then the microphone and camera.
     kiosk.jitsi.send_event(
         &join.room,
         serde_json::json!({"name": "participant-joined", "id": "doctor1", "displayName": "Ada Lovelace"}),
@@ -537,6 +549,17 @@ async fn a_kiosk_joins_its_visit_by_itself_and_returns_to_idle_when_the_meeting_
         kiosk.jitsi.commands().is_empty(),
         "nothing before the countdown ends: {:?}",
         kiosk.jitsi.commands()
+    );
+    let tones = kiosk
+        .app
+        .client()
+        .execute("return window.__tones;", vec![])
+        .await
+        .expect("the tones played");
+    assert_eq!(
+        tones.as_array().map(Vec::len),
+        Some(2),
+        "a two-tone chime: {tones}"
     );
     assert_accessible(&kiosk.app, "call, counting down").await;
     kiosk.app.screenshot("kiosk-consent-countdown").await;

@@ -364,19 +364,44 @@ pub struct ConsentCountdownProps {
     pub seconds: u64,
 }
 
-/// Counts the core's countdown down on screen, a second at a time; the core turns the
-/// microphone and camera on when it ends.
+/// Counts the core's countdown down on screen, a second at a time, after a chime; the core
+/// turns the microphone and camera on when it ends.
 #[function_component(ConsentCountdown)]
 fn consent_countdown(props: &ConsentCountdownProps) -> Html {
     let left = use_state(|| props.seconds);
     {
         let left = left.clone();
         use_effect_with(props.doctor.clone(), move |_| {
+            if let Err(error) = chime() {
+                web_sys::console::warn_1(&error);
+            }
             let interval = Interval::new(1_000, move || left.set(left.saturating_sub(1)));
             move || drop(interval)
         });
     }
     html! { <ConsentCountdownView doctor={props.doctor.clone()} seconds={*left} /> }
+}
+
+/// Two soft tones (E5 then A5, a third of a second each), so the patient looks up before the
+/// camera goes on. The webview may have no audio output; that is not an error worth more than
+/// a console line.
+fn chime() -> Result<(), wasm_bindgen::JsValue> {
+    let context = web_sys::AudioContext::new()?;
+    let start = context.current_time();
+    for (index, frequency) in [659.25_f32, 880.0].into_iter().enumerate() {
+        let at = start + 0.35 * index as f64;
+        let tone = context.create_oscillator()?;
+        tone.frequency().set_value(frequency);
+        let volume = context.create_gain()?;
+        volume.gain().set_value_at_time(0.0, at)?;
+        volume.gain().linear_ramp_to_value_at_time(0.2, at + 0.03)?;
+        volume.gain().linear_ramp_to_value_at_time(0.0, at + 0.3)?;
+        tone.connect_with_audio_node(&volume)?;
+        volume.connect_with_audio_node(&context.destination())?;
+        tone.start_with_when(at)?;
+        tone.stop_with_when(at + 0.32)?;
+    }
+    Ok(())
 }
 
 /// "Dr X is joining — camera on in 5 s", as a pure view.
