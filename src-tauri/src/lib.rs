@@ -11,6 +11,7 @@ mod logging;
 mod notify;
 mod settings_store;
 mod single_instance;
+mod stay_awake;
 mod ui;
 mod window;
 
@@ -24,6 +25,7 @@ use consult_core::desktop::{Desktop, Ports};
 use crate::embedded::{EmbeddedAccess, ShellCallWindow};
 use crate::kiosk_shell::KioskLock;
 use crate::settings_store::PluginSettingsStore;
+use crate::stay_awake::StayAwake;
 use crate::ui::{MainWindow, MAIN_LABEL};
 use crate::window::{WindowState, STATE_KEY};
 
@@ -73,7 +75,10 @@ pub fn run() -> ExitCode {
     let app = build(tauri::Builder::default()).build(tauri::generate_context!());
     match app {
         Ok(app) => {
-            app.run(|app, event| kiosk_shell::on_run_event(app, &event));
+            app.run(|app, event| {
+                kiosk_shell::on_run_event(app, &event);
+                stay_awake::on_run_event(app, &event);
+            });
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -138,6 +143,8 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             if kiosk {
                 tracing::info!("kiosk: the main window is locked");
                 app.manage(KioskLock::default());
+                // The screen stays awake while a visit's call runs.
+                app.manage(StayAwake::start());
             }
             window::create_main(handle, store.get::<WindowState>(STATE_KEY), access, kiosk)?;
             app.manage(store);

@@ -10,6 +10,7 @@ use consult_types::{
 };
 
 use crate::kiosk_shell;
+use crate::stay_awake::StayAwake;
 
 /// The main window's label: the only window there is, and the only one that hears the app.
 pub const MAIN_LABEL: &str = "main";
@@ -40,6 +41,9 @@ impl<R: Runtime> Ui for MainWindow<R> {
         if let Some(window) = self.app.get_webview_window(MAIN_LABEL) {
             let open = kiosk_shell::call_in_browser_window(call.value.as_ref());
             kiosk_shell::yield_to_call_window(&window, open);
+        }
+        if let Some(awake) = self.app.try_state::<StayAwake>() {
+            awake.call_changed(call.value.as_ref());
         }
         self.emit(events::CALL_CHANGED, call);
     }
