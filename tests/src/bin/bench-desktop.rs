@@ -1,6 +1,6 @@
 //! Measures the desktop app as a person meets it. Run by `scripts/bench`.
 //!
-//! `bench-desktop [startup|desk|call]` (default: all).
+//! `bench-desktop [startup|desk|call|kiosk]` (default: all).
 //!
 //! - *startup*: cold start to the login screen rendered, and the memory of the app and its
 //!   WebKit processes at that screen. Cold start is timed from asking tauri-driver for a session
@@ -16,10 +16,16 @@
 //!   command received by the meeting page, p50 and p99 over [`CALL_CLICKS`] clicks (both times
 //!   are `Date.now()` in pages on this machine: the click in the app's page, the receipt in the
 //!   meeting page); memory of the app and everything it started during a call.
+//! - *kiosk*: the demo kiosk (embedded path, joining at the start: `join_lead_secs = 0`):
+//!   appointment start → the kiosk's call screen shows "joined", over [`KIOSK_STARTS`] visits
+//!   booked a few seconds ahead (the time is the server's start time, in whole seconds, against
+//!   this machine's clock); then the memory of the idle kiosk after its first visit and after
+//!   [`KIOSK_VISITS`] more, each opened by the doctor starting the meeting ("video call ready")
+//!   and closed by its end.
 
 use std::time::{Duration, Instant};
 
-use consult_e2e::clinic::id_of;
+use consult_e2e::clinic::{id_of, DEMO_ADMIN_EMAIL};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon,
@@ -32,12 +38,14 @@ const DESK_REQUESTS: usize = 100;
 const CALL_JOINS: usize = 10;
 const CALL_WARMUP: usize = 10;
 const CALL_CLICKS: usize = 200;
+const KIOSK_STARTS: usize = 5;
+const KIOSK_VISITS: usize = 100;
 
 #[tokio::main]
 async fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    if !matches!(what.as_str(), "all" | "startup" | "desk" | "call") {
-        eprintln!("usage: bench-desktop [startup|desk|call]");
+    if !matches!(what.as_str(), "all" | "startup" | "desk" | "call" | "kiosk") {
+        eprintln!("usage: bench-desktop [startup|desk|call|kiosk]");
         std::process::exit(2);
     }
     if what == "all" || what == "startup" {
@@ -49,6 +57,10 @@ async fn main() {
     if what == "all" || what == "call" {
         call("embedded").await;
         call("browser").await;
+    }
+    if what == "all" || what == "kiosk" {
+        kiosk("embedded").await;
+        kiosk("browser").await;
     }
 }
 
@@ -255,6 +267,158 @@ async fn call(path: &str) {
     );
     app.click("#ctl-hangup").await;
     app.wait_gone("#call-screen").await;
+    app.quit().await;
+}
+
+/// Kiosk mode on `path`; the visits' memory figure on the embedded path only.
+async fn kiosk(path: &str) {
+    let session = IsolatedSession::start();
+    let _daemon = NotificationDaemon::start(&session).await;
+    let jitsi = JitsiStandIn::start(StandInOptions::hs256(
+        "consult-bench",
+        "bench-only-jitsi-app-secret-0123456789abcdef",
+    ));
+    let server = ClinicServer::start_demo_with_config(
+        &format!("bench-kiosk-{path}"),
+        &jitsi.server_config_toml(),
+    );
+    let api = ClinicApi::new(server.url());
+    let secret_dir = tempfile::tempdir().expect("a temp dir");
+    let secret_file = secret_dir.path().join("device-secret");
+    std::fs::write(&secret_file, "consult-demo-kiosk").expect("the secret file");
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("mode 600");
+    let env = [
+        ("CONSULT_KIOSK__DEVICE_ID", "dev_demo_kiosk".to_owned()),
+        (
+            "CONSULT_KIOSK__SECRET_FILE",
+            secret_file.display().to_string(),
+        ),
+        ("CONSULT_KIOSK__JOIN_LEAD_SECS", "0".to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .chain(jitsi.app_env(path))
+    .collect();
+    let app = App::launch(AppLaunch {
+        session: &session,
+        server_url: server.url().to_owned(),
+        label: format!("bench-kiosk-{path}"),
+        env,
+    })
+    .await;
+    app.wait_for("#kiosk[data-state=\"ready\"]").await;
+    let admin = api.login_demo(DEMO_ADMIN_EMAIL).await;
+    let users = api.get("/users", &admin).await;
+    let kiosk_id = users
+        .as_array()
+        .and_then(|users| users.iter().find(|user| user["role"] == "kiosk"))
+        .and_then(|kiosk| kiosk["id"].as_str())
+        .expect("the demo kiosk's account")
+        .to_owned();
+    let doctor = api.doctor().await;
+    let patient = api.patient().await;
+    let book = |starts_in: Duration| {
+        let (api, doctor, patient, kiosk_id) = (&api, &doctor, &patient, &kiosk_id);
+        async move {
+            let start = time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .expect("zero nanoseconds")
+                + starts_in;
+            let rfc3339 = &time::format_description::well_known::Rfc3339;
+            let booked = api
+                .post(
+                    "/appointments",
+                    doctor,
+                    Some(serde_json::json!({
+                        "doctorId": doctor.id,
+                        "patientId": patient.id,
+                        "kioskId": kiosk_id,
+                        "startTime": start.format(rfc3339).expect("format"),
+                        "endTime": (start + Duration::from_secs(30 * 60)).format(rfc3339).expect("format"),
+                        "callType": "video",
+                        "waitingRoom": false,
+                    })),
+                )
+                .await;
+            (id_of(&booked), start)
+        }
+    };
+    let end_visit = |id: String| {
+        let (api, doctor, app) = (&api, &doctor, &app);
+        async move {
+            for step in ["start", "end"] {
+                api.post(&format!("/appointments/{id}/meeting/{step}"), doctor, None)
+                    .await;
+            }
+            app.wait_gone("#kiosk-call").await;
+        }
+    };
+    let joined = "#kiosk-call[data-phase=\"joined\"]";
+
+    // Appointment start → joined, with nobody touching the kiosk.
+    let mut delays = Vec::with_capacity(KIOSK_STARTS);
+    for _ in 0..KIOSK_STARTS {
+        let (id, start) = book(Duration::from_secs(6)).await;
+        app.wait_for(joined).await;
+        let late = time::OffsetDateTime::now_utc() - start;
+        delays.push(Duration::try_from(late).unwrap_or_default());
+        end_visit(id).await;
+    }
+    delays.sort();
+    println!(
+        "kiosk ({path}): appointment start -> call shown joined: median {} ms (min {}, max {}) over {} visits",
+        ms(delays[delays.len() / 2]),
+        ms(delays[0]),
+        ms(delays[delays.len() - 1]),
+        delays.len()
+    );
+
+    if path != "embedded" {
+        app.quit().await;
+        return;
+    }
+    // Memory of the idle kiosk after its visits, each one opened by "video call ready".
+    let idle_memory = |label: String| {
+        let app = &app;
+        async move {
+            app.wait_for("#kiosk[data-state=\"ready\"]").await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let processes = process_tree_memory(app.driver_pid());
+            report_memory(&label, &processes);
+            processes.iter().map(|(_, pss, _)| pss).sum::<u64>()
+        }
+    };
+    let first = idle_memory(format!("the idle kiosk after {KIOSK_STARTS} visits")).await;
+    let started = Instant::now();
+    for _ in 0..KIOSK_VISITS {
+        let (id, _) = book(Duration::from_secs(10 * 60)).await;
+        api.post(&format!("/appointments/{id}/meeting/start"), &doctor, None)
+            .await;
+        app.wait_for(joined).await;
+        api.post(&format!("/appointments/{id}/meeting/end"), &doctor, None)
+            .await;
+        app.wait_gone("#kiosk-call").await;
+    }
+    let visits_took = started.elapsed();
+    let last = idle_memory(format!(
+        "the idle kiosk after {} visits",
+        KIOSK_STARTS + KIOSK_VISITS
+    ))
+    .await;
+    println!(
+        "kiosk: idle memory (PSS) {} MiB after {} visits, {} MiB after {} more ({:+.1} %); the {} visits took {:.0} s",
+        first / 1024,
+        KIOSK_STARTS,
+        last / 1024,
+        KIOSK_VISITS,
+        (last as f64 - first as f64) * 100.0 / first as f64,
+        KIOSK_VISITS,
+        visits_took.as_secs_f64()
+    );
     app.quit().await;
 }
 

@@ -105,7 +105,15 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
         use_effect_with(in_call, move |in_call| {
             let timer = (!*in_call && *thanking).then(|| {
                 let thanking = thanking.clone();
-                gloo_timers::callback::Timeout::new(THANK_YOU_MILLIS, move || thanking.set(false))
+                gloo_timers::callback::Timeout::new(THANK_YOU_MILLIS, move || {
+                    // Back to the idle screen on a fresh page: nothing of the visit's page (its
+                    // frame, its script heap) carries over to the next patient, and the web
+                    // process does not grow visit after visit. The core's state is untouched.
+                    let reloaded = web_sys::window().map(|window| window.location().reload());
+                    if !matches!(reloaded, Some(Ok(()))) {
+                        thanking.set(false);
+                    }
+                })
             });
             move || drop(timer)
         });
