@@ -193,6 +193,50 @@ impl ClinicApi {
         .await
     }
 
+    /// The demo kiosk's account id, as the administrator `admin` lists it.
+    pub async fn kiosk_user_id(&self, admin: &Actor) -> String {
+        let users = self.get("/users", admin).await;
+        users
+            .as_array()
+            .and_then(|users| users.iter().find(|user| user["role"] == "kiosk"))
+            .and_then(|kiosk| kiosk["id"].as_str())
+            .expect("the demo kiosk's account")
+            .to_owned()
+    }
+
+    /// `doctor` books a 30-minute video visit with the demo patient in the room of the kiosk
+    /// `kiosk_id`, starting in `starts_in` (whole seconds); its id and start.
+    pub async fn book_kiosk_visit(
+        &self,
+        doctor: &Actor,
+        kiosk_id: &str,
+        starts_in: Duration,
+        waiting_room: bool,
+    ) -> (String, OffsetDateTime) {
+        let patient = self.patient().await;
+        let start = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("zero nanoseconds are valid")
+            + starts_in;
+        let end = start + Duration::from_secs(30 * 60);
+        let booked = self
+            .post(
+                "/appointments",
+                doctor,
+                Some(json!({
+                    "doctorId": doctor.id,
+                    "patientId": patient.id,
+                    "kioskId": kiosk_id,
+                    "startTime": start.format(&Rfc3339).expect("format"),
+                    "endTime": end.format(&Rfc3339).expect("format"),
+                    "callType": "video",
+                    "waitingRoom": waiting_room,
+                })),
+            )
+            .await;
+        (id_of(&booked), start)
+    }
+
     /// `who` asks to join `appointment_id`; the pending request (or the one already there).
     pub async fn ask_to_join(&self, who: &Actor, appointment_id: &str) -> Value {
         self.post(

@@ -196,37 +196,12 @@ impl World {
             .api
             .login_demo(consult_e2e::clinic::DEMO_ADMIN_EMAIL)
             .await;
-        let users = self.api.get("/users", &admin).await;
-        let kiosk_id = users
-            .as_array()
-            .and_then(|users| users.iter().find(|u| u["role"] == "kiosk"))
-            .and_then(|kiosk| kiosk["id"].as_str())
-            .expect("the demo kiosk's account")
-            .to_owned();
-        let patient = self.api.patient().await;
-        let start = time::OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .expect("zero nanoseconds")
-            + Duration::from_secs(5 * 60);
-        let end = start + Duration::from_secs(30 * 60);
-        let rfc3339 = &time::format_description::well_known::Rfc3339;
-        let booked = self
+        let kiosk_id = self.api.kiosk_user_id(&admin).await;
+        let (id, _) = self
             .api
-            .post(
-                "/appointments",
-                doctor,
-                Some(serde_json::json!({
-                    "doctorId": doctor.id,
-                    "patientId": patient.id,
-                    "kioskId": kiosk_id,
-                    "startTime": start.format(rfc3339).expect("format"),
-                    "endTime": end.format(rfc3339).expect("format"),
-                    "callType": "video",
-                    "waitingRoom": false,
-                })),
-            )
+            .book_kiosk_visit(doctor, &kiosk_id, Duration::from_secs(5 * 60), false)
             .await;
-        id_of(&booked)
+        id
     }
 }
 

@@ -14,7 +14,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL};
+use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{paths, process};
 use consult_e2e::{
@@ -71,40 +71,15 @@ async fn assert_call_alone(wm: &WindowManager, pids: &[u32], call: &str, after: 
 }
 
 async fn kiosk_user_id(api: &ClinicApi, admin: &Actor) -> String {
-    let users = api.get("/users", admin).await;
-    users
-        .as_array()
-        .and_then(|users| users.iter().find(|u| u["role"] == "kiosk"))
-        .and_then(|kiosk| kiosk["id"].as_str())
-        .expect("the demo kiosk's account")
-        .to_owned()
+    api.kiosk_user_id(admin).await
 }
 
 /// The doctor books a visit in the kiosk's room starting in 5 minutes.
 async fn book_visit(api: &ClinicApi, doctor: &Actor, kiosk_id: &str) -> String {
-    let patient = api.patient().await;
-    let start = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("zero nanoseconds")
-        + Duration::from_secs(5 * 60);
-    let end = start + Duration::from_secs(30 * 60);
-    let rfc3339 = &time::format_description::well_known::Rfc3339;
-    let booked = api
-        .post(
-            "/appointments",
-            doctor,
-            Some(serde_json::json!({
-                "doctorId": doctor.id,
-                "patientId": patient.id,
-                "kioskId": kiosk_id,
-                "startTime": start.format(rfc3339).expect("format"),
-                "endTime": end.format(rfc3339).expect("format"),
-                "callType": "video",
-                "waitingRoom": false,
-            })),
-        )
+    let (id, _) = api
+        .book_kiosk_visit(doctor, kiosk_id, Duration::from_secs(5 * 60), false)
         .await;
-    id_of(&booked)
+    id
 }
 
 /// A kiosk in a visit on the browser path, its Chromium and its call window. Field order is
