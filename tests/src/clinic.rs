@@ -204,16 +204,16 @@ impl ClinicApi {
             .to_owned()
     }
 
-    /// `doctor` books a 30-minute video visit with the demo patient in the room of the kiosk
+    /// `doctor` books a 30-minute video visit with `patient` in the room of the kiosk
     /// `kiosk_id`, starting in `starts_in` (whole seconds); its id and start.
     pub async fn book_kiosk_visit(
         &self,
         doctor: &Actor,
+        patient: &Actor,
         kiosk_id: &str,
         starts_in: Duration,
         waiting_room: bool,
     ) -> (String, OffsetDateTime) {
-        let patient = self.patient().await;
         let start = OffsetDateTime::now_utc()
             .replace_nanosecond(0)
             .expect("zero nanoseconds are valid")

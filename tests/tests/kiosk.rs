@@ -217,9 +217,16 @@ impl Kiosk {
     /// The doctor books a visit in this kiosk's room starting in 5 minutes; its id.
     async fn book_visit(&self, doctor: &Actor, waiting_room: bool) -> String {
         let kiosk_id = self.kiosk_user_id().await;
+        let patient = self.api.patient().await;
         let (id, _) = self
             .api
-            .book_kiosk_visit(doctor, &kiosk_id, Duration::from_secs(5 * 60), waiting_room)
+            .book_kiosk_visit(
+                doctor,
+                &patient,
+                &kiosk_id,
+                Duration::from_secs(5 * 60),
+                waiting_room,
+            )
             .await;
         id
     }

@@ -197,9 +197,16 @@ impl World {
             .login_demo(consult_e2e::clinic::DEMO_ADMIN_EMAIL)
             .await;
         let kiosk_id = self.api.kiosk_user_id(&admin).await;
+        let patient = self.api.patient().await;
         let (id, _) = self
             .api
-            .book_kiosk_visit(doctor, &kiosk_id, Duration::from_secs(5 * 60), false)
+            .book_kiosk_visit(
+                doctor,
+                &patient,
+                &kiosk_id,
+                Duration::from_secs(5 * 60),
+                false,
+            )
             .await;
         id
     }

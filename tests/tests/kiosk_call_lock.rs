@@ -76,8 +76,15 @@ async fn kiosk_user_id(api: &ClinicApi, admin: &Actor) -> String {
 
 /// The doctor books a visit in the kiosk's room starting in 5 minutes.
 async fn book_visit(api: &ClinicApi, doctor: &Actor, kiosk_id: &str) -> String {
+    let patient = api.patient().await;
     let (id, _) = api
-        .book_kiosk_visit(doctor, kiosk_id, Duration::from_secs(5 * 60), false)
+        .book_kiosk_visit(
+            doctor,
+            &patient,
+            kiosk_id,
+            Duration::from_secs(5 * 60),
+            false,
+        )
         .await;
     id
 }

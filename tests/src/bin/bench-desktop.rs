@@ -317,10 +317,12 @@ async fn kiosk(path: &str, lead_secs: u64) {
     let admin = api.login_demo(DEMO_ADMIN_EMAIL).await;
     let kiosk_id = api.kiosk_user_id(&admin).await;
     let doctor = api.doctor().await;
+    // Signed in once: a sign-in per booking would meet the server's login rate limit.
+    let patient = api.patient().await;
     let book = |starts_in: Duration| {
-        let (api, doctor, kiosk_id) = (&api, &doctor, &kiosk_id);
+        let (api, doctor, patient, kiosk_id) = (&api, &doctor, &patient, &kiosk_id);
         async move {
-            api.book_kiosk_visit(doctor, kiosk_id, starts_in, false)
+            api.book_kiosk_visit(doctor, patient, kiosk_id, starts_in, false)
                 .await
         }
     };
