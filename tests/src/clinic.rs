@@ -17,6 +17,38 @@ pub const DEMO_AGENCY_NAME: &str = "Sunrise Care";
 pub const DEMO_PATIENT_EMAIL: &str = "patient@demo.clinic";
 pub const DEMO_PATIENT_NAME: &str = "Grace Hopper";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.clinic";
+/// The demo kiosk's published device credential (server/src/demo.rs).
+pub const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
+pub const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
+
+/// The demo kiosk's secret in a file only this account can read, as an administrator sets a
+/// kiosk up; the file goes when this is dropped.
+pub struct DemoKioskSecret {
+    _dir: tempfile::TempDir,
+    file: std::path::PathBuf,
+}
+
+impl DemoKioskSecret {
+    pub fn write() -> DemoKioskSecret {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let file = dir.path().join("device-secret");
+        std::fs::write(&file, DEMO_DEVICE_SECRET).expect("the secret file");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("mode 600");
+        DemoKioskSecret { _dir: dir, file }
+    }
+
+    /// What makes the app the demo kiosk: `[kiosk] device_id` and `secret_file`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
+            (
+                "CONSULT_KIOSK__SECRET_FILE".into(),
+                self.file.display().to_string(),
+            ),
+        ]
+    }
+}
 
 /// Someone signed in through the API.
 #[derive(Debug, Clone)]

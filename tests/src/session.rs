@@ -59,6 +59,39 @@ impl IsolatedSession {
         &self.bus_address
     }
 
+    /// Calls `interface.method` on `destination`'s `object` on this session's bus with `gdbus`
+    /// (another process, as a real client would): its printed reply, or gdbus's error text.
+    /// `args` are gdbus's textual arguments and may start with "-".
+    pub fn gdbus_call(
+        &self,
+        destination: &str,
+        object: &str,
+        method: &str,
+        args: &[&str],
+    ) -> Result<String, String> {
+        let output = Command::new("gdbus")
+            .args([
+                "call",
+                "--session",
+                "--dest",
+                destination,
+                "--object-path",
+                object,
+                "--method",
+                method,
+                "--",
+            ])
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run gdbus: {error}"));
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+
     pub fn home(&self) -> &Path {
         self.home.path()
     }

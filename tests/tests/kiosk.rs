@@ -4,18 +4,14 @@
 //!
 //! DOM contract: docs/desktop-contracts.md.
 
-use std::os::unix::fs::PermissionsExt;
-
 use std::time::Duration;
 
-use consult_e2e::clinic::{id_of, Actor, DEMO_ADMIN_EMAIL, DEMO_PATIENT_NAME};
+use consult_e2e::clinic::{
+    id_of, Actor, DemoKioskSecret, DEMO_ADMIN_EMAIL, DEMO_DEVICE_SECRET, DEMO_PATIENT_NAME,
+};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon};
 use serde_json::Value;
-
-/// The demo kiosk's published credential (server/src/demo.rs).
-const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
-const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 
 /// WCAG 2.2 AA violations on the screen shown now, found by axe-core (installed from
 /// tools/package.json), outside the Jitsi frame (Jitsi's own page, not ours), and how many
@@ -138,7 +134,7 @@ struct Kiosk {
     app: App,
     api: ClinicApi,
     admin: Actor,
-    _secret_dir: tempfile::TempDir,
+    _secret: DemoKioskSecret,
     server: ClinicServer,
     jitsi: JitsiStandIn,
     _daemon: NotificationDaemon,
@@ -166,35 +162,28 @@ impl Kiosk {
             &format!("{server_toml}\n{}", jitsi.server_config_toml()),
         );
         let api = ClinicApi::new(server.url());
-        let secret_dir = tempfile::tempdir().expect("a temp dir");
-        let secret_file = secret_dir.path().join("device-secret");
-        std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
-        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
-            .expect("mode 600");
+        let secret = DemoKioskSecret::write();
         let launch = AppLaunch {
             session: &session,
             server_url: server.url().to_owned(),
             label: label.to_owned(),
-            env: vec![
-                ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
-                (
-                    "CONSULT_KIOSK__SECRET_FILE".into(),
-                    secret_file.display().to_string(),
-                ),
-                (
-                    "CONSULT_KIOSK__CLINIC_NAME".into(),
-                    "Harbour Street Clinic".into(),
-                ),
-                // Switched back on, it is back within the test's patience.
-                ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
-                (
-                    "CONSULT_KIOSK__JOIN_LEAD_SECS".into(),
-                    lead.as_secs().to_string(),
-                ),
-            ]
-            .into_iter()
-            .chain(jitsi.app_env("embedded"))
-            .collect(),
+            env: secret
+                .env()
+                .into_iter()
+                .chain([
+                    (
+                        "CONSULT_KIOSK__CLINIC_NAME".into(),
+                        "Harbour Street Clinic".into(),
+                    ),
+                    // Switched back on, it is back within the test's patience.
+                    ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
+                    (
+                        "CONSULT_KIOSK__JOIN_LEAD_SECS".into(),
+                        lead.as_secs().to_string(),
+                    ),
+                ])
+                .chain(jitsi.app_env("embedded"))
+                .collect(),
         };
         let app = if record_exit {
             App::launch_recording_exit(launch).await
@@ -206,7 +195,7 @@ impl Kiosk {
             app,
             api,
             admin,
-            _secret_dir: secret_dir,
+            _secret: secret,
             server,
             jitsi,
             _daemon: daemon,

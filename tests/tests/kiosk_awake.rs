@@ -6,11 +6,9 @@
 //! The kiosk's set-up follows tests/tests/kiosk.rs (the demo kiosk device, a Jitsi stand-in,
 //! a visit booked in its room).
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use std::time::Duration;
 
-use consult_e2e::clinic::{id_of, Actor};
+use consult_e2e::clinic::{id_of, Actor, DemoKioskSecret};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::screensaver::{Received, Snapshot, BUS_NAME, OBJECT_PATH};
 use consult_e2e::{
@@ -18,9 +16,6 @@ use consult_e2e::{
     DEMO_DOCTOR_EMAIL, DEMO_PASSWORD,
 };
 
-/// The demo kiosk's published credential (server/src/demo.rs).
-const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
-const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 const APP_ID: &str = "consult-e2e";
 const APP_SECRET: &str = "e2e-only-jitsi-app-secret-0123456789abcdef";
 /// The screen saver hears the app within this (a D-Bus call, on a debug build on 2 cores).
@@ -28,27 +23,8 @@ const BUS_TIMEOUT: Duration = Duration::from_secs(20);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn gdbus(session: &IsolatedSession, method: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new("gdbus")
-        .args([
-            "call",
-            "--session",
-            "--dest",
-            BUS_NAME,
-            "--object-path",
-            OBJECT_PATH,
-            "--method",
-            &format!("org.freedesktop.ScreenSaver.{method}"),
-            "--",
-        ])
-        .args(args)
-        .env("DBUS_SESSION_BUS_ADDRESS", session.bus_address())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run gdbus: {error}"));
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
-    }
+    let method = format!("org.freedesktop.ScreenSaver.{method}");
+    session.gdbus_call(BUS_NAME, OBJECT_PATH, &method, args)
 }
 
 /// "(uint32 4101,)" → 4101.
@@ -105,7 +81,7 @@ struct World {
     app: App,
     api: ClinicApi,
     saver: Option<ScreenSaver>,
-    _secret_dir: tempfile::TempDir,
+    _secret: Option<DemoKioskSecret>,
     _server: ClinicServer,
     jitsi: JitsiStandIn,
     _daemon: NotificationDaemon,
@@ -125,22 +101,12 @@ impl World {
         let jitsi = JitsiStandIn::start(StandInOptions::hs256(APP_ID, APP_SECRET));
         let server = ClinicServer::start_demo_with_config(label, &jitsi.server_config_toml());
         let api = ClinicApi::new(server.url());
-        let secret_dir = tempfile::tempdir().expect("a temp dir");
+        let secret = kiosk.then(DemoKioskSecret::write);
         let mut env: Vec<(String, String)> = jitsi.app_env("embedded");
-        if kiosk {
-            let secret_file = secret_dir.path().join("device-secret");
-            std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
-            std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
-                .expect("mode 600");
-            env.extend([
-                ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
-                (
-                    "CONSULT_KIOSK__SECRET_FILE".into(),
-                    secret_file.display().to_string(),
-                ),
-                // The visit booked below (in 5 minutes) is inside the lead at once.
-                ("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into()),
-            ]);
+        if let Some(secret) = &secret {
+            env.extend(secret.env());
+            // The visit booked below (in 5 minutes) is inside the lead at once.
+            env.push(("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into()));
         }
         let app = App::launch(AppLaunch {
             session: &session,
@@ -153,7 +119,7 @@ impl World {
             app,
             api,
             saver,
-            _secret_dir: secret_dir,
+            _secret: secret,
             _server: server,
             jitsi,
             _daemon: daemon,

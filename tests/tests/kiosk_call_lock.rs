@@ -14,16 +14,13 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
+use consult_e2e::clinic::{Actor, DemoKioskSecret, DEMO_ADMIN_EMAIL};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{paths, process};
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon, WindowManager,
 };
 
-/// The demo kiosk's published credential (server/src/demo.rs).
-const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
-const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 /// What the app logs for each window it closes (call/x11_watch.rs).
 const CLOSED: &str = "kiosk: closed a browser window other than the call's";
 /// How long a key gets to open its window (and the watch to close it) before the windows are
@@ -100,6 +97,7 @@ struct KioskCall {
     call: String,
     wm: WindowManager,
     _dirs: Vec<tempfile::TempDir>,
+    _secret: DemoKioskSecret,
     _server: ClinicServer,
     _daemon: NotificationDaemon,
     _session: IsolatedSession,
@@ -119,27 +117,18 @@ impl KioskCall {
         let daemon = NotificationDaemon::start(&session).await;
         let server = ClinicServer::start_demo_with_config(label, &jitsi.server_config_toml());
         let api = ClinicApi::new(server.url());
-        let secret_dir = tempfile::tempdir().expect("a temp dir");
-        let secret_file = secret_dir.path().join("device-secret");
-        std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
-        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
-            .expect("mode 600");
+        let secret = DemoKioskSecret::write();
         let app = App::launch(AppLaunch {
             session: &session,
             server_url: server.url().to_owned(),
             label: label.to_owned(),
-            env: vec![
-                ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
-                (
-                    "CONSULT_KIOSK__SECRET_FILE".into(),
-                    secret_file.display().to_string(),
-                ),
-                ("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into()),
-            ]
-            .into_iter()
-            .chain(jitsi.app_env("browser"))
-            .chain(browser)
-            .collect(),
+            env: secret
+                .env()
+                .into_iter()
+                .chain([("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into())])
+                .chain(jitsi.app_env("browser"))
+                .chain(browser)
+                .collect(),
         })
         .await;
         app.wait_for("#kiosk[data-state=\"ready\"]").await;
@@ -163,8 +152,6 @@ impl KioskCall {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         assert_call_alone(&wm, &pids, &call, "the call opened").await;
-        let mut dirs = dirs;
-        dirs.push(secret_dir);
         KioskCall {
             app,
             jitsi,
@@ -172,6 +159,7 @@ impl KioskCall {
             call,
             wm,
             _dirs: dirs,
+            _secret: secret,
             _server: server,
             _daemon: daemon,
             _session: session,

@@ -3,16 +3,13 @@
 //! the window manager's close, leaving fullscreen, iconifying, another window taking the
 //! focus). The kiosk stays fullscreen, focused and running; a doctor's app is not locked.
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
+use consult_e2e::clinic::DemoKioskSecret;
 use consult_e2e::{
     App, AppLaunch, ClinicServer, IsolatedSession, NotificationDaemon, WindowManager,
 };
 
-/// The demo kiosk's published credential (server/src/demo.rs).
-const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
-const DEMO_DEVICE_SECRET: &str = "consult-demo-kiosk";
 /// The main window's title.
 const TITLE: &str = "Consult";
 /// How long a close or an exit gets to happen before the window is looked at again: the
@@ -83,22 +80,12 @@ async fn a_kiosk_window_stays_fullscreen_focused_and_open() {
     let wm = WindowManager::start(&session);
     let _daemon = NotificationDaemon::start(&session).await;
     let server = ClinicServer::start_demo("kiosk-lock");
-    let secret_dir = tempfile::tempdir().expect("a temp dir");
-    let secret_file = secret_dir.path().join("device-secret");
-    std::fs::write(&secret_file, DEMO_DEVICE_SECRET).expect("the secret file");
-    std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600))
-        .expect("mode 600");
+    let secret = DemoKioskSecret::write();
     let app = App::launch(AppLaunch {
         session: &session,
         server_url: server.url().to_owned(),
         label: "kiosk-lock".to_owned(),
-        env: vec![
-            ("CONSULT_KIOSK__DEVICE_ID".into(), DEMO_DEVICE_ID.into()),
-            (
-                "CONSULT_KIOSK__SECRET_FILE".into(),
-                secret_file.display().to_string(),
-            ),
-        ],
+        env: secret.env(),
     })
     .await;
     app.wait_for("#kiosk[data-state=\"ready\"]").await;

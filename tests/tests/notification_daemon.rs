@@ -11,29 +11,10 @@ use futures_util::StreamExt;
 const SHORT: Duration = Duration::from_secs(5);
 
 fn gdbus(session: &IsolatedSession, method: &str, args: &[&str]) -> String {
-    let output = Command::new("gdbus")
-        .args([
-            "call",
-            "--session",
-            "--dest",
-            BUS_NAME,
-            "--object-path",
-            OBJECT_PATH,
-            "--method",
-            &format!("org.freedesktop.Notifications.{method}"),
-            // The arguments may start with "-" (expire_timeout -1).
-            "--",
-        ])
-        .args(args)
-        .env("DBUS_SESSION_BUS_ADDRESS", session.bus_address())
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run gdbus: {error}"));
-    assert!(
-        output.status.success(),
-        "gdbus {method} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    let method = format!("org.freedesktop.Notifications.{method}");
+    session
+        .gdbus_call(BUS_NAME, OBJECT_PATH, &method, args)
+        .unwrap_or_else(|error| panic!("gdbus {method} failed: {error}"))
 }
 
 fn notify(session: &IsolatedSession, replaces_id: u32, summary: &str) -> u32 {

@@ -25,7 +25,7 @@
 
 use std::time::{Duration, Instant};
 
-use consult_e2e::clinic::{id_of, DEMO_ADMIN_EMAIL};
+use consult_e2e::clinic::{id_of, DemoKioskSecret, DEMO_ADMIN_EMAIL};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{
     App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon,
@@ -286,26 +286,16 @@ async fn kiosk(path: &str, lead_secs: u64) {
         &jitsi.server_config_toml(),
     );
     let api = ClinicApi::new(server.url());
-    let secret_dir = tempfile::tempdir().expect("a temp dir");
-    let secret_file = secret_dir.path().join("device-secret");
-    std::fs::write(&secret_file, "consult-demo-kiosk").expect("the secret file");
-    std::fs::set_permissions(
-        &secret_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .expect("mode 600");
-    let env = [
-        ("CONSULT_KIOSK__DEVICE_ID", "dev_demo_kiosk".to_owned()),
-        (
-            "CONSULT_KIOSK__SECRET_FILE",
-            secret_file.display().to_string(),
-        ),
-        ("CONSULT_KIOSK__JOIN_LEAD_SECS", lead_secs.to_string()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .chain(jitsi.app_env(path))
-    .collect();
+    let secret = DemoKioskSecret::write();
+    let env = secret
+        .env()
+        .into_iter()
+        .chain([(
+            "CONSULT_KIOSK__JOIN_LEAD_SECS".to_owned(),
+            lead_secs.to_string(),
+        )])
+        .chain(jitsi.app_env(path))
+        .collect();
     let app = App::launch(AppLaunch {
         session: &session,
         server_url: server.url().to_owned(),
