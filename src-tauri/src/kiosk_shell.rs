@@ -17,7 +17,7 @@ use tauri::{
     AppHandle, Manager, PhysicalSize, RunEvent, Runtime, WebviewWindowBuilder, Window, WindowEvent,
 };
 
-use consult_types::{CallPathKind, CallPhase, CallScreen};
+use consult_types::{CallPathKind, CallScreen};
 
 /// The process exit code of the administrator's exit: the only exit a kiosk allows, and the
 /// code the kiosk's wrapper treats as "stopped on purpose, do not restart" (64, `EX_USAGE` in
@@ -250,11 +250,7 @@ pub fn watch_window_state<R: Runtime>(_window: &tauri::WebviewWindow<R>) {}
 /// Whether the call shown is carried by a browser window of its own that is (still) open.
 pub fn call_in_browser_window(call: Option<&CallScreen>) -> bool {
     call.is_some_and(|screen| {
-        screen.support.path == CallPathKind::Browser
-            && matches!(
-                screen.view.phase,
-                CallPhase::Joining | CallPhase::Joined | CallPhase::Rejoining
-            )
+        screen.support.path == CallPathKind::Browser && !screen.view.phase.is_over()
     })
 }
 
@@ -304,9 +300,36 @@ pub fn administrator_exit<R: Runtime>(app: &AppHandle<R>) {
     app.exit(ADMINISTRATOR_EXIT_CODE);
 }
 
+/// A call on `path` in `phase`, for the shell's tests.
+#[cfg(test)]
+pub(crate) fn test_call(path: CallPathKind, phase: consult_types::CallPhase) -> CallScreen {
+    use consult_types::{CallSupport, CallView};
+    CallScreen {
+        session_id: "s".into(),
+        appointment_id: None,
+        support: CallSupport {
+            path,
+            browser: None,
+            forced: false,
+            reason: None,
+            install_hint: None,
+        },
+        frame_url: None,
+        room_name: "r".into(),
+        audio_only: false,
+        view: CallView {
+            phase,
+            ..CallView::joining("Kiosk", false, false)
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use consult_types::CallPhase;
+
+    use super::test_call as call;
 
     #[test]
     fn a_locked_window_cannot_be_closed() {
@@ -353,28 +376,6 @@ mod tests {
             Reaction::Restore { focus: false }
         );
         assert_eq!(react(Seen::Other, LockState::Locked), Reaction::Nothing);
-    }
-
-    fn call(path: CallPathKind, phase: CallPhase) -> CallScreen {
-        use consult_types::{CallSupport, CallView};
-        CallScreen {
-            session_id: "s".into(),
-            appointment_id: None,
-            support: CallSupport {
-                path,
-                browser: None,
-                forced: false,
-                reason: None,
-                install_hint: None,
-            },
-            frame_url: None,
-            room_name: "r".into(),
-            audio_only: false,
-            view: CallView {
-                phase,
-                ..CallView::joining("Kiosk", false, false)
-            },
-        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tauri::{AppHandle, Manager, RunEvent, Runtime};
 use tokio::sync::mpsc;
 
-use consult_types::{CallPhase, CallScreen};
+use consult_types::CallScreen;
 
 /// `application_name` of the inhibition, as the desktop lists it.
 pub const APPLICATION_NAME: &str = "Consult";
@@ -34,12 +34,7 @@ const EXIT_PATIENCE: Duration = Duration::from_secs(2);
 /// Whether the call shown needs the screen awake: from joining until it ended or failed, on
 /// either carrier (the embedded frame or the browser window).
 pub fn keep_awake(call: Option<&CallScreen>) -> bool {
-    call.is_some_and(|screen| {
-        matches!(
-            screen.view.phase,
-            CallPhase::Joining | CallPhase::Joined | CallPhase::Rejoining
-        )
-    })
+    call.is_some_and(|screen| !screen.view.phase.is_over())
 }
 
 /// What to do about the session's inhibition.
@@ -318,28 +313,8 @@ mod bus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consult_types::{CallPathKind, CallSupport, CallView, EndReason};
-
-    fn call(path: CallPathKind, phase: CallPhase) -> CallScreen {
-        CallScreen {
-            session_id: "s".into(),
-            appointment_id: None,
-            support: CallSupport {
-                path,
-                browser: None,
-                forced: false,
-                reason: None,
-                install_hint: None,
-            },
-            frame_url: None,
-            room_name: "r".into(),
-            audio_only: false,
-            view: CallView {
-                phase,
-                ..CallView::joining("Kiosk", false, false)
-            },
-        }
-    }
+    use crate::kiosk_shell::test_call as call;
+    use consult_types::{CallPathKind, CallPhase, EndReason};
 
     #[test]
     fn a_running_call_on_either_carrier_keeps_the_screen_awake() {

@@ -77,10 +77,7 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
             .iter()
             .find(|appointment| appointment.session_id == call.session_id);
         // A failed call is left too: the next look joins it again (after `retry`).
-        let conference_over = matches!(
-            call.view.phase,
-            CallPhase::Ended { .. } | CallPhase::Failed { .. }
-        );
+        let conference_over = call.view.phase.is_over();
         return match visit {
             Some(visit) if due(visit) && !conference_over => Step::Wait {
                 wake: Some(leave_at(visit, timing)),

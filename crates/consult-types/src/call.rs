@@ -21,6 +21,13 @@ pub enum CallPhase {
     Failed { message: String },
 }
 
+impl CallPhase {
+    /// Ended or failed: nothing of the conference runs any more (no media, no window to keep).
+    pub fn is_over(&self) -> bool {
+        matches!(self, CallPhase::Ended { .. } | CallPhase::Failed { .. })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EndReason {

@@ -63,10 +63,7 @@ impl CallState {
     }
 
     fn is_over(&self) -> bool {
-        matches!(
-            self.view.phase,
-            CallPhase::Ended { .. } | CallPhase::Failed { .. }
-        )
+        self.view.phase.is_over()
     }
 
     /// Ends the call with a message, e.g. when fetching the fresh token failed.

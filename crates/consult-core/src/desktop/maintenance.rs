@@ -83,7 +83,8 @@ impl Desktop {
         if self.setup()?.kiosk().is_none() {
             return Err(not_a_kiosk());
         }
-        let online = match self.session().await {
+        // Offline: not signed in (the server was away at sign-in), or the server is away now.
+        let checked_offline = match self.session().await {
             Ok(session) => {
                 let client = session.client().clone();
                 let pin = pin.clone();
@@ -94,7 +95,7 @@ impl Desktop {
                     })
                     .await;
                 match checked {
-                    Ok(verdict) if verdict.granted => Some(true),
+                    Ok(verdict) if verdict.granted => false,
                     Ok(verdict) => {
                         return Err(AppError::WrongPin {
                             tries_left: verdict.tries_left,
@@ -104,13 +105,12 @@ impl Desktop {
                         AppError::ServerUnreachable { .. }
                         | AppError::ServerTimeout { .. }
                         | AppError::ServerFailed { .. },
-                    ) => None,
+                    ) => true,
                     Err(other) => return Err(other),
                 }
             }
-            Err(_) => None,
+            Err(_) => true,
         };
-        let checked_offline = online.is_none();
         if checked_offline {
             self.check_offline(pin).await?;
             tracing::info!("kiosk: exit PIN checked offline, against the server's hash");
