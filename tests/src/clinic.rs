@@ -291,6 +291,29 @@ impl ClinicApi {
             .to_owned()
     }
 
+    /// Waits until the server has recorded `status` for the join request: what the app does
+    /// after its screen has moved on (a withdrawal leaves the screen before the server hears
+    /// of it). Panics with the last status seen after `timeout`.
+    pub async fn wait_for_join_request_status(
+        &self,
+        who: &Actor,
+        id: &str,
+        status: &str,
+        timeout: Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let now = self.join_request_status(who, id).await;
+            if now == status {
+                return;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("join request {id} never became {status} within {timeout:?}; last: {now}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn pending_join_requests(&self, who: &Actor, appointment_id: &str) -> Vec<Value> {
         array(
             self.get(

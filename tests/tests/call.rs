@@ -596,10 +596,9 @@ async fn a_declined_agency_asks_again_and_cancelling_withdraws_the_request() {
     call.app.click("#withdraw-request").await;
     call.app.wait_for("#schedule").await;
     assert!(!call.app.is_present("#waiting-room").await);
-    assert_eq!(
-        call.api.join_request_status(&call.doctor, &second).await,
-        "withdrawn"
-    );
+    call.api
+        .wait_for_join_request_status(&call.doctor, &second, "withdrawn", Duration::from_secs(10))
+        .await;
     assert!(call
         .api
         .pending_join_requests(&call.doctor, &appointment)

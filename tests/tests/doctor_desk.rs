@@ -5,7 +5,6 @@
 //!
 //! DOM and D-Bus contract: docs/desktop-contracts.md ("UI ⇄ e2e", "Shell ⇄ OS").
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -158,17 +157,9 @@ impl Desk {
 
     /// Waits until the server has recorded `status` for the join request.
     async fn wait_for_status(&self, join_request_id: &str, status: &str) {
-        eventually(DECISION_TIMEOUT, || async {
-            let now = self
-                .api
-                .join_request_status(&self.doctor, join_request_id)
-                .await;
-            (now == status).then_some(()).ok_or(now)
-        })
-        .await
-        .unwrap_or_else(|last| {
-            panic!("join request {join_request_id} never became {status}; last: {last}")
-        });
+        self.api
+            .wait_for_join_request_status(&self.doctor, join_request_id, status, DECISION_TIMEOUT)
+            .await;
     }
 
     fn request_item(join_request_id: &str) -> String {
@@ -211,22 +202,6 @@ impl Desk {
 
     async fn close(self) {
         self.app.quit().await;
-    }
-}
-
-/// Retries `attempt` until it returns `Ok` or the deadline passes; returns the last error then.
-async fn eventually<T, E, F, Fut>(timeout: Duration, attempt: F) -> Result<T, E>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(error) if Instant::now() > deadline => return Err(error),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
     }
 }
 
