@@ -1,6 +1,7 @@
 //! HTTP client for the clinic API. It knows the contract's envelope and turns every way a
 //! request can fail into an [`AppError`] that tells the user what happened.
 
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -16,6 +17,32 @@ use consult_types::{
     NewAppointment, Notification, RefreshRequest, User,
 };
 
+use crate::tls::{refused_certificate, CaFile};
+
+/// What the clinic client trusts beyond reqwest's own roots (the built-in Mozilla list and the
+/// OS store, see [`crate::tls`]): the certificate authorities in `server_ca_file`.
+#[derive(Clone, Default)]
+pub struct ServerTrust {
+    file: Option<CaFile>,
+}
+
+impl ServerTrust {
+    /// Reads `server_ca_file` (`None`: the built-in and the system's roots only). A file that
+    /// cannot be used is a configuration error, never a quiet fallback to fewer roots.
+    pub fn load(ca_file: Option<&Path>) -> Result<ServerTrust, AppError> {
+        let Some(path) = ca_file else {
+            return Ok(ServerTrust::default());
+        };
+        let file = CaFile::read(path).map_err(|detail| AppError::Config {
+            detail: format!(
+                "the certificate authority file {} could not be used: {detail}. Fix or remove server_ca_file",
+                path.display()
+            ),
+        })?;
+        Ok(ServerTrust { file: Some(file) })
+    }
+}
+
 /// Talks to one clinic server. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct ClinicClient {
@@ -28,13 +55,27 @@ pub struct ClinicClient {
 }
 
 impl ClinicClient {
+    /// A client trusting the built-in and the system's roots only.
     pub fn new(base: Url, timeout: Duration) -> Result<ClinicClient, AppError> {
+        ClinicClient::with_trust(base, timeout, &ServerTrust::default())
+    }
+
+    /// A client that also trusts `trust`'s certificate authorities.
+    pub fn with_trust(
+        base: Url,
+        timeout: Duration,
+        trust: &ServerTrust,
+    ) -> Result<ClinicClient, AppError> {
         let builder = || {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .connect_timeout(timeout.min(Duration::from_secs(10)))
                 .user_agent(concat!("consult-desktop/", env!("CARGO_PKG_VERSION")))
                 // Redirects could carry the bearer token to another host; the API never redirects.
-                .redirect(reqwest::redirect::Policy::none())
+                .redirect(reqwest::redirect::Policy::none());
+            for ca in trust.file.iter().flat_map(|file| &file.certificates) {
+                builder = builder.add_root_certificate(ca.clone());
+            }
+            builder
         };
         let build_error = |error: reqwest::Error| AppError::Internal {
             detail: format!("cannot build the HTTP client: {error}"),
@@ -372,6 +413,9 @@ impl ClinicClient {
                 server,
                 seconds: self.timeout.as_secs(),
             }
+        } else if let Some(reason) = refused_certificate(error) {
+            tracing::warn!(%server, %reason, "the clinic server's certificate is not trusted");
+            AppError::ServerUntrusted { server, reason }
         } else {
             AppError::ServerUnreachable { server }
         }

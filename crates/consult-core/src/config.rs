@@ -55,6 +55,10 @@ pub struct AppConfig {
     /// its sandbox. Off unless an administrator turns it on (kiosks, test machines).
     #[serde(default)]
     pub browser_allow_root: bool,
+    /// A PEM file with certificate authorities trusted for the clinic server, besides the
+    /// built-in and the system's roots (a clinic's own CA, a TLS-inspecting proxy's).
+    #[serde(default)]
+    pub server_ca_file: Option<PathBuf>,
     /// A PEM file with the clinic's private certificate authority, trusted only for the Jitsi
     /// deployment (its certificate is verified against it and then trusted for that host).
     #[serde(default)]
@@ -153,6 +157,7 @@ const ENV_KEYS: &[&str] = &[
     "browser",
     "browser_args",
     "browser_allow_root",
+    "server_ca_file",
     "jitsi_ca_file",
     "kiosk__device_id",
     "kiosk__secret_file",
@@ -593,6 +598,50 @@ mod tests {
             let absent = jail.directory().join("absent.toml");
             let config = AppConfig::load_with_machine(&file, Some(&absent)).unwrap();
             assert_eq!(config.server_url.as_str(), "https://environment.example/");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn ca_files_come_from_the_file_the_environment_or_the_machine() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            let none = AppConfig::load_with_machine(&file, None).unwrap();
+            assert_eq!((none.server_ca_file, none.jitsi_ca_file), (None, None));
+
+            jail.create_file(
+                "config.toml",
+                "server_ca_file = \"/home/me/ca.pem\"\njitsi_ca_file = \"/home/me/jitsi.pem\"\n",
+            )?;
+            let from_file = AppConfig::load_with_machine(&file, None).unwrap();
+            assert_eq!(
+                from_file.server_ca_file.as_deref(),
+                Some(Path::new("/home/me/ca.pem"))
+            );
+            // Administrator-only: not a user setting, so not listed among presets.
+            assert!(from_file.presets().is_empty(), "{:?}", from_file.presets());
+
+            jail.set_env("CONSULT_SERVER_CA_FILE", "/etc/ssl/clinic.pem");
+            let from_env = AppConfig::load_with_machine(&file, None).unwrap();
+            assert_eq!(
+                from_env.server_ca_file.as_deref(),
+                Some(Path::new("/etc/ssl/clinic.pem"))
+            );
+
+            jail.create_file(
+                "machine.toml",
+                "server_ca_file = \"/etc/consult/clinic-ca.pem\"\n",
+            )?;
+            let machine = jail.directory().join("machine.toml");
+            let config = AppConfig::load_with_machine(&file, Some(&machine)).unwrap();
+            assert_eq!(
+                config.server_ca_file.as_deref(),
+                Some(Path::new("/etc/consult/clinic-ca.pem"))
+            );
+            assert_eq!(
+                config.jitsi_ca_file.as_deref(),
+                Some(Path::new("/home/me/jitsi.pem"))
+            );
             Ok(())
         });
     }

@@ -384,6 +384,10 @@ pub enum AppError {
     #[error("Cannot reach the clinic server at {server}. Check your network connection; if it is working, ask your clinic's IT whether the server is running.")]
     ServerUnreachable { server: String },
 
+    /// TLS verification refused the server's certificate (`reason` finishes the sentence).
+    #[error("The clinic server at {server} presented a certificate this computer does not trust: {reason}. The app did not connect. Tell your clinic's IT: if the clinic uses its own certificate authority (or a network proxy that inspects HTTPS), they must install it in this computer's system certificate store or set server_ca_file in the app's configuration to it; otherwise the server's certificate must be fixed. Do not work around this warning.")]
+    ServerUntrusted { server: String, reason: String },
+
     #[error("The clinic server at {server} did not answer within {seconds} seconds. Try again; if it keeps happening, tell your clinic's IT.")]
     ServerTimeout { server: String, seconds: u64 },
 
@@ -489,6 +493,13 @@ mod tests {
         }
         .to_string();
         assert!(text.contains("https://x") && text.contains("network"));
+        let text = AppError::ServerUntrusted {
+            server: "https://x".into(),
+            reason: "it has expired".into(),
+        }
+        .to_string();
+        assert!(text.contains("https://x") && text.contains("it has expired"));
+        assert!(text.contains("server_ca_file") && text.contains("system certificate store"));
     }
 
     #[test]

@@ -10,10 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine as _;
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 use url::Url;
+
+use crate::tls::{refused_certificate, CaFile};
 
 /// Where the genuine IFrame API lives on every deployment (jitsi.md §1).
 const SCRIPT_PATH: &str = "external_api.js";
@@ -70,38 +71,32 @@ pub enum DeploymentError {
     BadCaFile { path: String, detail: String },
 }
 
-/// The trust settings for the check: the clinic's private CA, if any.
-#[derive(Debug, Clone, Default)]
+/// The trust settings for the check beyond the built-in and the system's roots (see
+/// [`crate::tls`]): the clinic's private CA, if any.
+#[derive(Clone, Default)]
 pub struct Trust {
-    ca_pem: Option<Vec<u8>>,
-    ca_path: Option<String>,
+    file: Option<CaFile>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust")
+            .field("private_ca", &self.file.is_some())
+            .finish()
+    }
 }
 
 impl Trust {
-    /// Reads the configured CA file (`None`: the system's roots only).
+    /// Reads the configured CA file (`None`: the built-in and the system's roots only).
     pub fn load(ca_file: Option<&Path>) -> Result<Trust, DeploymentError> {
         let Some(path) = ca_file else {
             return Ok(Trust::default());
         };
-        let pem = std::fs::read(path).map_err(|error| DeploymentError::BadCaFile {
-            path: path.display().to_string(),
-            detail: error.to_string(),
-        })?;
-        let bad = |detail: String| DeploymentError::BadCaFile {
+        let file = CaFile::read(path).map_err(|detail| DeploymentError::BadCaFile {
             path: path.display().to_string(),
             detail,
-        };
-        // reqwest parses lazily; check every certificate in the file now.
-        let certificates = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| bad(error.to_string()))?;
-        if certificates.is_empty() {
-            return Err(bad("it holds no PEM certificate".into()));
-        }
-        Ok(Trust {
-            ca_pem: Some(pem),
-            ca_path: Some(path.display().to_string()),
-        })
+        })?;
+        Ok(Trust { file: Some(file) })
     }
 }
 
@@ -140,13 +135,10 @@ pub async fn check(
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .tls_info(true);
-    if let Some(pem) = &trust.ca_pem {
-        let ca =
-            reqwest::Certificate::from_pem(pem).map_err(|error| DeploymentError::BadCaFile {
-                path: trust.ca_path.clone().unwrap_or_default(),
-                detail: error.to_string(),
-            })?;
-        builder = builder.add_root_certificate(ca);
+    if let Some(file) = &trust.file {
+        for ca in &file.certificates {
+            builder = builder.add_root_certificate(ca.clone());
+        }
     }
     let client = builder.build().map_err(|_| DeploymentError::Unreachable {
         origin: origin_text.clone(),
@@ -183,7 +175,7 @@ pub async fn check(
         script_url,
         // Only a certificate that chained to the clinic's own CA is pinned; publicly trusted
         // ones need nothing.
-        pinned_certificate: trust.ca_pem.as_ref().and(peer),
+        pinned_certificate: trust.file.as_ref().and(peer),
     })
 }
 
@@ -194,16 +186,10 @@ fn transport_error(error: &reqwest::Error, origin: &str, timeout: Duration) -> D
             seconds: timeout.as_secs(),
         };
     }
-    // reqwest does not classify TLS failures; rustls' certificate errors are in the chain.
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(current) = source {
-        let text = current.to_string().to_ascii_lowercase();
-        if text.contains("certificate") || text.contains("unknownissuer") {
-            return DeploymentError::Untrusted {
-                origin: origin.to_owned(),
-            };
-        }
-        source = current.source();
+    if refused_certificate(error).is_some() {
+        return DeploymentError::Untrusted {
+            origin: origin.to_owned(),
+        };
     }
     DeploymentError::Unreachable {
         origin: origin.to_owned(),

@@ -101,8 +101,11 @@ impl Desktop {
                             tries_left: verdict.tries_left,
                         })
                     }
+                    // An untrusted certificate is a server out of reach too: the
+                    // administrator must be able to exit to fix the trust settings.
                     Err(
                         AppError::ServerUnreachable { .. }
+                        | AppError::ServerUntrusted { .. }
                         | AppError::ServerTimeout { .. }
                         | AppError::ServerFailed { .. },
                     ) => true,

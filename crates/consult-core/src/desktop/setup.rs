@@ -11,7 +11,7 @@ use consult_types::{AppError, CallSupport, SettingsChange, SettingsView};
 use crate::call::deployment::Trust;
 use crate::call::path as call_path;
 use crate::call::CallOptions;
-use crate::clinic::ClinicClient;
+use crate::clinic::{ClinicClient, ServerTrust};
 use crate::config::{AppConfig, KioskConfig};
 use crate::secrets;
 use crate::session::SessionManager;
@@ -140,7 +140,12 @@ fn session_for(config: &AppConfig, view: &SettingsView) -> Result<Arc<SessionMan
     })?;
     let mut effective = config.clone();
     effective.server_url = server_url;
-    let client = ClinicClient::new(effective.server_url.clone(), effective.request_timeout())?;
+    let trust = ServerTrust::load(config.server_ca_file.as_deref())?;
+    let client = ClinicClient::with_trust(
+        effective.server_url.clone(),
+        effective.request_timeout(),
+        &trust,
+    )?;
     // The keychain entry is keyed by the effective server's origin.
     let secrets = secrets::store_for(&effective, KEYCHAIN_SERVICE);
     Ok(Arc::new(SessionManager::new(client, secrets)))

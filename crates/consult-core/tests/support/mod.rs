@@ -3,7 +3,7 @@
 //! Each test binary that says `mod support;` compiles this; not every one uses all of it.
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,32 +27,8 @@ pub struct FakeJitsi {
 
 impl FakeJitsi {
     pub async fn start() -> FakeJitsi {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let mut leaf_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        leaf_params.subject_alt_names =
-            vec![rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
-        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-        let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
-        );
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let pki = TestPki::generate();
+        let acceptor = pki.acceptor();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -89,7 +65,7 @@ impl FakeJitsi {
         });
         let dir = tempfile::tempdir().unwrap();
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).unwrap();
+        std::fs::write(&ca_file, &pki.ca_pem).unwrap();
         FakeJitsi {
             origin: format!("https://127.0.0.1:{port}"),
             ca_file,
@@ -100,5 +76,76 @@ impl FakeJitsi {
 
     pub fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+/// A private certificate authority made for one test, and a certificate it signed for
+/// 127.0.0.1.
+pub struct TestPki {
+    /// The CA's certificate (PEM), for a CA file or a system bundle.
+    pub ca_pem: String,
+    tls: Arc<rustls::ServerConfig>,
+}
+
+impl TestPki {
+    pub fn generate() -> TestPki {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let mut leaf_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        leaf_params.subject_alt_names =
+            vec![rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
+        let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+        let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+        );
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            tls: Arc::new(tls),
+        }
+    }
+
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.tls.clone())
+    }
+
+    /// Serves HTTPS on loopback under this PKI's certificate, passing each connection's
+    /// decrypted bytes on to `backend` (a plain HTTP server of the test's own); returns
+    /// `https://127.0.0.1:<port>/`.
+    pub async fn front(&self, backend: SocketAddr) -> String {
+        let acceptor = self.acceptor();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends here.
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        format!("https://127.0.0.1:{port}/")
     }
 }
