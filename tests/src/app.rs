@@ -51,7 +51,7 @@ impl App {
         let wrapper = dir.path().join("consult-wrapper");
         let script = format!(
             "#!/bin/sh\n\"{}\" \"$@\"\ncode=$?\necho \"$code\" > \"{}.part\" && mv \"{}.part\" \"{}\"\nexit \"$code\"\n",
-            paths::binary("consult").display(),
+            paths::app_binary().display(),
             status.display(),
             status.display(),
             status.display()
@@ -117,10 +117,9 @@ impl App {
                 .stdout(log_file(&log))
                 .stderr(log_file(&log.with_extension("stderr.log"))),
         );
-        let application = wrapped.as_ref().map_or_else(
-            || paths::binary("consult"),
-            |(_, wrapper, _)| wrapper.clone(),
-        );
+        let application = wrapped
+            .as_ref()
+            .map_or_else(paths::app_binary, |(_, wrapper, _)| wrapper.clone());
         let client = connect(&mut driver, port, &application).await;
         App {
             client,
@@ -335,7 +334,7 @@ impl App {
         let log = paths::artifacts_dir().join(format!("{label}-second-launch.log"));
         let mut second = ChildGuard::spawn(
             "second app instance",
-            Command::new(paths::binary("consult"))
+            Command::new(paths::app_binary())
                 .args(args)
                 .env_clear()
                 .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -39,6 +39,23 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The desktop app under test: this workspace's build, or the installed one that
+/// `CONSULT_E2E_APP` names (scripts/check-package sets it to the `.deb`'s `/usr/bin/consult`).
+pub fn app_binary() -> PathBuf {
+    match std::env::var_os("CONSULT_E2E_APP") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "CONSULT_E2E_APP names {}, which is not a file",
+                path.display()
+            );
+            path
+        }
+        None => binary("consult"),
+    }
+}
+
 /// Screenshots and logs a person can open after a run: `tests/artifacts/`.
 pub fn artifacts_dir() -> PathBuf {
     let dir = workspace_root().join("tests").join("artifacts");
