@@ -16,7 +16,6 @@ use rustls_pki_types::CertificateDer;
 /// An administrator's PEM file of certificate authorities, read and checked whole.
 #[derive(Clone)]
 pub struct CaFile {
-    pub pem: Vec<u8>,
     pub certificates: Vec<reqwest::Certificate>,
 }
 
@@ -36,7 +35,7 @@ impl CaFile {
             .map(|der| reqwest::Certificate::from_der(der.as_ref()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| error.to_string())?;
-        Ok(CaFile { pem, certificates })
+        Ok(CaFile { certificates })
     }
 }
 
