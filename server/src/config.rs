@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -293,8 +293,18 @@ fn default_data_dir() -> Option<PathBuf> {
                   CONSULT_SERVER_JITSI__<KEY> variables (e.g. CONSULT_SERVER_JITSI__APP_SECRET)."
 )]
 pub struct Cli {
+    /// Without one, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// TOML file with any of the settings below (snake_case keys).
-    #[arg(long, value_name = "PATH", env = "CONSULT_SERVER_CONFIG")]
+    // Global, so `consult-server check-jitsi --config FILE` reads the same file the server does.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "CONSULT_SERVER_CONFIG",
+        global = true
+    )]
     pub config: Option<PathBuf>,
 
     /// Address and port to listen on; port 0 picks a free one [default: 127.0.0.1:8080].
@@ -343,6 +353,15 @@ pub struct Cli {
     /// Log filter for stderr, e.g. "info" or "consult_server=debug,sqlx=warn" [default: info].
     #[arg(long, value_name = "FILTER", env = "CONSULT_SERVER_LOG")]
     pub log: Option<String>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Check the [jitsi] deployment: reads its config.js (hosts.domain, the XMPP domain Jitsi
+    /// checks `sub` against) and external_api.js over HTTPS, and says what to set. Exit status 0
+    /// when all is well, 1 when a check failed, 2 when the configuration cannot be used.
+    CheckJitsi,
 }
 
 /// The flags that were given, as the top configuration layer.

@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-pub use config::{Cli, ServerConfig};
+pub use config::{Cli, Command, ServerConfig};
 pub use error::{ApiError, ServerError};
 
 use crate::app::AppState;

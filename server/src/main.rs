@@ -1,11 +1,13 @@
 //! `consult-server`: loads the configuration, sets up logging to stderr, serves until SIGINT or
 //! SIGTERM. Prints one line to stdout once listening, which scripts and tests wait for.
+//! `consult-server check-jitsi` checks the configured Jitsi deployment instead.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use consult_server::{serve, Cli, ServerConfig, ShutdownHandle};
+use consult_server::jitsi::check::{self, COMMAND_TIMEOUT};
+use consult_server::{serve, Cli, Command, ServerConfig, ShutdownHandle};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -26,6 +28,11 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
 
+    if cli.command == Some(Command::CheckJitsi) {
+        return check_jitsi(&config).await;
+    }
+
+    let jitsi = config.jitsi.clone();
     let server = match serve(config).await {
         Ok(server) => server,
         Err(error) => {
@@ -34,6 +41,10 @@ async fn main() -> ExitCode {
         }
     };
     announce(server.local_addr());
+    // After the listening line, in the background: a deployment that is slow or down only warns.
+    if let Some(jitsi) = jitsi {
+        check::spawn_startup_check(jitsi);
+    }
     tokio::spawn(stop_on_signal(server.shutdown_handle()));
     match server.wait().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,6 +62,33 @@ fn init_logging(filter: &str) -> Result<(), Box<dyn std::error::Error + Send + S
         // Colour codes only for a person at a terminal, not in files or journald.
         .with_ansi(std::io::stderr().is_terminal())
         .try_init()
+}
+
+/// `check-jitsi`: the report on stdout; 0 all good, 1 a check failed, 2 nothing to check.
+async fn check_jitsi(config: &ServerConfig) -> ExitCode {
+    let Some(jitsi) = &config.jitsi else {
+        eprintln!(
+            "consult-server: no [jitsi] table is configured, so there is nothing to check: set it \
+             in the file named by --config or with CONSULT_SERVER_JITSI__<KEY> variables"
+        );
+        return ExitCode::from(2);
+    };
+    let report = match check::check(jitsi, COMMAND_TIMEOUT).await {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("consult-server: cannot check the Jitsi deployment: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = write!(stdout, "{report}").and_then(|()| stdout.flush()) {
+        eprintln!("consult-server: cannot write the report: {error}");
+    }
+    if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The startup contract: exactly this line on stdout, flushed, once the socket listens.

@@ -49,6 +49,10 @@ async fn help_describes_every_flag_and_its_variable() {
         assert!(help.contains(variable), "--help lacks {variable}:\n{help}");
     }
     assert!(help.contains("CONSULT_SERVER_JWT_SIGNING_KEY"));
+    assert!(
+        help.contains("check-jitsi"),
+        "--help lacks check-jitsi:\n{help}"
+    );
 }
 
 #[tokio::test]

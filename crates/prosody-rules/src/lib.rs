@@ -1,19 +1,30 @@
-//! A verifier that applies Prosody's `token` authentication rules to Jitsi meeting tokens, written
-//! from jitsi-meet's `resources/prosody-plugins/luajwtjitsi.lib.lua` (`verify`) and
-//! `token/util.lib.lua` (`process_and_verify_token`, `verify_token`, `verify_room`), configured
-//! as a careful deployment would be:
+//! A verifier for Jitsi meeting tokens, written from jitsi-meet's Prosody token code
+//! (`resources/prosody-plugins/luajwtjitsi.lib.lua` `verify`, and `token/util.lib.lua`
+//! `process_and_verify_token`, `verify_token`, `verify_room`), for a deployment configured as
+//! Consult expects:
 //!
 //! - one algorithm (`HS256` with `app_secret`, or `RS256` with a key server that knows one `kid`);
 //! - `asap_accepted_issuers` and `asap_accepted_audiences` set explicitly;
-//! - `enable_domain_verification = true`, so `sub` must name the domain (`room`) or the tenant
-//!   (`tenant/room`, as on JaaS, where the key also belongs to one tenant);
-//! - `exp` required (Prosody itself only checks it when present).
+//! - domain verification on (`enable_domain_verification`, the default of current Jitsi), so
+//!   `sub` must name the XMPP domain (`room`) or the tenant (`tenant/room`, as on JaaS, where
+//!   the key also belongs to one tenant).
+//!
+//! **It is stricter than Jitsi, so it is not Prosody.** Checked on 2026-12-02 against
+//! jitsi-meet's own token code under Prosody 0.12 (`shared/spec/jitsi.md` §3), Jitsi
+//! **accepts** a token without `exp` (it checks `exp` and `nbf` only when present) and a `room`
+//! or `sub` of `"*"` (the wildcards "any room", "any domain"). This verifier refuses all three
+//! ([`Rejection::MissingExp`], [`Rejection::Wildcard`]) on purpose: Consult's own tokens must
+//! always expire and name one room and one domain, and a test that passes here proves that of
+//! them. A token this verifier refuses for those reasons may still get into a real deployment;
+//! anything else it refuses, a deployment configured as above refuses too.
+//!
+//! Nor does it decide who moderates: it reports `context.user.moderator`, which Jitsi's token
+//! code only attaches to the session. Whether that makes someone moderator, or whether someone
+//! without it becomes one anyway, is the deployment's Prosody modules and Jicofo settings (see
+//! the server README, "Who moderates").
 //!
 //! It shares no code with the server's minting: headers and claims are read as plain JSON,
-//! HS256 is checked with `hmac` and RS256 with `rsa`, not jsonwebtoken. Two deliberate
-//! differences from Prosody, both stricter: a missing `exp` is refused, and the wildcards `*` in
-//! `room` or `sub` (which Prosody accepts as "any") are refused, since Consult's tokens must never
-//! carry them.
+//! HS256 is checked with `hmac` and RS256 with `rsa`, not jsonwebtoken.
 //!
 //! Use it from any test: build one with [`ProsodyVerifier::hs256`] or [`ProsodyVerifier::rs256`]
 //! (plus [`ProsodyVerifier::tenant`] for JaaS) and call [`ProsodyVerifier::verify`] with the
@@ -34,7 +45,8 @@ use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
 use serde_json::{Map, Value};
 
-/// Why Prosody would refuse the token (or, for the last two, why this stricter verifier does).
+/// Why Prosody would refuse the token, or, for [`Rejection::MissingExp`] and
+/// [`Rejection::Wildcard`], why this stricter verifier does although Jitsi would not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// Not three non-empty base64url segments, or a header or body that is not a JSON object
@@ -54,7 +66,8 @@ pub enum Rejection {
     BadSignature,
     /// `exp` or `nbf` present but not a number ("exp must be number").
     NotANumber(&'static str),
-    /// No `exp` at all (a careful deployment requires it; Prosody alone would not).
+    /// No `exp` at all. Stricter than Jitsi, which accepts a token that never expires; Consult
+    /// never issues one.
     MissingExp,
     /// `now >= exp` ("Not acceptable by exp"); zero leeway.
     Expired,
@@ -73,14 +86,16 @@ pub enum Rejection {
     WrongSubject,
     /// `room`, lowercased, is not the room being joined: MUC join denied.
     WrongRoom,
-    /// `room` or `sub` is the wildcard `*`. Prosody would accept it; Consult never issues it.
+    /// `room` or `sub` is the wildcard `*`. Stricter than Jitsi, which accepts it as "any room"
+    /// or "any domain"; Consult never issues it.
     Wildcard(&'static str),
 }
 
 /// What a token that passed says, as Prosody's session would hold it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedToken {
-    /// `context.user.moderator` is `true` or `"true"` (what `mod_token_affiliation` checks).
+    /// `context.user.moderator` is `true` or `"true"` (what `mod_token_affiliation` checks). It
+    /// grants nothing by itself: the deployment decides who moderates.
     pub moderator: bool,
     pub user_id: Option<String>,
     pub name: Option<String>,
@@ -348,5 +363,70 @@ fn decode_object(segment: &str) -> Option<Map<String, Value>> {
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"prosody-rules-unit-test-secret-of-32-bytes";
+    const NOW: i64 = 1_800_000_000;
+
+    fn verifier() -> ProsodyVerifier {
+        ProsodyVerifier::hs256(SECRET, "consult", "jitsi", "meet.example.com")
+    }
+
+    fn sign(claims: &Value) -> String {
+        let header = URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).expect("any key length");
+        mac.update(format!("{header}.{body}").as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{header}.{body}.{signature}")
+    }
+
+    fn claims() -> Value {
+        json!({
+            "iss": "consult",
+            "aud": "jitsi",
+            "sub": "meet.example.com",
+            "room": "visit-1",
+            "exp": NOW + 60,
+            "context": {"user": {"id": "u1", "moderator": false}},
+        })
+    }
+
+    #[test]
+    fn a_token_of_consults_shape_passes() {
+        let verified = verifier()
+            .verify(&sign(&claims()), "visit-1", NOW)
+            .expect("valid");
+        assert!(!verified.moderator);
+        assert_eq!(verified.subject, "meet.example.com");
+    }
+
+    /// Jitsi (Prosody 0.12 with jitsi-meet's token code, checked 2026-12-02) accepts each of
+    /// these; this verifier refuses them on purpose, since Consult's tokens must never be such.
+    #[test]
+    fn stricter_than_jitsi_where_it_protects_consults_tokens() {
+        let mut no_exp = claims();
+        no_exp.as_object_mut().expect("object").remove("exp");
+        let mut any_room = claims();
+        any_room["room"] = json!("*");
+        let mut any_domain = claims();
+        any_domain["sub"] = json!("*");
+        for (claims, expected) in [
+            (no_exp, Rejection::MissingExp),
+            (any_room, Rejection::Wildcard("room")),
+            (any_domain, Rejection::Wildcard("sub")),
+        ] {
+            assert_eq!(
+                verifier().verify(&sign(&claims), "visit-1", NOW),
+                Err(expected),
+                "{claims}"
+            );
+        }
     }
 }
