@@ -16,13 +16,16 @@ TRUNK_VERSION="0.21.14"
 # Debian packages: Tauri's build deps, the headless test desktop (Xvfb, D-Bus, WebKitWebDriver,
 # GNOME Keyring as the Secret Service, secret-tool), screenshots, and PostgreSQL, whose server
 # binaries scripts/with-postgres runs for the server's test pass on PostgreSQL, and Chromium with
-# chromedriver for the Jitsi stand-in's browser self-test (tests/tests/jitsi_standin.rs).
+# chromedriver for the Jitsi stand-in's browser self-test (tests/tests/jitsi_standin.rs), and
+# desktop-file-utils, whose dpkg trigger indexes installed desktop entries' link handlers as on a
+# real desktop (scripts/check-package opens a consult:// link through the installed entry).
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb dbus dbus-x11 webkit2gtk-driver gnome-keyring libsecret-tools
   imagemagick xdotool postgresql chromium chromium-driver
   openbox wmctrl x11-utils
+  desktop-file-utils
 )
 
 step() {
@@ -52,12 +55,45 @@ ensure_apt_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Node.js and npm run the pinned npm tools and the stand-in's bundler. A machine may already have
+# them (for example from NodeSource); otherwise Debian's (Node.js 18, npm 9) are installed.
+NODE_MIN_MAJOR=18
+ensure_node() {
+  local major=""
+  if command -v node >/dev/null; then
+    major=$(node --version | sed -n 's/^v\([0-9]*\).*/\1/p')
+  fi
+  if [ -n "$major" ] && [ "$major" -ge "$NODE_MIN_MAJOR" ] && command -v npm >/dev/null; then
+    note "Node.js $(node --version) and npm $(npm --version): present"
+    return
+  fi
+  step "Installing Node.js and npm (Debian)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  note "Node.js $(node --version), npm $(npm --version)"
+}
+
 ensure_wasm_target() {
   if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     note "wasm32-unknown-unknown target: present"
   else
     step "Adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# The Windows check (scripts/test): the Rust standard library for x86_64-pc-windows-gnu, and
+# MinGW-w64, whose C compiler builds the C parts of dependencies (ring) and whose windres
+# compiles the app's Windows resources.
+WINDOWS_TARGET=x86_64-pc-windows-gnu
+ensure_windows_target() {
+  local APT_PACKAGES=(gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64)
+  ensure_apt_packages
+  if rustup target list --installed | grep -qx "$WINDOWS_TARGET"; then
+    note "$WINDOWS_TARGET target: present"
+  else
+    step "Adding the $WINDOWS_TARGET target"
+    rustup target add "$WINDOWS_TARGET"
   fi
 }
 
@@ -96,6 +132,7 @@ ensure_npm_tools() {
 ensure_tools() {
   step "Checking tools"
   ensure_apt_packages
+  ensure_node
   ensure_wasm_target
   ensure_npm_tools
   ensure_cargo_tool trunk "$TRUNK_VERSION" trunk --locked

@@ -25,8 +25,10 @@ use tokio::sync::mpsc;
 use consult_types::CallScreen;
 
 /// `application_name` of the inhibition, as the desktop lists it.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the D-Bus inhibitor's
 pub const APPLICATION_NAME: &str = "Consult";
 /// `reason` of the inhibition.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub const REASON: &str = "A video visit is in progress";
 /// How long the app's exit waits for the inhibition's release.
 const EXIT_PATIENCE: Duration = Duration::from_secs(2);
@@ -94,11 +96,13 @@ pub enum Failure {
     /// that blanks by that route either.
     Missing(String),
     /// The service is there and refused, or the bus failed.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Other(String),
 }
 
 /// The D-Bus error names that mean "no such service here" rather than a failure of one: no
 /// owner of the name (and none to activate), or an owner without that object or interface.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn missing_service(error_name: &str) -> bool {
     matches!(
         error_name,

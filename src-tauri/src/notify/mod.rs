@@ -55,6 +55,7 @@ pub const ACTION_LOBBY_DENY: &str = "lobby-deny";
 pub const PLUGIN_TAP: &str = "tap";
 
 /// The D-Bus `actions` array (`[key, label, key, label, …]`) of an alert.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the D-Bus notifier
 pub fn dbus_actions(alert: &Alert) -> Vec<&'static str> {
     let mut actions = vec![ACTION_OPEN, "Open"];
     if alert.join_request_id.is_some() {
@@ -67,6 +68,7 @@ pub fn dbus_actions(alert: &Alert) -> Vec<&'static str> {
 }
 
 /// The `x-consult-*` hints (all strings) that let a test or a daemon tell our notifications apart.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the D-Bus notifier
 pub fn dbus_hints(alert: &Alert) -> Vec<(&'static str, String)> {
     let mut hints = vec![
         ("x-consult-notification-id", alert.id.clone()),
@@ -86,6 +88,7 @@ pub fn dbus_hints(alert: &Alert) -> Vec<(&'static str, String)> {
 /// by other people: `&`, `<` and `>` are escaped so a name shows as typed, never as a link or
 /// formatting. Daemons without that capability show the body as sent, so it goes unchanged.
 /// The summary is plain text by the specification and is never escaped.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // used by the D-Bus notifier
 pub fn dbus_body(text: &str, body_markup: bool) -> Cow<'_, str> {
     if !body_markup || !text.contains(['&', '<', '>']) {
         return Cow::Borrowed(text);

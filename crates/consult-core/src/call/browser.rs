@@ -129,6 +129,10 @@ impl BrowserWindow {
         let (close, closed) = oneshot::channel::<()>();
         let (exit, exited) = oneshot::channel::<()>();
         tokio::spawn(async move {
+            // Dropped in reverse order when the browser is gone: first the watch, and only
+            // then its profile, which held the call.
+            let _profile = profile;
+            let _watch = watch;
             tokio::select! {
                 status = child.wait() => {
                     match status {
@@ -143,9 +147,6 @@ impl BrowserWindow {
                     }
                 }
             }
-            drop(watch);
-            // Only now, with the browser gone, can its profile (which held the call) go.
-            drop(profile);
         });
         Ok((BrowserWindow { _close: close }, BrowserExited(exited)))
     }
