@@ -125,11 +125,11 @@ impl FakeJitsi {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
+        let silent = matches!(serve, Serve::Silence);
         let files: Arc<HashMap<&str, &str>> = Arc::new(match serve {
             Serve::Files(files) => files.into_iter().collect(),
             Serve::Silence => HashMap::new(),
         });
-        let silent = files.is_empty();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
@@ -358,9 +358,12 @@ async fn only_the_systems_trust_store_is_trusted() {
         ("/external_api.js", EXTERNAL_API_JS),
     ]))
     .await;
+    // The system's store (SSL_CERT_FILE) holds another CA, not the deployment's: independent of
+    // what this machine's own store holds.
+    let other = FakeJitsi::start(Serve::Files(Vec::new())).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    // The test's CA is not in the system's store.
-    let (code, stdout, _) = check_jitsi(&mut command(dir.path(), &jitsi.url, None)).await;
+    let (code, stdout, _) =
+        check_jitsi(&mut command(dir.path(), &jitsi.url, Some(&other.ca_file))).await;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("certificate"), "{stdout}");
     assert!(stdout.contains("Verdict: NOT OK, 2 problems."), "{stdout}");
