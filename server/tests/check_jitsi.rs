@@ -370,6 +370,34 @@ async fn only_the_systems_trust_store_is_trusted() {
 }
 
 #[tokio::test]
+async fn on_jaas_the_tenant_is_sub_and_only_external_api_is_checked() {
+    // No config.js: on JaaS it is not read at all.
+    let jitsi = FakeJitsi::start(Serve::Files(vec![("/external_api.js", EXTERNAL_API_JS)])).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut command = command(dir.path(), &jitsi.url, Some(&jitsi.ca_file));
+    command
+        .env_remove("CONSULT_SERVER_JITSI__APP_SECRET")
+        .env("CONSULT_SERVER_JITSI__FLAVOR", "jaas")
+        .env("CONSULT_SERVER_JITSI__ALGORITHM", "rs256")
+        .env("CONSULT_SERVER_JITSI__APP_ID", "vpaas-magic-cookie-abc123")
+        .env("CONSULT_SERVER_JITSI__KEY_ID", "key1")
+        // Not read by the check.
+        .env(
+            "CONSULT_SERVER_JITSI__PRIVATE_KEY_FILE",
+            "/nonexistent/jaas.pem",
+        );
+    let (code, stdout, stderr) = check_jitsi(&mut command).await;
+    assert_eq!(code, Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains(
+            "SKIPPED  sub (XMPP domain): on JaaS sub is the tenant \"vpaas-magic-cookie-abc123\""
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("OK       external_api.js"), "{stdout}");
+}
+
+#[tokio::test]
 async fn without_a_jitsi_table_there_is_nothing_to_check() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut command = command(dir.path(), "unused", None);

@@ -128,17 +128,23 @@ pub async fn check(config: &JitsiConfig, timeout: Duration) -> Result<Report, Ch
     let client = https_client(timeout)?;
     let config_js_url = format!("{base}/config.js");
     let external_api_url = format!("{base}/external_api.js");
+    let jaas = config.flavor == JitsiFlavor::Jaas;
+    // JaaS's sub is the tenant, not an XMPP domain: its config.js would tell nothing.
     let (config_js, external_api) = tokio::join!(
-        fetch(&client, &config_js_url, timeout),
+        async {
+            if jaas {
+                None
+            } else {
+                Some(fetch(&client, &config_js_url, timeout).await)
+            }
+        },
         fetch(&client, &external_api_url, timeout),
     );
-    let subject_check = match config.flavor {
-        JitsiFlavor::Jaas => Outcome::Skipped(format!(
+    let subject_check = match config_js {
+        None => Outcome::Skipped(format!(
             "on JaaS sub is the tenant {subject:?}, which 8x8 checks against the key"
         )),
-        JitsiFlavor::Prosody => {
-            subject_outcome(config, &subject, &config_js_url, config_js.as_deref())
-        }
+        Some(config_js) => subject_outcome(config, &subject, &config_js_url, config_js.as_deref()),
     };
     let external_api_check = match external_api {
         Ok(body) if body.contains(EXTERNAL_API_MARKER) => {
