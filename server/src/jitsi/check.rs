@@ -12,6 +12,9 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::config::{JitsiConfig, JitsiConfigError, JitsiFlavor};
+// reqwest's own message is only "error sending request"; the cause (DNS, refused, certificate)
+// is what an administrator needs.
+use crate::error::error_chain;
 
 /// The start-up check must never hold anything up: a slow or absent deployment is a warning.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -300,22 +303,6 @@ async fn fetch(
         return Err(FetchError::Status(status.as_u16()));
     }
     response.text().await.map_err(failed)
-}
-
-/// reqwest's own message is only "error sending request"; the cause (DNS, refused, certificate)
-/// is what an administrator needs.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Runs the check in the background with a short timeout and logs what it finds: problems as
