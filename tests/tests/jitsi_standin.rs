@@ -509,3 +509,65 @@ async fn the_ipc_probe_reports_from_both_sides() {
     }
     browser.quit().await;
 }
+
+/// `scripts/run`'s demo meeting (`demo-jitsi`): the page says that it is not a real Jitsi, and the
+/// user's own camera comes back through the WebRTC loopback and keeps playing after the media
+/// check (the plain stand-in stops its tracks then).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_meeting_says_what_it_is_and_keeps_showing_the_users_camera() {
+    let standin = JitsiStandIn::start(StandInOptions {
+        demo: true,
+        ..StandInOptions::hs256(APP_ID, APP_SECRET)
+    });
+    let browser = Browser::start(&standin).await;
+    let jwt = token(&standin, APP_SECRET, "consult-demo-1", true);
+    browser.embed(&standin, "consult-demo-1", &jwt).await;
+    browser
+        .wait_for_host_event("videoConferenceJoined", |_| true)
+        .await;
+    let report = standin.wait_for_media_report(Duration::from_secs(40));
+    assert_eq!(report["supported"], json!(true), "{report}");
+
+    browser
+        .client
+        .enter_frame(0)
+        .await
+        .expect("the meeting's frame");
+    let said = browser
+        .client
+        .execute(
+            "const main = document.getElementById('standin-demo');
+             return main ? main.innerText : null;",
+            vec![],
+        )
+        .await
+        .expect("read the page");
+    let said = said.as_str().unwrap_or_default();
+    assert!(said.starts_with("Demo meeting"), "{said:?}");
+    assert!(said.contains("This is not a real Jitsi Meet"), "{said:?}");
+
+    // After the check's 3 s the video still plays: its time moves on, it has a picture, and the
+    // track behind it is live.
+    let playing = "const v = document.getElementById('standin-self');
+                   const track = v && v.srcObject && v.srcObject.getVideoTracks()[0];
+                   return v ? [v.currentTime, v.videoWidth, v.paused,
+                               track ? track.readyState : 'none'] : null;";
+    let first = browser
+        .client
+        .execute(playing, vec![])
+        .await
+        .expect("video");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = browser
+        .client
+        .execute(playing, vec![])
+        .await
+        .expect("video");
+    assert!(
+        later[0].as_f64() > first[0].as_f64() && later[1].as_u64() > Some(0),
+        "the demo's own camera is not playing: {first} then {later}"
+    );
+    assert_eq!(later[2], json!(false), "{later}");
+    assert_eq!(later[3], json!("live"), "the camera's track ended: {later}");
+    browser.quit().await;
+}

@@ -222,7 +222,14 @@ async function loopbackMedia() {
 
     pc1.onicecandidate = e => e.candidate && pc2.addIceCandidate(e.candidate);
     pc2.onicecandidate = e => e.candidate && pc1.addIceCandidate(e.candidate);
-    pc2.ontrack = () => undefined;
+    // The demo meeting shows what comes back, and keeps it running for as long as the page.
+    const selfView = standin.demo ? document.getElementById('standin-self') : null;
+
+    pc2.ontrack = event => {
+        if (selfView && event.streams[0]) {
+            selfView.srcObject = event.streams[0];
+        }
+    };
     for (const track of stream.getTracks()) {
         pc1.addTrack(track, stream);
     }
@@ -245,9 +252,11 @@ async function loopbackMedia() {
             framesDecoded += report.framesDecoded || 0;
         }
     });
-    stream.getTracks().forEach(track => track.stop());
-    pc1.close();
-    pc2.close();
+    if (!selfView) {
+        stream.getTracks().forEach(track => track.stop());
+        pc1.close();
+        pc2.close();
+    }
 
     return { supported: true, bytesReceived, framesDecoded };
 }

@@ -77,6 +77,7 @@ pub(crate) async fn serve(
 fn router(shared: SharedState) -> Router {
     Router::new()
         .route("/external_api.js", get(external_api))
+        .route("/config.js", get(config_js))
         .route("/libs/meeting.js", get(meeting_js))
         .route("/_standin/join", post(join))
         .route("/_standin/commands", post(command))
@@ -142,12 +143,32 @@ async fn meeting_js(State(shared): State<SharedState>) -> Response {
 }
 
 fn meeting_page(shared: &Shared) -> String {
-    let settings = json!({ "probeIpc": shared.probe_ipc });
+    let settings = json!({ "probeIpc": shared.probe_ipc, "demo": shared.demo });
+    let body = if shared.demo {
+        DEMO_BODY
+    } else {
+        "<p id=\"standin\">Jitsi stand-in meeting</p>"
+    };
     format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Jitsi stand-in</title></head>\n\
-         <body><p id=\"standin\">Jitsi stand-in meeting</p>\n\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Jitsi stand-in</title></head>\n\
+         <body>{body}\n\
          <script>window.__STANDIN__ = {settings};</script>\n\
          <script src=\"/libs/meeting.js\"></script></body></html>\n"
+    )
+}
+
+/// What the demo meeting says about itself: `scripts/run` has no Jitsi deployment to offer.
+const DEMO_BODY: &str = r#"<main id="standin-demo" style="font: 16px/1.5 sans-serif; color: #fff; background: #1d2430; min-height: 100vh; margin: 0; padding: 1.5rem; box-sizing: border-box">
+<h1 style="font-size: 1.5rem; margin: 0 0 .5rem">Demo meeting</h1>
+<p style="margin: 0 0 1rem; max-width: 40rem">This is not a real Jitsi Meet: it is Consult's stand-in for trying the app without a video server. Nobody else is in this meeting. Where the window can use your camera, it is shown below as it comes back through a WebRTC connection to this same page.</p>
+<video id="standin-self" autoplay muted playsinline style="width: 100%; max-width: 40rem; background: #000; border-radius: 8px"></video>
+</main>"#;
+
+/// A deployment's `config.js`, as far as `consult-server check-jitsi` reads it: the XMPP domain,
+/// which for the stand-in is its host without the port.
+async fn config_js() -> Response {
+    javascript(
+        "var config = {\n    hosts: {\n        domain: '127.0.0.1',\n    },\n};\n".to_owned(),
     )
 }
 

@@ -47,6 +47,9 @@ pub struct StandInOptions {
     pub issuer: Option<String>,
     /// Append the IPC isolation probe to `external_api.js` and run it in the meeting page.
     pub probe_ipc: bool,
+    /// The demo meeting of `scripts/run` (`demo-jitsi`): the page says it is a stand-in, not a
+    /// real Jitsi, and keeps showing the user's own camera through its WebRTC loopback.
+    pub demo: bool,
 }
 
 impl StandInOptions {
@@ -58,6 +61,7 @@ impl StandInOptions {
             audience: "jitsi".to_owned(),
             issuer: None,
             probe_ipc: false,
+            demo: false,
         }
     }
 
@@ -136,6 +140,7 @@ pub(crate) struct Shared {
     pub verifier: ProsodyVerifier,
     pub base_url: String,
     pub probe_ipc: bool,
+    pub demo: bool,
     pub bundle: Bundle,
     pub state: Mutex<State>,
     pub changed: Condvar,
@@ -235,6 +240,7 @@ impl JitsiStandIn {
             verifier,
             base_url: base_url.clone(),
             probe_ipc: options.probe_ipc,
+            demo: options.demo,
             bundle,
             state: Mutex::new(State {
                 external_api_available: true,
