@@ -6,6 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
+# Where cargo builds: CARGO_TARGET_DIR when set (relative to the checkout, where the scripts run).
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
 # Shared with scripts these scripts run (scripts/with-postgres), so step times stay cumulative.
 STARTED_AT="${CONSULT_STARTED_AT:-$(date +%s)}"
 export CONSULT_STARTED_AT="$STARTED_AT"
