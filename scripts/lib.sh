@@ -29,6 +29,8 @@ APT_PACKAGES=(
   imagemagick xdotool postgresql chromium chromium-driver
   openbox wmctrl x11-utils
   desktop-file-utils
+  # systemd-analyze checks the server's unit (server/tests/systemd_unit.rs).
+  systemd
 )
 
 step() {
