@@ -137,7 +137,14 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 call_window: Arc::new(ShellCallWindow::new(handle, Arc::clone(&access))),
             };
             let config_dir = app.path().app_config_dir()?;
-            let desktop = Desktop::load(&config_dir, store.clone(), ports);
+            // Without a log directory the app still runs, logging to stderr only.
+            let log_dir = app.path().app_log_dir().ok();
+            if let Some(dir) = &log_dir {
+                if let Err(error) = logging::attach(dir) {
+                    tracing::warn!(%error, "no log file");
+                }
+            }
+            let desktop = Desktop::load(&config_dir, log_dir, store.clone(), ports);
             let kiosk = desktop.is_kiosk();
             app.manage(desktop);
             if kiosk {

@@ -96,6 +96,12 @@ impl IsolatedSession {
         self.home.path()
     }
 
+    /// The app's log directory in this session: Tauri's `app_log_dir` on Linux
+    /// (`$XDG_DATA_HOME/<identifier>/logs`).
+    pub fn app_log_dir(&self) -> PathBuf {
+        self.home.path().join("data/app.consult.desktop/logs")
+    }
+
     /// The environment every process of this session runs with.
     pub fn env(&self) -> Vec<(OsString, OsString)> {
         let home = self.home.path();

@@ -174,7 +174,8 @@ impl Desk {
             !self.seen_refresh_tokens.is_empty(),
             "no refresh token was ever seen in the keychain, so the scan below proves nothing"
         );
-        let logs = self.app.logs() + &self.server.log();
+        let log_file = self.app_log_file();
+        let logs = self.app.logs() + &self.server.log() + &log_file;
         for token in &self.seen_refresh_tokens {
             assert_eq!(
                 self.session.files_containing(token),
@@ -198,6 +199,34 @@ impl Desk {
             "JWT-shaped tokens in the logs"
         );
         assert!(!logs.contains(DEMO_PASSWORD), "the password is in a log");
+        for part in DEMO_PATIENT_NAME.split(' ') {
+            assert!(
+                !log_file.contains(part),
+                "{part:?} of the patient's name is in the log file"
+            );
+        }
+    }
+
+    /// The app's log file of this run, which must exist and hold the run's lines.
+    fn app_log_file(&self) -> String {
+        let dir = self.session.app_log_dir();
+        let path = dir.join("consult.log");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("no log file at {}: {error}", path.display()));
+        assert!(
+            text.contains("logging to a file") && text.contains("signed in: desk started"),
+            "the log file lacks this run's lines:\n{text}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |path: &std::path::Path| {
+                std::fs::metadata(path).map_or(0, |meta| meta.permissions().mode() & 0o777)
+            };
+            assert_eq!(mode(&dir), 0o700, "the log directory is private");
+            assert_eq!(mode(&path), 0o600, "the log file is private");
+        }
+        text
     }
 
     async fn close(self) {

@@ -15,6 +15,7 @@
 //!   user in.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
+//! - [`logfile`]: the rotating log file in the platform's log directory.
 //! - [`visits`]: when a kiosk joins and leaves its visits' calls by itself (I/O-free).
 //! - [`kiosk`]: kiosk mode's device credential (file or keychain, never configuration) and what
 //!   its own sign-in shows.
@@ -33,6 +34,7 @@ pub mod desktop;
 pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;
+pub mod logfile;
 pub mod ports;
 pub mod push;
 pub mod secrets;

@@ -261,6 +261,7 @@ impl World {
             idle_timeout,
             idle_clock,
             kiosk_retry: Some(Duration::from_millis(200)),
+            log_dir: None,
         };
         (Desktop::new(setup, ports, options), shell)
     }

@@ -23,7 +23,7 @@ mod maintenance;
 mod relay;
 pub mod setup;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -67,6 +67,8 @@ pub struct DesktopOptions {
     /// How long a kiosk waits before trying to sign in again (over `[kiosk] retry_secs`, else
     /// [`KIOSK_RETRY`]).
     pub kiosk_retry: Option<Duration>,
+    /// Where the log file is (`logfile`), for the diagnostics report.
+    pub log_dir: Option<PathBuf>,
 }
 
 /// How long a kiosk that cannot sign in waits before it tries again.
@@ -124,11 +126,19 @@ enum End {
 
 impl Desktop {
     /// The desktop with the configuration in `config_dir` and the user's `store`.
-    pub fn load(config_dir: &Path, store: Arc<dyn SettingsStore>, ports: Ports) -> Desktop {
+    pub fn load(
+        config_dir: &Path,
+        log_dir: Option<PathBuf>,
+        store: Arc<dyn SettingsStore>,
+        ports: Ports,
+    ) -> Desktop {
         Desktop::new(
             Setup::load(config_dir, store),
             ports,
-            DesktopOptions::default(),
+            DesktopOptions {
+                log_dir,
+                ..DesktopOptions::default()
+            },
         )
     }
 
