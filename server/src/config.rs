@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::client_ip::TrustedProxy;
 use crate::jitsi::config::{self as jitsi_config, JitsiConfig, JitsiConfigError};
+use crate::tls::{self, TlsConfig};
 
 /// Every environment variable of the server starts with this.
 pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
@@ -90,6 +91,9 @@ pub struct ServerConfig {
     /// The `[jitsi]` table: the deployment meeting tokens are minted for; none without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitsi: Option<JitsiConfig>,
+    /// The `[tls]` table: serve HTTPS with this certificate and key; plain HTTP without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
     /// `tracing` filter directives, e.g. `info` or `consult_server=debug,sqlx=warn`.
     pub log: String,
     /// Seconds between heartbeat comments on idle `GET /events` streams.
@@ -132,6 +136,7 @@ impl fmt::Debug for ServerConfig {
             )
             // JitsiConfig's own Debug redacts the app secret.
             .field("jitsi", &self.jitsi)
+            .field("tls", &self.tls)
             .field("log", &self.log)
             .field("sse_heartbeat_secs", &self.sse_heartbeat_secs)
             .field("reminder_poll_secs", &self.reminder_poll_secs)
@@ -189,6 +194,7 @@ impl ServerConfig {
             max_session_secs: DEFAULT_MAX_SESSION_SECS,
             jwt_signing_key: None,
             jitsi: None,
+            tls: None,
             log: "info".to_owned(),
             sse_heartbeat_secs: DEFAULT_SSE_HEARTBEAT_SECS,
             reminder_poll_secs: DEFAULT_REMINDER_POLL_SECS,
@@ -218,6 +224,11 @@ impl ServerConfig {
                 Env::prefixed(jitsi_config::ENV_PREFIX)
                     .only(&jitsi_config::ENV_FIELDS)
                     .map(|field| format!("jitsi.{field}").into()),
+            )
+            .merge(
+                Env::prefixed(tls::ENV_PREFIX)
+                    .only(&tls::ENV_FIELDS)
+                    .map(|field| format!("tls.{field}").into()),
             )
             .merge(Serialized::defaults(CliOverrides::from(cli)));
         // Not lossy: a boolean is `true` or `false`, never "yes" or "1".

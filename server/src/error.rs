@@ -37,6 +37,8 @@ pub enum ServerError {
     Demo(#[from] DemoError),
     #[error(transparent)]
     Jitsi(#[from] crate::jitsi::JitsiError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

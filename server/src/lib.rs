@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod push;
 pub mod rate_limit;
 pub mod reminders;
+pub mod tls;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -56,6 +58,8 @@ use crate::rate_limit::RateLimits;
 /// A started server.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    /// Serving HTTPS (`[tls]`) rather than plain HTTP.
+    https: bool,
     clock: Clock,
     shutdown: ShutdownHandle,
     task: JoinHandle<Result<(), ServerError>>,
@@ -67,9 +71,10 @@ impl RunningServer {
         self.local_addr
     }
 
-    /// `http://<local_addr>`.
+    /// `http://<local_addr>`, or `https://` with `[tls]`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
     }
 
     /// The clock the server reads "now" from; tests advance it instead of sleeping.
@@ -119,6 +124,8 @@ pub async fn serve_with_clock(
 ) -> Result<RunningServer, ServerError> {
     config.validate()?;
     auth::install_crypto_provider();
+    // Before anything is created: a wrong file is the first thing an administrator hears of.
+    let tls = config.tls.as_ref().map(tls::TlsConfig::load).transpose()?;
     create_private_dir(&config.data_dir)?;
     let key = signing_key::load_or_create(config.jwt_signing_key.as_deref(), &config.data_dir)?;
     let db = Db::open(&config).await?;
@@ -196,14 +203,35 @@ pub async fn serve_with_clock(
     let shutdown = ShutdownHandle(Arc::new(Notify::new()));
     let signal = shutdown.0.clone();
     let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let graceful = async move {
+        signal.notified().await;
+        // Event streams never end by themselves; tell them to, so shutdown can finish.
+        let _ = stopping_tx.send(true);
+    };
+    let https = tls.is_some();
+    let listener = match tls {
+        Some(tls) => Listening::Https(tls::TlsListener::new(listener, tls).map_err(|source| {
+            ServerError::Bind {
+                addr: config.bind,
+                source,
+            }
+        })?),
+        None => Listening::Http(listener),
+    };
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                signal.notified().await;
-                // Event streams never end by themselves; tell them to, so shutdown can finish.
-                let _ = stopping_tx.send(true);
-            })
-            .await;
+        let served = match listener {
+            Listening::Http(listener) => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(graceful)
+                    .await
+            }
+            // tap_io: axum gives a custom listener's peer address as ConnectInfo only this way.
+            Listening::Https(listener) => {
+                axum::serve(listener.tap_io(|_| ()), app)
+                    .with_graceful_shutdown(graceful)
+                    .await
+            }
+        };
         for task in background {
             task.abort();
         }
@@ -211,13 +239,19 @@ pub async fn serve_with_clock(
         tracing::info!("server stopped");
         served.map_err(ServerError::Serve)
     });
-    tracing::info!(%local_addr, demo = config.demo, "listening");
+    tracing::info!(%local_addr, https, demo = config.demo, "listening");
     Ok(RunningServer {
         local_addr,
+        https,
         clock,
         shutdown,
         task,
     })
+}
+
+enum Listening {
+    Http(TcpListener),
+    Https(tls::TlsListener),
 }
 
 /// The data directory holds the database and the signing key: owner-only on Unix.

@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    announce(server.local_addr());
+    announce(&server.base_url());
     // After the listening line, in the background: a deployment that is slow or down only warns.
     if let Some(jitsi) = jitsi {
         check::spawn_startup_check(jitsi);
@@ -91,11 +91,12 @@ async fn check_jitsi(config: &ServerConfig) -> ExitCode {
     }
 }
 
-/// The startup contract: exactly this line on stdout, flushed, once the socket listens.
-fn announce(addr: std::net::SocketAddr) {
+/// The startup contract: exactly this line on stdout, flushed, once the socket listens;
+/// `https://` when it serves TLS itself.
+fn announce(url: &str) {
     let mut stdout = std::io::stdout().lock();
     let written =
-        writeln!(stdout, "consult-server listening on http://{addr}").and_then(|()| stdout.flush());
+        writeln!(stdout, "consult-server listening on {url}").and_then(|()| stdout.flush());
     if let Err(error) = written {
         tracing::warn!(%error, "cannot write the listening line to stdout");
     }
