@@ -1,6 +1,7 @@
 //! `packaging/server/`: the systemd unit passes `systemd-analyze verify`, keeps the exposure
 //! score `systemd-analyze security` gives it today (a loosened unit fails), and its command line
-//! starts the server with the example configuration. `systemd-analyze` comes from Debian's
+//! starts the server with the example configuration; the sysusers.d entry creates its user.
+//! `systemd-analyze` and `systemd-sysusers` come from Debian's
 //! `systemd` package (scripts/lib.sh installs it); without it these tests fail, never skip.
 
 use std::path::{Path, PathBuf};
@@ -237,4 +238,45 @@ async fn unit_command_line_serves_health_with_the_example_config() {
         "the database lives in the data directory the unit names"
     );
     child.kill().await.expect("stop the server");
+}
+
+#[tokio::test]
+async fn sysusers_entry_creates_the_units_user() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let entry = packaging().join("consult-server.sysusers");
+    // Against an empty root: what it would create on a fresh machine, writing nothing.
+    let output = match Command::new("systemd-sysusers")
+        .arg(format!("--root={}", root.path().display()))
+        .arg("--dry-run")
+        .arg(&entry)
+        .stdin(Stdio::null())
+        .output()
+        .await
+    {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+            "systemd-sysusers is not installed: install Debian's `systemd` package \
+             (scripts/lib.sh's APT_PACKAGES has it)"
+        ),
+        Err(error) => panic!("cannot run systemd-sysusers: {error}"),
+    };
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "systemd-sysusers refused it:\n{said}"
+    );
+    assert!(
+        said.contains("Creating group 'consult-server'")
+            && said.contains("Creating user 'consult-server'"),
+        "{said}"
+    );
+    let unit = unit_text();
+    assert!(
+        unit.contains("\nUser=consult-server\n") && unit.contains("\nGroup=consult-server\n"),
+        "the unit runs as the user the sysusers entry creates"
+    );
 }
