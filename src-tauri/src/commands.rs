@@ -102,6 +102,12 @@ pub fn call_support(desktop: State<'_, Desktop>) -> Reply<CallSupport> {
     desktop.call_support()
 }
 
+/// "Copy diagnostics" in the settings dialog.
+#[tauri::command]
+pub fn diagnostics(desktop: State<'_, Desktop>) -> String {
+    desktop.diagnostics()
+}
+
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn join_call(desktop: State<'_, Desktop>, args: JoinCallArgs) -> Reply {

@@ -121,6 +121,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::settings,
             commands::save_settings,
             commands::call_support,
+            commands::diagnostics,
             commands::join_call,
             commands::call_control,
             commands::call_screen,

@@ -996,6 +996,43 @@ async fn a_setting_changed_in_the_dialog_applies_at_once_and_is_kept_without_sec
     );
     desk.assert_no_tokens_left();
 
+    // "Copy diagnostics" (the dialog is still open) gives IT the version, where the
+    // configuration comes from, the call path and this run's log lines, and nothing secret.
+    desk.app.click("#copy-diagnostics").await;
+    desk.app.wait_for("#diagnostics-text").await;
+    assert!(
+        desk.app.is_present("#diagnostics-copied").await
+            || desk.app.is_present("#diagnostics-not-copied").await,
+        "says whether the clipboard took it"
+    );
+    let report = desk.app.value_of("#diagnostics-text").await;
+    let server_url = format!(
+        "server_url = \"{}\"  (environment CONSULT_SERVER_URL)",
+        desk.server.url()
+    );
+    for expected in [
+        concat!("Version: ", env!("CARGO_PKG_VERSION")),
+        "1. defaults",
+        "config.toml: absent",
+        "3. environment: ",
+        "CONSULT_LOG",
+        server_url.as_str(),
+        "patient names false",
+        "Call path:",
+        "consult.log:",
+        "signed in: desk started",
+    ] {
+        assert!(report.contains(expected), "{expected:?} not in:\n{report}");
+    }
+    for token in &desk.seen_refresh_tokens {
+        assert!(
+            !report.contains(token.as_str()),
+            "a refresh token in the report"
+        );
+    }
+    assert_eq!(find_jwts(report.as_bytes()), Vec::<String>::new());
+    assert!(!report.contains(DEMO_PASSWORD));
+
     // A new start of the app (the sign-in restored from the keychain) shows the saved choice.
     let Desk {
         app,

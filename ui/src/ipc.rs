@@ -103,6 +103,11 @@ pub async fn save_settings(change: SettingsChange) -> Result<SettingsView, AppEr
     invoke(commands::SAVE_SETTINGS, &Args { args: change }).await
 }
 
+/// The diagnostics report for IT support ("Copy diagnostics").
+pub async fn diagnostics() -> Result<String, AppError> {
+    invoke(commands::DIAGNOSTICS, &()).await
+}
+
 /// How this machine would carry a call, asked once after sign-in so Join can say so.
 pub async fn call_support() -> Result<CallSupport, AppError> {
     invoke(commands::CALL_SUPPORT, &()).await

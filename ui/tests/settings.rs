@@ -2,7 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use consult_types::{NotificationPrefs, SettingsChange, SettingsView};
-use consult_ui::pages::settings::{SettingsDraft, SettingsForm, SettingsFormProps};
+use consult_ui::pages::settings::{Diagnostics, SettingsDraft, SettingsForm, SettingsFormProps};
 use yew::{Callback, LocalServerRenderer};
 
 fn view(preset: &[&str]) -> SettingsView {
@@ -28,7 +28,27 @@ fn form(view: Option<SettingsView>, error: Option<&str>) -> SettingsFormProps {
         on_idle: Callback::noop(),
         on_save: Callback::noop(),
         on_close: Callback::noop(),
+        diagnostics: None,
+        on_diagnostics: Callback::noop(),
     }
+}
+
+#[tokio::test]
+async fn diagnostics_are_shown_to_copy_by_hand_when_the_clipboard_refuses() {
+    let mut props = form(Some(view(&[])), None);
+    let html = render(form(Some(view(&[])), None)).await;
+    assert!(html.contains(r#"id="copy-diagnostics""#), "{html}");
+    assert!(!html.contains("diagnostics-text"), "{html}");
+    props.diagnostics = Some(Diagnostics {
+        text: "Consult diagnostics\nVersion: 1.2.3".into(),
+        copied: false,
+    });
+    let html = render(props).await;
+    assert!(html.contains(r#"id="diagnostics-not-copied""#), "{html}");
+    assert!(
+        tag(&html, "diagnostics-text").contains("readonly"),
+        "{html}"
+    );
 }
 
 async fn render(props: SettingsFormProps) -> String {

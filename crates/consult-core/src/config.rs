@@ -73,6 +73,31 @@ pub struct AppConfig {
     preset: Vec<String>,
 }
 
+/// One configured setting: its dotted key, its value as JSON, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingOrigin {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+fn flatten(prefix: &str, dict: &figment::value::Dict, out: &mut Vec<(String, String)>) {
+    for (key, value) in dict {
+        let key = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            figment::value::Value::Dict(_, inner) => flatten(&key, inner, out),
+            value => out.push((
+                key,
+                serde_json::to_string(value).unwrap_or_else(|_| "?".to_owned()),
+            )),
+        }
+    }
+}
+
 /// `[notifications]` in the file (`CONSULT_NOTIFICATIONS__<KEY>` in the environment): each
 /// key set here is fixed for the user; see [`NotificationPrefs`](consult_types::NotificationPrefs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +251,43 @@ impl AppConfig {
             .map(|(_, name)| (*name).to_owned())
             .collect();
         Ok(config)
+    }
+
+    /// Every setting the defaults, `file`, the environment and `machine` give, with the value
+    /// and where it came from (the diagnostics report). Works on a broken configuration too:
+    /// what cannot be read is left out.
+    pub fn origins(file: &Path, machine: Option<&Path>) -> Vec<SettingOrigin> {
+        let mut figment = defaults().merge(Toml::file(file)).merge(environment());
+        if let Some(machine) = machine {
+            figment = figment.merge(Toml::file(machine));
+        }
+        let mut leaves = Vec::new();
+        if let Ok(dict) = figment.extract::<figment::value::Dict>() {
+            flatten("", &dict, &mut leaves);
+        }
+        leaves
+            .into_iter()
+            .map(|(key, value)| {
+                let source = match figment.find_metadata(&key) {
+                    Some(meta) => match &meta.source {
+                        // figment makes a relative path absolute.
+                        Some(figment::Source::File(path))
+                            if machine.is_some_and(|machine| path.ends_with(machine)) =>
+                        {
+                            format!("machine-wide file {}", path.display())
+                        }
+                        Some(figment::Source::File(path)) => format!("file {}", path.display()),
+                        _ if meta.name.contains("environment") => format!(
+                            "environment {ENV_PREFIX}{}",
+                            key.replace('.', "__").to_uppercase()
+                        ),
+                        _ => "default".to_owned(),
+                    },
+                    None => "default".to_owned(),
+                };
+                SettingOrigin { key, value, source }
+            })
+            .collect()
     }
 
     /// Names (as in `SettingsView`: `serverUrl`, `idleLogoffSecs`,
@@ -642,6 +704,44 @@ mod tests {
                 config.jitsi_ca_file.as_deref(),
                 Some(Path::new("/home/me/jitsi.pem"))
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn origins_say_where_each_setting_came_from() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "config.toml",
+                "idle_logoff_secs = 60\n[notifications]\ncalls = false\n",
+            )?;
+            jail.create_file("machine.toml", "call_path = \"browser\"\n")?;
+            jail.set_env("CONSULT_SERVER_URL", "https://clinic.example/");
+            let origins =
+                AppConfig::origins(Path::new("config.toml"), Some(Path::new("machine.toml")));
+            let find = |key: &str| {
+                origins
+                    .iter()
+                    .find(|origin| origin.key == key)
+                    .map(|origin| (origin.value.as_str(), origin.source.as_str()))
+            };
+            assert_eq!(find("request_timeout_secs"), Some(("15", "default")));
+            let idle = find("idle_logoff_secs").unwrap();
+            assert_eq!(idle.0, "60");
+            assert!(
+                idle.1.starts_with("file ") && idle.1.ends_with("config.toml"),
+                "{idle:?}"
+            );
+            assert_eq!(find("notifications.calls").unwrap().0, "false");
+            assert_eq!(
+                find("server_url"),
+                Some((
+                    "\"https://clinic.example/\"",
+                    "environment CONSULT_SERVER_URL"
+                ))
+            );
+            let path = find("call_path").unwrap();
+            assert!(path.1.starts_with("machine-wide file "), "{path:?}");
             Ok(())
         });
     }

@@ -15,6 +15,7 @@
 //!   user in.
 //! - [`alerts`]: the texts of native notifications and when to show one.
 //! - [`idle`]: the idle sign-out timer.
+//! - [`diagnostics`]: the plain-text report "Copy diagnostics" gives IT support.
 //! - [`logfile`]: the rotating log file in the platform's log directory.
 //! - [`visits`]: when a kiosk joins and leaves its visits' calls by itself (I/O-free).
 //! - [`kiosk`]: kiosk mode's device credential (file or keychain, never configuration) and what
@@ -31,6 +32,7 @@ pub mod clinic;
 pub mod config;
 pub mod desk;
 pub mod desktop;
+pub mod diagnostics;
 pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;

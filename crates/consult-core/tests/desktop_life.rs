@@ -262,6 +262,7 @@ impl World {
             idle_clock,
             kiosk_retry: Some(Duration::from_millis(200)),
             log_dir: None,
+            config_file: None,
         };
         (Desktop::new(setup, ports, options), shell)
     }

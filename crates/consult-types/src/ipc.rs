@@ -66,6 +66,8 @@ pub mod commands {
         SAVE_SETTINGS = "save_settings";
         /// How this machine would carry a call, known before Join: [`crate::CallSupport`].
         CALL_SUPPORT = "call_support";
+        /// The plain-text diagnostics report for IT support (no secret in it): → `String`.
+        DIAGNOSTICS = "diagnostics";
         /// Joins an appointment's call: [`crate::JoinCallArgs`] → [`crate::CallScreen`].
         JOIN_CALL = "join_call";
         /// One control of the running call: [`crate::CallControl`] → `()`. The new state arrives as

@@ -82,6 +82,13 @@ impl PrefField {
 
 const IDLE_PRESET: &str = "idleLogoffSecs";
 
+/// The diagnostics report once fetched, and whether the clipboard took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub text: String,
+    pub copied: bool,
+}
+
 /// What the form shows and the user edits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsDraft {
@@ -147,6 +154,7 @@ pub fn settings_page(props: &SettingsPageProps) -> Html {
     let error = use_state(|| None::<String>);
     let saved = use_state(|| false);
     let busy = use_state(|| false);
+    let diagnostics = use_state(|| None::<Diagnostics>);
 
     {
         let (view, draft, error) = (view.clone(), draft.clone(), error.clone());
@@ -226,9 +234,27 @@ pub fn settings_page(props: &SettingsPageProps) -> Html {
         })
     };
 
+    let on_diagnostics = {
+        let (diagnostics, error) = (diagnostics.clone(), error.clone());
+        Callback::from(move |()| {
+            let (diagnostics, error) = (diagnostics.clone(), error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match ipc::diagnostics().await {
+                    Ok(text) => {
+                        let copied = copy_to_clipboard(&text).await;
+                        diagnostics.set(Some(Diagnostics { text, copied }));
+                    }
+                    Err(failure) => error.set(Some(failure.to_string())),
+                }
+            });
+        })
+    };
+
     html! {
         <SettingsForm
             view={(*view).clone()}
+            diagnostics={(*diagnostics).clone()}
+            {on_diagnostics}
             draft={(*draft).clone()}
             error={(*error).clone()}
             saved={*saved}
@@ -253,6 +279,29 @@ pub struct SettingsFormProps {
     pub on_idle: Callback<String>,
     pub on_save: Callback<()>,
     pub on_close: Callback<()>,
+    /// The diagnostics report, once "Copy diagnostics" was pressed.
+    #[prop_or_default]
+    pub diagnostics: Option<Diagnostics>,
+    #[prop_or_default]
+    pub on_diagnostics: Callback<()>,
+}
+
+/// Writes `text` to the clipboard with the web API; false where the webview has none or
+/// refuses (the dialog then shows the text to copy by hand).
+async fn copy_to_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let navigator = window.navigator();
+    // Not every webview has `navigator.clipboard`; the typed getter would not say so.
+    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .is_ok_and(|clipboard| !clipboard.is_undefined() && !clipboard.is_null());
+    if !has_clipboard {
+        return false;
+    }
+    wasm_bindgen_futures::JsFuture::from(navigator.clipboard().write_text(text))
+        .await
+        .is_ok()
 }
 
 /// The dialog as a pure function of its props, so it is testable without a webview.
@@ -294,6 +343,7 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                 if props.saved {
                     <p class="saved" role="status" id="settings-saved">{ "Settings saved." }</p>
                 }
+                { diagnostics(props) }
                 <div class="dialog-actions">
                     <button id="close-settings" class="secondary" type="button" onclick={on_close}>
                         { "Close" }
@@ -304,6 +354,34 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                 </div>
             </form>
         </div>
+    }
+}
+
+/// "Copy diagnostics" for IT support, and the report once copied (or to copy by hand).
+fn diagnostics(props: &SettingsFormProps) -> Html {
+    let on_click = {
+        let on_diagnostics = props.on_diagnostics.clone();
+        Callback::from(move |_: MouseEvent| on_diagnostics.emit(()))
+    };
+    html! {
+        <fieldset class="diagnostics">
+            <legend>{ "Support" }</legend>
+            <button id="copy-diagnostics" class="secondary" type="button" onclick={on_click}>
+                { "Copy diagnostics" }
+            </button>
+            if let Some(report) = &props.diagnostics {
+                if report.copied {
+                    <p class="saved" role="status" id="diagnostics-copied">
+                        { "Copied. Paste it into your message to IT support." }
+                    </p>
+                } else {
+                    <p class="muted" role="status" id="diagnostics-not-copied">
+                        { "The clipboard is not available here: select the text below and copy it." }
+                    </p>
+                }
+                <textarea id="diagnostics-text" readonly=true rows="8" value={report.text.clone()} />
+            }
+        </fieldset>
     }
 }
 

@@ -69,6 +69,8 @@ pub struct DesktopOptions {
     pub kiosk_retry: Option<Duration>,
     /// Where the log file is (`logfile`), for the diagnostics report.
     pub log_dir: Option<PathBuf>,
+    /// The user's (or `--config`'s) configuration file, for the diagnostics report.
+    pub config_file: Option<PathBuf>,
 }
 
 /// How long a kiosk that cannot sign in waits before it tries again.
@@ -137,6 +139,7 @@ impl Desktop {
             ports,
             DesktopOptions {
                 log_dir,
+                config_file: Some(crate::config::AppConfig::file_location(config_dir)),
                 ..DesktopOptions::default()
             },
         )
@@ -337,6 +340,23 @@ impl Desktop {
     /// How a call would be carried on this machine.
     pub fn call_support(&self) -> Result<CallSupport, AppError> {
         Ok(self.setup()?.call_support())
+    }
+
+    /// The diagnostics report for IT support ("Copy diagnostics"); nothing secret in it.
+    pub fn diagnostics(&self) -> String {
+        let options = &self.0.options;
+        let setup = self.setup().map_err(|error| error.to_string());
+        let config_file = options.config_file.clone().unwrap_or_default();
+        crate::diagnostics::report(&crate::diagnostics::gather(
+            &config_file,
+            crate::config::MACHINE_FILE.map(Path::new),
+            setup
+                .as_ref()
+                .map(|setup| setup.settings())
+                .map_err(Clone::clone),
+            setup.map(|setup| setup.call_support()),
+            options.log_dir.as_deref(),
+        ))
     }
 
     /// Joins an appointment's call with the signed-in session; its state follows as events.
