@@ -4,7 +4,6 @@
 //! docker-jitsi-meet's own format, and `external_api.js`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::sync::Arc;
@@ -14,7 +13,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_consult-server");
+mod support;
+use support::{server_command, TestPki};
+
 const APP_SECRET: &str = "check-jitsi-test-app-secret-of-32-bytes-or-more";
 
 /// jitsi-meet's own `config.js` (as Debian's `<domain>-config.js` ships it) for a deployment
@@ -93,34 +94,19 @@ enum Serve {
 impl FakeJitsi {
     async fn start(serve: Serve) -> FakeJitsi {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ca_key = rcgen::KeyPair::generate().expect("key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let leaf_key = rcgen::KeyPair::generate().expect("key");
-        let mut leaf_params =
-            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-        leaf_params
-            .subject_alt_names
-            .push(rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
+        let pki = TestPki::generate();
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).expect("write CA");
+        std::fs::write(&ca_file, &pki.ca_pem).expect("write CA");
 
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+            rustls::pki_types::PrivatePkcs8KeyDer::from(pki.leaf_key_der),
         );
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_no_client_auth()
-            .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], key)
+            .with_single_cert(vec![pki.leaf_der.into(), pki.ca_der.into()], key)
             .expect("server config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -177,14 +163,10 @@ impl FakeJitsi {
 /// The binary configured for `jitsi_url` through the environment, trusting `ca_file` as the
 /// system store, with none of the developer's `CONSULT_SERVER_*`, certificate or proxy variables.
 fn command(data_dir: &Path, jitsi_url: &str, ca_file: Option<&Path>) -> Command {
-    let mut command = Command::new(BINARY);
+    let mut command = server_command(&[]);
     for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        let lower = name.to_ascii_lowercase();
-        if name.starts_with("CONSULT_SERVER_")
-            || lower.starts_with("ssl_cert")
-            || lower.contains("proxy")
-        {
+        let lower = name.to_string_lossy().to_ascii_lowercase();
+        if lower.starts_with("ssl_cert") || lower.contains("proxy") {
             command.env_remove(name);
         }
     }
@@ -196,7 +178,6 @@ fn command(data_dir: &Path, jitsi_url: &str, ca_file: Option<&Path>) -> Command 
         .env("CONSULT_SERVER_JITSI__SERVER_URL", jitsi_url)
         .env("CONSULT_SERVER_JITSI__APP_ID", "consult")
         .env("CONSULT_SERVER_JITSI__APP_SECRET", APP_SECRET)
-        .stdin(Stdio::null())
         .kill_on_drop(true);
     command
 }

@@ -7,22 +7,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_consult-server");
+mod support;
+use support::server_command as command;
+
 const DEMO_PASSWORD: &str = "consult-demo";
-
-/// The binary with no `CONSULT_SERVER_*` variables from the developer's shell.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BINARY);
-    command.args(args).stdin(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CONSULT_SERVER_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
 
 #[tokio::test]
 async fn help_describes_every_flag_and_its_variable() {

@@ -17,7 +17,9 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_consult-server");
+mod support;
+use support::server_command;
+
 const DEMO_PASSWORD: &str = "consult-demo";
 const WRONG_PASSWORD: &str = "Wrong-Password-For-The-Log-Scan-8812";
 const DEMO_DEVICE_ID: &str = "dev_demo_kiosk";
@@ -68,24 +70,18 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
-/// The binary with none of the developer's `CONSULT_SERVER_*` variables.
+/// The demo server at debug level, with only this test's configuration.
 fn command(data_dir: &Path) -> Command {
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CONSULT_SERVER_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = server_command(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_dir.to_string_lossy(),
+        "--demo",
+        "--log",
+        "debug",
+    ]);
     command
-        .args([
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            &data_dir.to_string_lossy(),
-            "--demo",
-            "--log",
-            "debug",
-        ])
         .env("CONSULT_SERVER_JWT_SIGNING_KEY", SIGNING_KEY)
         .env(
             "CONSULT_SERVER_JITSI__SERVER_URL",
@@ -94,7 +90,6 @@ fn command(data_dir: &Path) -> Command {
         .env("CONSULT_SERVER_JITSI__APP_ID", "consult-log-scan")
         .env("CONSULT_SERVER_JITSI__APP_SECRET", JITSI_SECRET)
         .env("RUST_LOG", "debug")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);

@@ -6,12 +6,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_consult-server");
+mod support;
+use support::{listening_url, server_command, BINARY};
+
 const UNIT_NAME: &str = "consult-server.service";
 /// Where the unit and the README install the binary, the configuration and the data.
 const INSTALLED_BINARY: &str = "/usr/local/bin/consult-server";
@@ -193,31 +194,17 @@ async fn unit_command_line_serves_health_with_the_example_config() {
             && args.iter().any(|arg| arg.ends_with("state")),
         "ExecStart must name {INSTALLED_CONFIG} and {STATE_DIR}: {args:?}"
     );
-    let mut command = Command::new(BINARY);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CONSULT_SERVER_") {
-            command.env_remove(name);
-        }
-    }
-    let mut child = command
+    let mut child = server_command(&[])
         .args(&args)
         // The example's own bind is a fixed port; the variable beats the file.
         .env("CONSULT_SERVER_BIND", "127.0.0.1:0")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .expect("spawn the server");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("listening within 30 s")
-        .expect("read stdout")
-        .expect("the listening line (see stderr above for why it stopped)");
-    let url = line
-        .strip_prefix("consult-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected line: {line}"));
+    let url = listening_url(&mut stdout).await;
     // The README's health check, as curl -fsS does it.
     let health: serde_json::Value = reqwest::Client::builder()
         .no_proxy()

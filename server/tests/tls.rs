@@ -2,7 +2,6 @@
 //! certificate's CA, is refused by one that does not, and a missing or unusable file is a
 //! start-up error that names it.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,9 +9,9 @@ use std::time::Duration;
 use consult_server::tls::TlsConfig;
 use consult_server::{serve, ServerConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_consult-server");
+mod support;
+use support::{listening_url, server_command, TestPki};
 
 /// A CA, and a certificate it signed for 127.0.0.1 and localhost, written as PEM files.
 struct Pki {
@@ -22,28 +21,13 @@ struct Pki {
 }
 
 fn pki(dir: &Path, name: &str) -> Pki {
-    let ca_key = rcgen::KeyPair::generate().expect("key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().expect("key");
-    let mut leaf_params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    leaf_params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf");
+    let pki = TestPki::generate();
     let cert_file = dir.join(format!("{name}-cert.pem"));
     let key_file = dir.join(format!("{name}-key.pem"));
-    std::fs::write(&cert_file, leaf.pem()).expect("write cert");
-    std::fs::write(&key_file, leaf_key.serialize_pem()).expect("write key");
+    std::fs::write(&cert_file, &pki.leaf_pem).expect("write cert");
+    std::fs::write(&key_file, &pki.leaf_key_pem).expect("write key");
     Pki {
-        ca_pem: ca_cert.pem(),
+        ca_pem: pki.ca_pem,
         cert_file,
         key_file,
     }
@@ -64,18 +48,6 @@ fn quote(path: &Path) -> String {
     serde_json::to_string(&path.display().to_string()).expect("quote")
 }
 
-/// The binary with no `CONSULT_SERVER_*` variables from the developer's shell.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BINARY);
-    command.args(args).stdin(Stdio::null());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CONSULT_SERVER_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
 #[tokio::test]
 async fn the_binary_serves_https_to_clients_that_trust_its_ca_only() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -91,7 +63,7 @@ async fn the_binary_serves_https_to_clients_that_trust_its_ca_only() {
     )
     .expect("write config");
     let data = dir.path().join("data");
-    let mut child = command(&[
+    let mut child = server_command(&[
         "--config",
         &config.to_string_lossy(),
         "--data-dir",
@@ -105,16 +77,8 @@ async fn the_binary_serves_https_to_clients_that_trust_its_ca_only() {
     .spawn()
     .expect("spawn");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("listening within 30 s")
-        .expect("read stdout")
-        .expect("the listening line (stderr above says why not)");
-    let url = line
-        .strip_prefix("consult-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected line: {line}"))
-        .to_owned();
-    assert!(url.starts_with("https://127.0.0.1:"), "line: {line}");
+    let url = listening_url(&mut stdout).await;
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let trusting = client(Some(&pki.ca_pem));
     let health: serde_json::Value = trusting
@@ -286,7 +250,7 @@ async fn unusable_tls_files_are_start_up_errors_naming_the_file() {
     );
 
     // The binary says so on stderr and exits non-zero, with nothing on stdout.
-    let output = command(&["--bind", "127.0.0.1:0", "--data-dir"])
+    let output = server_command(&["--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .env("CONSULT_SERVER_TLS__CERT_FILE", &missing)
         .env("CONSULT_SERVER_TLS__KEY_FILE", &good.key_file)
