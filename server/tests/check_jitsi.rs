@@ -18,61 +18,17 @@ use support::{server_command, TestPki};
 
 const APP_SECRET: &str = "check-jitsi-test-app-secret-of-32-bytes-or-more";
 
-/// jitsi-meet's own `config.js` (as Debian's `<domain>-config.js` ships it) for a deployment
-/// whose XMPP domain is its public host, `localhost` here.
-const JITSI_MEET_CONFIG_JS: &str = r#"/* eslint-disable comma-dangle, no-unused-vars, no-var, prefer-template, vars-on-top */
-
-var subdir = '<!--# echo var="subdir" default="" -->';
-var subdomain = '<!--# echo var="subdomain" default="" -->';
-
-if (subdomain) {
-    subdomain = subdomain.substring(0, subdomain.length - 1).split('.')
-        .join('_')
-        .toLowerCase() + '.';
+/// jitsi-meet's own `config.js` (as Debian ships it) for a deployment whose XMPP domain is its
+/// public host, `localhost` here: the fixture's example domain replaced.
+fn jitsi_meet_config_js() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        include_str!("fixtures/jitsi-meet-config.js").replace("jitsi-meet.example.com", "localhost")
+    })
 }
-
-var enableJaaS = false;
-
-var config = {
-    // Connection
-    //
-
-    hosts: {
-        // XMPP domain.
-        domain: 'localhost',
-
-        // When using authentication, domain for guest users.
-        // anonymousdomain: 'guest.example.com',
-
-        // XMPP MUC domain. FIXME: use XEP-0030 to discover it.
-        muc: 'conference.' + subdomain + 'localhost',
-    },
-
-    // BOSH URL. FIXME: use XEP-0156 to discover it.
-    bosh: 'https://localhost/' + subdir + 'http-bind',
-};
-"#;
 
 /// docker-jitsi-meet's generated `config.js` with its default XMPP domain, `meet.jitsi`.
-const DOCKER_CONFIG_JS: &str = r#"
-// Jitsi Meet configuration.
-var config = {};
-
-if (!config.hasOwnProperty('hosts')) config.hosts = {};
-
-config.hosts.domain = 'meet.jitsi';
-config.focusUserJid = 'focus@auth.meet.jitsi';
-
-var subdir = '<!--# echo var="subdir" default="" -->';
-var subdomain = "<!--# echo var="subdomain" default="" -->";
-if (subdir.startsWith('<!--')) {
-    subdir = '';
-}
-config.hosts.muc = 'muc.' + subdomain + 'meet.jitsi';
-// Domain for authenticated users. Defaults to <domain>.
-config.hosts.authdomain = 'meet.jitsi';
-config.bosh = '/' + subdir + 'http-bind';
-"#;
+const DOCKER_CONFIG_JS: &str = include_str!("fixtures/docker-jitsi-meet-config.js");
 
 const EXTERNAL_API_JS: &str =
     "!function(e,t){\"object\"==typeof exports?module.exports=t():e.JitsiMeetExternalAPI=t()}(this,function(){});";
@@ -201,7 +157,7 @@ async fn check_jitsi(command: &mut Command) -> (Option<i32>, String, String) {
 #[tokio::test]
 async fn a_deployment_whose_xmpp_domain_is_its_host_is_ok() {
     let jitsi = FakeJitsi::start(Serve::Files(vec![
-        ("/config.js", JITSI_MEET_CONFIG_JS),
+        ("/config.js", jitsi_meet_config_js()),
         ("/external_api.js", EXTERNAL_API_JS),
     ]))
     .await;
@@ -317,7 +273,7 @@ async fn a_missing_config_js_is_said_with_what_to_check() {
 
 #[tokio::test]
 async fn a_missing_external_api_is_said() {
-    let jitsi = FakeJitsi::start(Serve::Files(vec![("/config.js", JITSI_MEET_CONFIG_JS)])).await;
+    let jitsi = FakeJitsi::start(Serve::Files(vec![("/config.js", jitsi_meet_config_js())])).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (code, stdout, _) =
         check_jitsi(&mut command(dir.path(), &jitsi.url, Some(&jitsi.ca_file))).await;
@@ -335,7 +291,7 @@ async fn a_missing_external_api_is_said() {
 #[tokio::test]
 async fn only_the_systems_trust_store_is_trusted() {
     let jitsi = FakeJitsi::start(Serve::Files(vec![
-        ("/config.js", JITSI_MEET_CONFIG_JS),
+        ("/config.js", jitsi_meet_config_js()),
         ("/external_api.js", EXTERNAL_API_JS),
     ]))
     .await;

@@ -508,92 +508,11 @@ mod tests {
 
     /// The head of jitsi-meet's own `config.js` (also Debian's `/etc/jitsi/meet/<domain>-config.js`),
     /// as the web server serves it.
-    const JITSI_MEET_CONFIG_JS: &str = r#"/* eslint-disable comma-dangle, no-unused-vars, no-var, prefer-template, vars-on-top */
-
-/*
- * NOTE: If you add a new option please remember to document it here:
- * https://jitsi.github.io/handbook/docs/dev-guide/dev-guide-configuration
- */
-
-var subdir = '<!--# echo var="subdir" default="" -->';
-var subdomain = '<!--# echo var="subdomain" default="" -->';
-
-if (subdomain) {
-    subdomain = subdomain.substring(0, subdomain.length - 1).split('.')
-        .join('_')
-        .toLowerCase() + '.';
-}
-
-// In case of no ssi provided by the webserver, use empty strings
-if (subdir.startsWith('<!--')) {
-    subdir = '';
-}
-if (subdomain.startsWith('<!--')) {
-    subdomain = '';
-}
-
-var enableJaaS = false;
-
-var config = {
-    // Connection
-    //
-
-    hosts: {
-        // XMPP domain.
-        domain: 'jitsi-meet.example.com',
-
-        // When using authentication, domain for guest users.
-        // anonymousdomain: 'guest.example.com',
-
-        // Domain for authenticated users. Defaults to <domain>.
-        // authdomain: 'jitsi-meet.example.com',
-
-        // Focus component domain. Defaults to focus.<domain>.
-        // focus: 'focus.jitsi-meet.example.com',
-
-        // XMPP MUC domain. FIXME: use XEP-0030 to discover it.
-        muc: 'conference.' + subdomain + 'jitsi-meet.example.com',
-    },
-
-    // BOSH URL. FIXME: use XEP-0156 to discover it.
-    bosh: 'https://jitsi-meet.example.com/' + subdir + 'http-bind',
-
-    // Websocket URL (XMPP Websocket module).
-    // websocket: 'wss://jitsi-meet.example.com/' + subdir + 'xmpp-websocket',
-
-    // Whether BOSH should be preferred over WebSocket if both are configured.
-    // preferBosh: false,
-};
-"#;
+    const JITSI_MEET_CONFIG_JS: &str = include_str!("../../tests/fixtures/jitsi-meet-config.js");
 
     /// docker-jitsi-meet's generated `config.js` (web/rootfs/defaults/system-config.js rendered
     /// with the defaults and ENABLE_AUTH=1), which its web container serves at `/config.js`.
-    const DOCKER_CONFIG_JS: &str = r#"
-// Jitsi Meet configuration.
-var config = {};
-
-if (!config.hasOwnProperty('hosts')) config.hosts = {};
-
-config.hosts.domain = 'meet.jitsi';
-config.focusUserJid = 'focus@auth.meet.jitsi';
-
-var subdir = '<!--# echo var="subdir" default="" -->';
-var subdomain = "<!--# echo var="subdomain" default="" -->";
-if (subdir.startsWith('<!--')) {
-    subdir = '';
-}
-if (subdomain) {
-    subdomain = subdomain.substr(0,subdomain.length-1).split('.').join('_').toLowerCase() + '.';
-}
-config.hosts.muc = 'muc. ' + subdomain + 'meet.jitsi';
-// Domain for authenticated users. Defaults to <domain>.
-config.hosts.authdomain = 'meet.jitsi';
-config.bosh = '/' + subdir + 'http-bind';
-config.websocket = 'wss://meet.example.com/' + subdir + 'xmpp-websocket';
-
-// Settings
-config.enableNoisyMicDetection = true;
-"#;
+    const DOCKER_CONFIG_JS: &str = include_str!("../../tests/fixtures/docker-jitsi-meet-config.js");
 
     #[test]
     fn finds_the_domain_in_jitsi_meets_config_js() {
