@@ -9,13 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::{Json, Router};
 use consult_core::call::deployment::{self, Trust};
 use consult_core::clinic::ClinicClient;
 use consult_types::AppError;
-use support::{FakeJitsi, TestPki};
-use url::Url;
+use support::{clinic_behind, FakeJitsi, TestPki};
 
 #[test]
 fn servers_whose_ca_is_in_the_system_bundle_are_reached() {
@@ -24,23 +21,8 @@ fn servers_whose_ca_is_in_the_system_bundle_are_reached() {
         .build()
         .unwrap();
     let pki = TestPki::generate();
-    let (base, jitsi) = runtime.block_on(async {
-        let router = Router::new().route(
-            "/me",
-            get(|| async {
-                Json(serde_json::json!({"success": true, "data": {
-                    "id": "u1", "email": "doctor@clinic.example", "firstName": null,
-                    "lastName": null, "role": "doctor"}}))
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let backend = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-        (
-            Url::parse(&pki.front(backend).await).unwrap(),
-            FakeJitsi::start().await,
-        )
-    });
+    let (base, jitsi) =
+        runtime.block_on(async { (clinic_behind(&pki).await, FakeJitsi::start().await) });
     let me = || {
         let client = ClinicClient::new(base.clone(), Duration::from_secs(5)).unwrap();
         runtime.block_on(client.me("token"))

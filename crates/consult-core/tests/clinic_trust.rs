@@ -8,31 +8,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::{Json, Router};
 use consult_core::clinic::{ClinicClient, ServerTrust};
 use consult_core::config::AppConfig;
 use consult_core::desktop::Setup;
 use consult_core::settings::{SettingsStore, UserSettings};
 use consult_types::AppError;
-use support::TestPki;
+use support::{clinic_behind, TestPki};
 use url::Url;
-
-/// A clinic server answering `GET /me` behind HTTPS under `pki`; its base URL.
-async fn clinic_behind(pki: &TestPki) -> Url {
-    let router = Router::new().route(
-        "/me",
-        get(|| async {
-            Json(serde_json::json!({"success": true, "data": {
-                "id": "u1", "email": "doctor@clinic.example", "firstName": null,
-                "lastName": null, "role": "doctor"}}))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Url::parse(&pki.front(backend).await).unwrap()
-}
 
 fn ca_file(dir: &tempfile::TempDir, pem: &str) -> std::path::PathBuf {
     let file = dir.path().join("clinic-ca.pem");

@@ -149,3 +149,19 @@ impl TestPki {
         format!("https://127.0.0.1:{port}/")
     }
 }
+
+/// A clinic server answering `GET /me` behind HTTPS under `pki`; its base URL.
+pub async fn clinic_behind(pki: &TestPki) -> url::Url {
+    let router = axum::Router::new().route(
+        "/me",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({"success": true, "data": {
+                "id": "u1", "email": "doctor@clinic.example", "firstName": null,
+                "lastName": null, "role": "doctor"}}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url::Url::parse(&pki.front(backend).await).unwrap()
+}
