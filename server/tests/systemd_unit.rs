@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 mod support;
-use support::{listening_url, server_command, BINARY};
+use support::{assert_healthy, listening_url, server_command, BINARY};
 
 const UNIT_NAME: &str = "consult-server.service";
 /// Where the unit and the README install the binary, the configuration and the data.
@@ -205,21 +205,11 @@ async fn unit_command_line_serves_health_with_the_example_config() {
         .expect("spawn the server");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let url = listening_url(&mut stdout).await;
-    // The README's health check, as curl -fsS does it.
-    let health: serde_json::Value = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .expect("client")
-        .get(format!("{url}/health"))
-        .send()
-        .await
-        .expect("GET /health")
-        .error_for_status()
-        .expect("200")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(health["data"]["status"], "ok", "{health}");
+        .expect("client");
+    assert_healthy(&client, &url).await;
     assert!(
         dir.path().join("state/consult.db").is_file(),
         "the database lives in the data directory the unit names"

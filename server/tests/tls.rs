@@ -11,7 +11,7 @@ use consult_server::{serve, ServerConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod support;
-use support::{listening_url, server_command, TestPki};
+use support::{assert_healthy, listening_url, server_command, TestPki};
 
 /// A CA, and a certificate it signed for 127.0.0.1 and localhost, written as PEM files.
 struct Pki {
@@ -81,17 +81,7 @@ async fn the_binary_serves_https_to_clients_that_trust_its_ca_only() {
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let trusting = client(Some(&pki.ca_pem));
-    let health: serde_json::Value = trusting
-        .get(format!("{url}/health"))
-        .send()
-        .await
-        .expect("GET /health over HTTPS")
-        .error_for_status()
-        .expect("200")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(health["data"]["status"], "ok", "{health}");
+    assert_healthy(&trusting, &url).await;
     // The client's address reaches the handlers over TLS too (ConnectInfo): the audit trail
     // records it for a failed login.
     let failed = trusting

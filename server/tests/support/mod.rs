@@ -78,3 +78,19 @@ impl TestPki {
         }
     }
 }
+
+/// `GET {url}/health` through `client` answers 200 with status "ok" (the README's health check,
+/// as `curl -fsS` does it).
+pub async fn assert_healthy(client: &reqwest::Client, url: &str) {
+    let health: serde_json::Value = client
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .expect("GET /health")
+        .error_for_status()
+        .expect("200")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(health["data"]["status"], "ok", "{health}");
+}
