@@ -292,6 +292,21 @@ impl App {
         self.click("#sign-in").await;
     }
 
+    /// Waits until the header says who is signed in, and returns that name.
+    pub async fn signed_in_name(&self) -> String {
+        self.wait_for_text("#signed-in-name", |text| !text.is_empty())
+            .await
+    }
+
+    /// Signs the demo doctor in from the login screen and waits for the schedule; the header
+    /// must name the demo doctor.
+    pub async fn sign_in_demo_doctor(&self) {
+        self.sign_in(crate::DEMO_DOCTOR_EMAIL, crate::DEMO_PASSWORD)
+            .await;
+        assert_eq!(self.signed_in_name().await, crate::DEMO_DOCTOR_NAME);
+        self.wait_for("#schedule").await;
+    }
+
     /// Saves a screenshot of the whole virtual display under `tests/artifacts/` and returns its
     /// path. Taken at the X level (ImageMagick's `import`), so it shows what a person would see;
     /// WebKitWebDriver's own screenshot command hangs under Xvfb.

@@ -68,12 +68,7 @@ impl Desk {
                 .collect(),
         })
         .await;
-        app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
-        let name = app
-            .wait_for_text("#signed-in-name", |text| !text.is_empty())
-            .await;
-        assert_eq!(name, DEMO_DOCTOR_NAME);
-        app.wait_for("#schedule").await;
+        app.sign_in_demo_doctor().await;
         let doctor = api.doctor().await;
         let agency = api.agency().await;
         let patient = api.patient().await;
@@ -747,8 +742,7 @@ async fn idle_sign_out_returns_to_the_login_screen_and_forgets_the_session() {
     app.fill("#email", DEMO_DOCTOR_EMAIL).await;
     app.fill("#password", DEMO_PASSWORD).await;
     app.click("#sign-in").await;
-    app.wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
+    app.signed_in_name().await;
     let refresh_token = session
         .keychain_lookup(&[
             ("service", "app.consult.desktop"),
@@ -1049,8 +1043,7 @@ async fn a_setting_changed_in_the_dialog_applies_at_once_and_is_kept_without_sec
         env: Vec::new(),
     })
     .await;
-    app.wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
+    app.signed_in_name().await;
     app.click("#open-settings").await;
     let setting = app.wait_for("#setting-show-patient-names").await;
     assert!(
@@ -1118,11 +1111,7 @@ async fn a_server_down_at_start_is_explained_and_the_saved_sign_in_survives_it()
         env: Vec::new(),
     })
     .await;
-    assert_eq!(
-        app.wait_for_text("#signed-in-name", |text| !text.is_empty())
-            .await,
-        DEMO_DOCTOR_NAME
-    );
+    assert_eq!(app.signed_in_name().await, DEMO_DOCTOR_NAME);
     app.wait_for("#schedule").await;
     app.quit().await;
     drop(daemon);

@@ -10,10 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use consult_e2e::clinic::{id_of, ClinicApi};
-use consult_e2e::{
-    paths, App, AppLaunch, ClinicServer, IsolatedSession, DEMO_DOCTOR_EMAIL, DEMO_DOCTOR_NAME,
-    DEMO_PASSWORD,
-};
+use consult_e2e::{paths, App, AppLaunch, ClinicServer, IsolatedSession};
 
 const INSTALLED: &str = "/usr/bin/consult";
 
@@ -34,12 +31,7 @@ async fn the_installed_app_signs_in_and_a_link_opened_by_the_desktop_reaches_it(
         env: Vec::new(),
     })
     .await;
-    app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
-    let name = app
-        .wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
-    assert_eq!(name, DEMO_DOCTOR_NAME);
-    app.wait_for("#schedule").await;
+    app.sign_in_demo_doctor().await;
     app.screenshot("installed-schedule").await;
 
     // A link clicked in a mail or a browser: GIO picks the handler of x-scheme-handler/consult

@@ -37,9 +37,7 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
     })
     .await;
     app.sign_in(DEMO_DOCTOR_EMAIL, DEMO_PASSWORD).await;
-    let name = app
-        .wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
+    let name = app.signed_in_name().await;
     assert_eq!(name, DEMO_DOCTOR_NAME);
     assert!(
         !app.is_present("#not-remembered").await,
@@ -72,9 +70,7 @@ async fn doctor_signs_in_is_remembered_in_the_keychain_and_signs_out() {
 
     // A new start signs in silently with the keychain's refresh token, which rotates.
     let app = launch(&session, server.url(), "sign-in-restart").await;
-    let name = app
-        .wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
+    let name = app.signed_in_name().await;
     assert_eq!(name, DEMO_DOCTOR_NAME);
     let rotated = saved_refresh_token(&session, &server)
         .expect("the rotated refresh token should be in the keychain");
@@ -108,9 +104,7 @@ async fn wrong_password_is_explained_and_the_form_stays_usable() {
 
     app.fill("#password", DEMO_PASSWORD).await;
     app.click("#sign-in").await;
-    let name = app
-        .wait_for_text("#signed-in-name", |text| !text.is_empty())
-        .await;
+    let name = app.signed_in_name().await;
     assert_eq!(name, DEMO_DOCTOR_NAME);
     app.quit().await;
 }
