@@ -1,15 +1,18 @@
 //! Password hashing with Argon2id (default parameters: 19 MiB, 2 passes, OWASP's baseline).
 //!
-//! Hashing is CPU- and memory-heavy, so it runs on the blocking pool behind a semaphore: a burst
-//! of logins queues instead of starving the async workers or exhausting memory.
+//! Hashing is CPU- and memory-heavy, so it runs on a few threads of its own (one per core): a
+//! burst of logins queues instead of starving the async workers or exhausting memory. Each thread
+//! keeps Argon2's 19 MiB working block in its allocator arena from one hash to the next. On
+//! Tokio's blocking pool, whose threads come and go, those blocks piled up in many arenas: the
+//! server's RSS was 3.9 times larger after 400 logins than before them (`docs/benchmarks.md`).
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use thiserror::Error;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 #[derive(Debug, Error)]
 pub enum PasswordError {
@@ -17,26 +20,27 @@ pub enum PasswordError {
     Hash(argon2::password_hash::Error),
     #[error("a stored password hash is malformed: {0}")]
     StoredHash(argon2::password_hash::Error),
-    #[error("password hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
-    #[error("password hashing is shutting down")]
-    Closed(#[from] tokio::sync::AcquireError),
+    #[error("password hashing threads could not start: {0}")]
+    Start(std::io::Error),
+    #[error("password hashing has stopped")]
+    Stopped,
 }
 
 /// Hashes and verifies passwords; cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    workers: Arc<Workers>,
     /// Verified against when the account is unknown, so both cases take the same time.
     dummy_hash: Arc<str>,
 }
 
 impl Passwords {
-    /// Prepares the dummy hash from a random password, so nothing about it is in the binary.
+    /// Starts the hashing threads and prepares the dummy hash from a random password, so nothing
+    /// about it is in the binary.
     pub async fn new() -> Result<Passwords, PasswordError> {
         let parallel = std::thread::available_parallelism().map_or(2, usize::from);
         let mut passwords = Passwords {
-            permits: Arc::new(Semaphore::new(parallel)),
+            workers: Arc::new(Workers::start(parallel)?),
             dummy_hash: Arc::from(""),
         };
         let throwaway = crate::ids::hex(&crate::ids::random_bytes::<16>());
@@ -46,15 +50,15 @@ impl Passwords {
 
     /// A PHC string (`$argon2id$v=19$…`) with a fresh random salt.
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(PasswordError::Hash)
-        })
-        .await?
+        self.workers
+            .run(move || {
+                let salt = SaltString::generate(&mut OsRng);
+                Argon2::default()
+                    .hash_password(password.as_bytes(), &salt)
+                    .map(|hash| hash.to_string())
+                    .map_err(PasswordError::Hash)
+            })
+            .await?
     }
 
     /// True when `password` matches `stored`. With no stored hash (unknown account, or one
@@ -64,20 +68,65 @@ impl Passwords {
         password: String,
         stored: Option<String>,
     ) -> Result<bool, PasswordError> {
-        let _permit = self.permits.acquire().await?;
         let (hash, real) = match stored {
             Some(hash) => (hash, true),
             None => (self.dummy_hash.to_string(), false),
         };
-        tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(PasswordError::StoredHash)?;
-            match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-                Ok(()) => Ok(real),
-                Err(argon2::password_hash::Error::Password) => Ok(false),
-                Err(other) => Err(PasswordError::StoredHash(other)),
-            }
-        })
-        .await?
+        self.workers
+            .run(move || {
+                let parsed = PasswordHash::new(&hash).map_err(PasswordError::StoredHash)?;
+                match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+                    Ok(()) => Ok(real),
+                    Err(argon2::password_hash::Error::Password) => Ok(false),
+                    Err(other) => Err(PasswordError::StoredHash(other)),
+                }
+            })
+            .await?
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads taking jobs from one queue, first come first served. They end when
+/// the last [`Passwords`] clone is dropped (the queue closes).
+struct Workers {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Workers {
+    fn start(count: usize) -> Result<Workers, PasswordError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..count.max(1) {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || loop {
+                    // One thread waits in `recv` while holding the lock, the others for the lock.
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(mpsc::RecvError) => return,
+                    }
+                })
+                .map_err(PasswordError::Start)?;
+        }
+        Ok(Workers { jobs })
+    }
+
+    /// Runs `work` on one of the threads and awaits its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                // The caller may have gone (a dropped request); the result is then not needed.
+                let _ = reply.send(work());
+            }))
+            .map_err(|_| PasswordError::Stopped)?;
+        answer.await.map_err(|_| PasswordError::Stopped)
     }
 }
 
@@ -111,6 +160,24 @@ mod tests {
             .verify("anything".into(), None)
             .await
             .expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn hashes_run_on_their_own_threads_one_per_core_and_a_burst_queues() {
+        let passwords = Passwords::new().await.expect("init");
+        let names = futures_util::future::join_all((0..8).map(|_| {
+            passwords
+                .workers
+                .run(|| std::thread::current().name().unwrap_or_default().to_owned())
+        }))
+        .await;
+        let parallel = std::thread::available_parallelism().map_or(2, usize::from);
+        let distinct: std::collections::BTreeSet<_> =
+            names.into_iter().map(|name| name.expect("ran")).collect();
+        assert!(distinct
+            .iter()
+            .all(|name| name.starts_with("password-hash-")));
+        assert!(distinct.len() <= parallel, "{distinct:?}");
     }
 
     #[tokio::test]
