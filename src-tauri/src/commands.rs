@@ -7,9 +7,9 @@ use tauri::State;
 
 use consult_core::desktop::Desktop;
 use consult_types::{
-    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, JoinCallArgs, KioskUnlockArgs,
-    LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView, StartupState,
-    WaitingRoomAction,
+    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FirstPaintArgs, JoinCallArgs,
+    KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView,
+    StartupState, WaitingRoomAction,
 };
 
 type Reply<T = ()> = Result<T, AppError>;
@@ -18,6 +18,12 @@ type Reply<T = ()> = Result<T, AppError>;
 #[tracing::instrument(skip_all)]
 pub async fn startup(desktop: State<'_, Desktop>) -> Reply<StartupState> {
     desktop.startup().await
+}
+
+/// The UI painted its first screen (start-up timing).
+#[tauri::command]
+pub fn first_paint(args: FirstPaintArgs) {
+    consult_core::startup::first_paint(args);
 }
 
 #[tauri::command]

@@ -31,6 +31,7 @@ use crate::window::{WindowState, STATE_KEY};
 
 /// Runs the desktop app until its last window closes.
 pub fn run() -> ExitCode {
+    consult_core::startup::mark_process_start();
     let args = std::env::args_os()
         .skip(1)
         .map(|arg| arg.to_string_lossy().into_owned());
@@ -73,6 +74,7 @@ pub fn run() -> ExitCode {
     }
     logging::init();
     let app = build(tauri::Builder::default()).build(tauri::generate_context!());
+    consult_core::startup::step("tauri built: plugins, single instance, set-up, main window");
     match app {
         Ok(app) => {
             app.run(|app, event| {
@@ -108,6 +110,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
         .plugin(tauri_plugin_store::Builder::new().build())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
+            commands::first_paint,
             commands::login,
             commands::logout,
             commands::dashboard,
@@ -129,6 +132,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::leave_call,
         ])
         .setup(move |app| {
+            consult_core::startup::step("set-up begins (plugins registered)");
             let handle = app.handle();
             let store = Arc::new(PluginSettingsStore::open(handle)?);
             let access = Arc::new(EmbeddedAccess::default());
@@ -146,6 +150,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 }
             }
             let desktop = Desktop::load(&config_dir, log_dir, store.clone(), ports);
+            consult_core::startup::step("configuration and settings loaded");
             let kiosk = desktop.is_kiosk();
             app.manage(desktop);
             if kiosk {
@@ -155,6 +160,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 app.manage(StayAwake::start());
             }
             window::create_main(handle, store.get::<WindowState>(STATE_KEY), access, kiosk)?;
+            consult_core::startup::step("main window created");
             app.manage(store);
             then(handle);
             Ok(())

@@ -54,6 +54,7 @@ impl From<StartupState> for Screen {
 #[function_component(App)]
 pub fn app() -> Html {
     let screen = use_state(|| Screen::Starting);
+    let first_paint_reported = use_mut_ref(|| false);
 
     {
         let screen = screen.clone();
@@ -64,6 +65,16 @@ pub fn app() -> Html {
                     Err(error) => Screen::Broken(error),
                 });
             });
+        });
+    }
+
+    {
+        // Start-up ends when the first real screen (not "Starting…") is on screen.
+        let starting = matches!(*screen, Screen::Starting);
+        use_effect_with(starting, move |starting| {
+            if !*starting && !std::mem::replace(&mut *first_paint_reported.borrow_mut(), true) {
+                crate::paint::report_after_next_paint();
+            }
         });
     }
 

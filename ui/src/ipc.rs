@@ -6,9 +6,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use consult_types::{
-    commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision, JoinCallArgs,
-    KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView,
-    StartupState, WaitingRoomAction,
+    commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision,
+    FirstPaintArgs, JoinCallArgs, KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView,
+    SettingsChange, SettingsView, StartupState, WaitingRoomAction,
 };
 
 #[wasm_bindgen]
@@ -20,6 +20,17 @@ extern "C" {
 
 pub async fn startup() -> Result<StartupState, AppError> {
     invoke(commands::STARTUP, &()).await
+}
+
+/// The first screen has been painted at `at_unix_ms` (the page's `Date.now()`).
+pub async fn first_paint(at_unix_ms: f64) -> Result<(), AppError> {
+    invoke(
+        commands::FIRST_PAINT,
+        &Args {
+            args: FirstPaintArgs { at_unix_ms },
+        },
+    )
+    .await
 }
 
 pub async fn login(email: String, password: String) -> Result<SessionView, AppError> {

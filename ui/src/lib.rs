@@ -8,5 +8,6 @@ mod events;
 pub mod ipc;
 pub mod live;
 pub mod pages;
+mod paint;
 
 pub use app::App;

@@ -42,6 +42,7 @@ pub mod push;
 pub mod secrets;
 pub mod session;
 pub mod settings;
+pub mod startup;
 pub mod tls;
 pub mod visits;
 pub mod waiting;

@@ -26,6 +26,10 @@ pub mod commands {
 
     commands! {
         STARTUP = "startup";
+        /// The first screen after start-up has been painted: [`crate::FirstPaintArgs`] → `()`.
+        /// Logged with the time since the process started (start-up timing; `scripts/bench`
+        /// reads it for the cold-start figure).
+        FIRST_PAINT = "first_paint";
         LOGIN = "login";
         LOGOUT = "logout";
         /// The doctor's schedule, pending join requests and connection state: [`Dashboard`].
@@ -194,6 +198,14 @@ pub struct SelfTestCheck {
     pub passed: bool,
     /// What was found, or what to do.
     pub detail: String,
+}
+
+/// Arguments of `first_paint`: the page's clock (`Date.now()`, milliseconds since the Unix epoch)
+/// when the first screen's frame had been painted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstPaintArgs {
+    pub at_unix_ms: f64,
 }
 
 /// Arguments of `kiosk_unlock`. Debug never shows the PIN.

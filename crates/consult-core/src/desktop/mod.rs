@@ -210,6 +210,7 @@ impl Desktop {
                 kiosk: Some(kiosk),
             });
         }
+        crate::startup::step("startup: keychain read begins");
         let (view, notice) = match session.restore().await {
             Restored::SignedIn(view) => (Some(view), None),
             Restored::NothingSaved => (None, None),
@@ -224,6 +225,7 @@ impl Desktop {
                 Some(format!("Your saved sign-in could not be used. {error}")),
             ),
         };
+        crate::startup::step("startup: keychain read (and the session refreshed, if saved)");
         if view.is_some() {
             let mut life = self.0.life.write().await;
             if life.is_none() {
