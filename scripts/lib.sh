@@ -156,6 +156,28 @@ build_ui() {
   build_jitsi_standin
 }
 
+# The floor app of the start-up, memory and size ratios (bench/floor: Tauri 2 without plugins, a
+# one-input Yew page), built into the same target/ with the same tools. Its own workspace, so it
+# must match the main one where the comparison depends on it: the release profiles, and the Tauri,
+# wry and Yew versions in the two lock files.
+build_floor() {
+  step "Building the floor app (bench/floor, release)"
+  local floor="$ROOT/bench/floor"
+  python3 - "$ROOT/Cargo.toml" "$floor/Cargo.toml" "$ROOT/Cargo.lock" "$floor/Cargo.lock" <<'PY'
+import sys, tomllib
+main, floor = (tomllib.load(open(path, "rb")) for path in sys.argv[1:3])
+for profile in ("release", "wasm-release"):
+    if main["profile"][profile] != floor["profile"][profile]:
+        sys.exit(f"bench/floor: [profile.{profile}] differs from the main workspace's")
+locks = [{p["name"]: p["version"] for p in tomllib.load(open(path, "rb"))["package"]} for path in sys.argv[3:5]]
+for crate in ("tauri", "wry", "tao", "webkit2gtk", "yew", "wasm-bindgen"):
+    if locks[0].get(crate) != locks[1].get(crate):
+        sys.exit(f"bench/floor: {crate} {locks[1].get(crate)} differs from the app's {locks[0].get(crate)}")
+PY
+  (cd "$floor/ui" && CARGO_TARGET_DIR="$TARGET_DIR" trunk build --release --offline)
+  CARGO_TARGET_DIR="$TARGET_DIR" cargo build --locked --release --manifest-path "$floor/Cargo.toml" -p consult-floor
+}
+
 # The Jitsi stand-in's browser bundle for the end-to-end tests (tests/jitsi-standin/dist): the
 # genuine external_api.js and the stand-in meeting page. npm ci only when package-lock.json changed
 # (tests/jitsi-standin/.npmrc turns install scripts and peer dependencies off); esbuild only when

@@ -78,11 +78,12 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Reads lines from `stdout` until one satisfies `pick`, within `timeout`. The rest of the
-/// output keeps being drained in the background so the process never blocks on a full pipe.
+/// Reads lines from `stdout` (a child's stdout, or any pipe) until one satisfies `pick`, within
+/// `timeout`. The rest of the output keeps being drained in the background so the process never
+/// blocks on a full pipe.
 pub fn wait_for_line<T: Send + 'static>(
     what: &str,
-    stdout: ChildStdout,
+    stdout: impl std::io::Read + Send + 'static,
     timeout: Duration,
     pick: impl Fn(&str) -> Option<T> + Send + 'static,
 ) -> T {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consult_e2e::bench::goal;
 use consult_e2e::clinic::Actor;
 use consult_e2e::{ClinicApi, ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
 use reqwest::{Client, Method};
@@ -33,6 +34,11 @@ const TOKEN_CONCURRENCY: usize = 16;
 const CONNECT_CONCURRENCY: usize = 100;
 /// Bookings in flight at once while pushing an event to every stream's user.
 const BOOKING_CONCURRENCY: usize = 8;
+
+/// Issue 16's goals, as ratios: RSS after the logins to RSS before them; the pushed event's p99
+/// under load to the same server's idle p99.
+const GOAL_LOGIN_MEMORY: f64 = 1.5;
+const GOAL_PUSH_TAIL: f64 = 5.0;
 
 const JITSI_SECRET: &str = "bench-only-jitsi-app-secret-0123456789abcdef";
 
@@ -137,6 +143,13 @@ async fn main() {
         LOGIN_CONCURRENCY,
     );
     memory.push(("after the logins", rss_kib(pid)));
+    let (before_logins, after_logins) = (memory[1].1 as f64, memory[2].1 as f64);
+    goal(
+        &format!("server RSS after {LOGINS} password logins against before them (MiB)"),
+        after_logins / 1024.0,
+        before_logins / 1024.0,
+        GOAL_LOGIN_MEMORY,
+    );
 
     // (d) Jitsi meeting tokens, for the doctor of an appointment about to start (the server
     // mints them only from 15 minutes before the start).
@@ -191,9 +204,28 @@ async fn main() {
     let lobby = Lobby::prepare(&api, &doctor).await;
     let stream = api.open_stream(&doctor.access_token).await;
     let mut stream = stream.forward().await;
+    // This server's own idle figure, the reference of the pushed events' goal.
+    let idle_here = lobby
+        .measure(&api, &doctor, &mut stream, WARMUP, args.requests)
+        .await;
+    let idle_p99 = idle_here.event_p99();
+    idle_here.report(
+        &mut rows,
+        "second server, idle, before the streams open",
+        args.requests,
+    );
     // Many event streams at once, each a different user, then an event pushed to each.
     let crowd = Crowd::run(&api, &doctor, pid, args.clients).await;
     crowd.report(&mut rows);
+    goal(
+        &format!(
+            "pushed event p99 with {} streams open and bookings {BOOKING_CONCURRENCY} at a time, against this server's idle join request p99 (ms)",
+            crowd.connected
+        ),
+        crowd.push_p99.as_secs_f64() * 1000.0,
+        idle_p99.as_secs_f64() * 1000.0,
+        GOAL_PUSH_TAIL,
+    );
 
     // (a) again, with every stream of (b) still open.
     let loaded = lobby
@@ -354,6 +386,13 @@ impl Lobby {
 }
 
 impl LobbyTimes {
+    /// POST sent → `join_request` on the doctor's stream, 99th percentile.
+    fn event_p99(&self) -> Duration {
+        let mut sorted = self.event.clone();
+        sorted.sort();
+        percentile(&sorted, 0.99)
+    }
+
     fn report(mut self, rows: &mut Vec<(String, String)>, setting: &str, count: usize) {
         let mut line = |what: &str, values: &mut Vec<Duration>| {
             values.sort();
@@ -383,6 +422,8 @@ impl LobbyTimes {
 
 struct Crowd {
     connected: usize,
+    /// Booking sent → its event on the patient's stream, 99th percentile.
+    push_p99: Duration,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     figures: Vec<(String, String)>,
@@ -567,6 +608,7 @@ impl Crowd {
         }
         Crowd {
             connected: clients,
+            push_p99: percentile(&latencies, 0.99),
             stop,
             tasks,
             figures,
