@@ -1,10 +1,10 @@
 //! Password hashing with Argon2id (default parameters: 19 MiB, 2 passes, OWASP's baseline).
 //!
 //! Hashing is CPU- and memory-heavy, so it runs on a few threads of its own (one per core): a
-//! burst of logins queues instead of starving the async workers or exhausting memory. Each thread
-//! keeps Argon2's 19 MiB working block in its allocator arena from one hash to the next. On
-//! Tokio's blocking pool, whose threads come and go, those blocks piled up in many arenas: the
-//! server's RSS was 3.9 times larger after 400 logins than before them (`docs/benchmarks.md`).
+//! burst of logins queues instead of starving the async workers, and at most that many 19 MiB
+//! blocks exist at once. On Tokio's blocking pool, whose threads come and go, the blocks were
+//! left behind in many allocator arenas (RSS 6 times larger after 400 logins than before them);
+//! the binary also has the allocator return them to the system when freed (`src/main.rs`).
 
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 

@@ -104,7 +104,7 @@ async fn events(
         needs_read: true,
         wake,
         expires: Instant::now() + Duration::from_secs(u64::try_from(seconds_left).unwrap_or(0)),
-        next_session_check: Instant::now() + first_session_check(heartbeat, rand::random()),
+        next_session_check: Instant::now() + heartbeat,
         session_check: heartbeat,
         stopping: state.stopping.clone(),
         done: false,
@@ -252,16 +252,6 @@ impl Cursor {
     }
 }
 
-/// When a new stream first checks its session: at a random point of its first interval (`spread`
-/// is uniform in [0, 1)), then every interval. Streams opened together (a server restart, a
-/// benchmark's crowd) would otherwise check together, one query each: 10,000 queries queued on
-/// the pool at once held bookings behind them for hundreds of milliseconds every interval.
-fn first_session_check(interval: Duration, spread: f64) -> Duration {
-    interval
-        .mul_f64(spread.clamp(0.0, 1.0))
-        .max(Duration::from_millis(1))
-}
-
 /// `event` with `payload` as its JSON `data:` (the types the client reads, from consult-types).
 fn with_json<T: serde::Serialize>(event: Event, payload: &T) -> Event {
     // `ReadyEvent` and `EndEvent` are numbers, booleans and unit variants, which always
@@ -282,17 +272,6 @@ mod tests {
             HeaderValue::from_str(value).expect("header"),
         );
         headers
-    }
-
-    #[test]
-    fn streams_opened_together_check_their_sessions_spread_over_the_first_interval() {
-        let interval = Duration::from_secs(15);
-        assert_eq!(
-            first_session_check(interval, 0.5),
-            Duration::from_millis(7500)
-        );
-        assert!(first_session_check(interval, 0.0) > Duration::ZERO);
-        assert!(first_session_check(interval, 0.999_999) <= interval);
     }
 
     #[test]
