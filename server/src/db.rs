@@ -3,13 +3,15 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, ConnectOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions};
 use thiserror::Error;
 use time::OffsetDateTime;
 
@@ -26,6 +28,37 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: whose turn it is to write (see [`Db::begin_write`]).
+    writers: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction from [`Db::begin_write`]. It derefs to its connection as sqlx's
+/// transaction does; [`WriteTx::commit`] ends it, and dropping it rolls back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// SQLite: this transaction's turn to write, passed on after the commit.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// Failures while opening or migrating the database.
@@ -163,7 +196,11 @@ impl Db {
             .await
             .map_err(DbError::Migrate)?;
         tracing::info!(?backend, "database ready");
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            writers: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -175,14 +212,25 @@ impl Db {
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes then waits for other
-    /// writers (busy timeout) instead of failing with `SQLITE_BUSY` when it upgrades.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(tx)
+    /// (`BEGIN IMMEDIATE`): a transaction that reads before it writes then cannot fail with
+    /// `SQLITE_BUSY` when it upgrades. Writers also take turns in this process first, in arrival
+    /// order: SQLite lets one write at a time anyway, and the others would wait in its busy
+    /// handler, whose growing sleeps (1, 2, 5 … 100 ms) let one waiter lose again and again.
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let turn = Arc::clone(&self.writers).lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _turn: Some(turn),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
+        }
     }
 
     /// Waits for checked-out connections, so SQLite checkpoints its WAL before exit.

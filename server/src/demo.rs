@@ -237,7 +237,7 @@ pub async fn seed_appointments(db: &Db, now: i64) -> Result<usize, DemoError> {
         };
         appointments::insert(&mut tx, &record, now).await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(count = DEMO_SCHEDULE.len(), "demo appointments booked");
     Ok(DEMO_SCHEDULE.len())
 }

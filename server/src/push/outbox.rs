@@ -1,12 +1,11 @@
 //! Events gathered during one transaction, numbered and committed with it, delivered after it.
 
 use consult_types::clinic::PushEvent;
-use sqlx::{Any, Transaction};
 
 use super::hub::EventHub;
 use super::listener::CHANNEL;
 use super::log;
-use crate::db::{Backend, Db, StoreError};
+use crate::db::{Backend, Db, StoreError, WriteTx};
 
 #[derive(Default)]
 pub struct Outbox {
@@ -31,7 +30,7 @@ impl Outbox {
     /// transactions then never take two users' counter locks in opposite orders.
     pub async fn commit(
         mut self,
-        mut tx: Transaction<'static, Any>,
+        mut tx: WriteTx,
         db: &Db,
         hub: &EventHub,
         now: i64,
