@@ -74,7 +74,8 @@ pub fn run() -> ExitCode {
     }
     logging::init();
     let app = build(tauri::Builder::default()).build(tauri::generate_context!());
-    consult_core::startup::step("tauri built: plugins, single instance, set-up, main window");
+    // Set-up (configuration, main window) runs after this, when the event loop starts.
+    consult_core::startup::step("tauri built: plugins and the single-instance check");
     match app {
         Ok(app) => {
             app.run(|app, event| {
