@@ -12,7 +12,6 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    return_large_blocks_to_the_system();
     let cli = Cli::parse();
     let config = match ServerConfig::load(&cli) {
         Ok(config) => config,
@@ -55,23 +54,6 @@ async fn main() -> ExitCode {
         }
     }
 }
-
-/// Every password hash takes a 19 MiB block. glibc's malloc raises its mmap threshold to the
-/// size of the first such block freed, after which they come from arenas that keep the memory:
-/// RSS grew from 133 to 285 MiB over 400 logins. A fixed threshold maps every block of 1 MiB or
-/// more and unmaps it when freed (RSS 18.7 → 18.8 MiB over the same logins, at about a quarter
-/// fewer logins per second; `docs/benchmarks.md`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_blocks_to_the_system() {
-    // SAFETY: mallopt only changes the allocator's parameters; it takes the allocator's own lock.
-    let applied = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
-    if applied != 1 {
-        eprintln!("consult-server: the allocator's mmap threshold could not be set");
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_blocks_to_the_system() {}
 
 fn init_logging(filter: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
