@@ -45,7 +45,7 @@ as_root() {
 }
 
 ensure_apt_packages() {
-  local missing=()
+  local missing=() package
   for package in "${APT_PACKAGES[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
       missing+=("$package")
