@@ -153,6 +153,8 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             let desktop = Desktop::load(&config_dir, log_dir, store.clone(), ports);
             consult_core::startup::step("configuration and settings loaded");
             let kiosk = desktop.is_kiosk();
+            let early = desktop.clone();
+            tauri::async_runtime::spawn(async move { early.restore_early().await });
             app.manage(desktop);
             if kiosk {
                 tracing::info!("kiosk: the main window is locked");

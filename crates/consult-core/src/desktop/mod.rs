@@ -101,6 +101,16 @@ struct Inner {
     kiosk_running: AtomicBool,
     /// Woken by every dashboard and call change: a kiosk's visits driver looks again.
     kiosk_wake: Arc<tokio::sync::Notify>,
+    /// The keychain read begun at launch ([`Desktop::restore_early`]), for the first `startup`.
+    early: tokio::sync::Mutex<EarlyRestore>,
+}
+
+/// The saved sign-in read before the page asks for it: the page takes the result once; a later
+/// `startup` (a reload) reads again.
+enum EarlyRestore {
+    NotBegun,
+    Done(Restored),
+    Taken,
 }
 
 /// One signed-in life.
@@ -179,6 +189,7 @@ impl Desktop {
             exit: Mutex::new(maintenance::ExitState::default()),
             kiosk_running: AtomicBool::new(false),
             kiosk_wake,
+            early: tokio::sync::Mutex::new(EarlyRestore::NotBegun),
         }))
     }
 
@@ -210,8 +221,15 @@ impl Desktop {
                 kiosk: Some(kiosk),
             });
         }
-        crate::startup::step("startup: keychain read begins");
-        let (view, notice) = match session.restore().await {
+        let early = std::mem::replace(&mut *self.0.early.lock().await, EarlyRestore::Taken);
+        let restored = match early {
+            EarlyRestore::Done(restored) => restored,
+            EarlyRestore::NotBegun | EarlyRestore::Taken => {
+                crate::startup::step("startup: keychain read begins");
+                session.restore().await
+            }
+        };
+        let (view, notice) = match restored {
             Restored::SignedIn(view) => (Some(view), None),
             Restored::NothingSaved => (None, None),
             Restored::KeychainUnavailable(error) => (
@@ -225,7 +243,7 @@ impl Desktop {
                 Some(format!("Your saved sign-in could not be used. {error}")),
             ),
         };
-        crate::startup::step("startup: keychain read (and the session refreshed, if saved)");
+        crate::startup::step("startup: the saved sign-in is known");
         if view.is_some() {
             let mut life = self.0.life.write().await;
             if life.is_none() {
@@ -238,6 +256,23 @@ impl Desktop {
             notice,
             kiosk: None,
         })
+    }
+
+    /// Reads the saved sign-in (the keychain, and the server's refresh if one is saved) while the
+    /// window and its page load, so that the page's `startup` finds it done: the shell calls this
+    /// at launch. Does nothing for a kiosk, or once the page has asked.
+    pub async fn restore_early(&self) {
+        let Ok(setup) = self.setup() else { return };
+        if setup.kiosk().is_some() {
+            return;
+        }
+        // Held while reading: a `startup` arriving meanwhile waits for this result.
+        let mut early = self.0.early.lock().await;
+        if matches!(*early, EarlyRestore::NotBegun) {
+            crate::startup::step("keychain read begins (before the page asks)");
+            *early = EarlyRestore::Done(setup.session().restore().await);
+            crate::startup::step("keychain read (and the session refreshed, if saved)");
+        }
     }
 
     /// Signs in with email and password and starts the signed-in life.
