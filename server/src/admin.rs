@@ -452,48 +452,75 @@ async fn create_device(
     AdminSession(admin): AdminSession,
     ApiJson(request): ApiJson<CreateDeviceRequest>,
 ) -> Result<(StatusCode, Json<Envelope<CreatedDevice>>), ApiError> {
-    let location = optional_text("location", Some(request.location), MAX_LOCATION_CHARS)?
-        .ok_or_else(|| ApiError::InvalidValue("location must not be empty".to_owned()))?;
-    let name = optional_text("name", request.name, MAX_NAME_CHARS)?;
-    let device_id = device::new_id();
+    let kiosk = KioskPlace::new(request.location, request.name)?;
     let secret = DeviceSecret::generate();
-    let email = format!("{device_id}@{KIOSK_EMAIL_DOMAIN}");
     let now = state.clock.now_unix();
-
     let mut tx = state.db.pool().begin().await.map_err(StoreError::from)?;
-    let new = NewUser {
-        email: &email,
-        password_hash: None,
-        first_name: Some(name.as_deref().unwrap_or("Kiosk")),
-        last_name: Some(&location),
-        role: Role::Kiosk,
-    };
-    // 128 random bits in the address: a collision means a broken random source.
-    let user = users::insert(&mut tx, new, now)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("kiosk address {email} is already taken")))?;
-    if !device::insert(&mut tx, &device_id, &user.id, &secret, &location, now).await? {
-        return Err(StoreError::Corrupt(format!("device id {device_id} is already taken")).into());
-    }
-    let event = AuditEvent::DeviceCreated {
-        admin_id: &admin.user_id,
-        device_id: &device_id,
-        user_id: &user.id,
-        location: &location,
-    };
-    audit::record_in(&mut tx, event, ip, now).await?;
+    let (device_id, user) = create_kiosk(&mut tx, &admin.user_id, &kiosk, &secret, ip, now).await?;
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(admin_id = %admin.user_id, %device_id, user_id = %user.id, "kiosk device created");
     let created = CreatedDevice {
         device_id,
         device_secret: secret.into_string(),
-        location,
+        location: kiosk.location,
         user: AccountView {
             user,
             disabled: false,
         },
     };
     Ok((StatusCode::CREATED, Json(Envelope::ok(created))))
+}
+
+/// Where a new kiosk stands and what it is called, checked.
+pub(crate) struct KioskPlace {
+    pub location: String,
+    pub name: Option<String>,
+}
+
+impl KioskPlace {
+    /// A location of 1 to 200 characters and an optional name of at most 100, trimmed.
+    pub fn new(location: String, name: Option<String>) -> Result<KioskPlace, ApiError> {
+        let location = optional_text("location", Some(location), MAX_LOCATION_CHARS)?
+            .ok_or_else(|| ApiError::InvalidValue("location must not be empty".to_owned()))?;
+        let name = optional_text("name", name, MAX_NAME_CHARS)?;
+        Ok(KioskPlace { location, name })
+    }
+}
+
+/// Creates a kiosk account named `<name or "Kiosk"> <location>` and its device with `secret`,
+/// audited, inside the caller's transaction: `POST /devices` and an enrolment's claim.
+pub(crate) async fn create_kiosk(
+    tx: &mut sqlx::AnyConnection,
+    admin_id: &str,
+    kiosk: &KioskPlace,
+    secret: &DeviceSecret,
+    ip: Option<std::net::IpAddr>,
+    now: i64,
+) -> Result<(String, consult_types::api::User), ApiError> {
+    let device_id = device::new_id();
+    let email = format!("{device_id}@{KIOSK_EMAIL_DOMAIN}");
+    let new = NewUser {
+        email: &email,
+        password_hash: None,
+        first_name: Some(kiosk.name.as_deref().unwrap_or("Kiosk")),
+        last_name: Some(&kiosk.location),
+        role: Role::Kiosk,
+    };
+    // 128 random bits in the address: a collision means a broken random source.
+    let user = users::insert(&mut *tx, new, now)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("kiosk address {email} is already taken")))?;
+    if !device::insert(&mut *tx, &device_id, &user.id, secret, &kiosk.location, now).await? {
+        return Err(StoreError::Corrupt(format!("device id {device_id} is already taken")).into());
+    }
+    let event = AuditEvent::DeviceCreated {
+        admin_id,
+        device_id: &device_id,
+        user_id: &user.id,
+        location: &kiosk.location,
+    };
+    audit::record_in(&mut *tx, event, ip, now).await?;
+    Ok((device_id, user))
 }
 
 #[utoipa::path(

@@ -27,7 +27,8 @@ use crate::jitsi::JitsiTokens;
 use crate::openapi::ApiDoc;
 use crate::push::EventHub;
 use crate::{
-    account, admin, appointments, auth, calls, join_requests, kiosk_exit, notifications, push,
+    account, admin, appointments, auth, calls, enrolment, join_requests, kiosk_exit, notifications,
+    push,
 };
 
 /// What handlers share; cheap to clone.
@@ -61,6 +62,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(account::router())
         .merge(admin::router())
         .merge(kiosk_exit::router())
+        .merge(enrolment::router())
         .merge(appointments::routes::router())
         .merge(join_requests::routes::router())
         .merge(calls::router())

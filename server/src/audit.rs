@@ -131,6 +131,21 @@ pub enum AuditEvent<'a> {
         user_id: &'a str,
         location: &'a str,
     },
+    /// An unenrolled kiosk asked for a code (no account yet: no actor).
+    EnrolmentStarted {
+        enrolment_id: &'a str,
+    },
+    /// An administrator claimed a kiosk's code; the device was created with it.
+    EnrolmentClaimed {
+        admin_id: &'a str,
+        enrolment_id: &'a str,
+        device_id: &'a str,
+    },
+    /// The kiosk took its device id and a fresh secret.
+    EnrolmentPickedUp {
+        enrolment_id: &'a str,
+        device_id: &'a str,
+    },
     AppointmentCreated {
         user_id: &'a str,
         appointment_id: &'a str,
@@ -214,6 +229,9 @@ impl AuditEvent<'_> {
             AuditEvent::UserDisabled { .. } => "user.disabled",
             AuditEvent::UserEnabled { .. } => "user.enabled",
             AuditEvent::DeviceCreated { .. } => "device.created",
+            AuditEvent::EnrolmentStarted { .. } => "device.enrolment_started",
+            AuditEvent::EnrolmentClaimed { .. } => "device.enrolment_claimed",
+            AuditEvent::EnrolmentPickedUp { .. } => "device.enrolment_picked_up",
             AuditEvent::AppointmentCreated { .. } => "appointment.created",
             AuditEvent::AppointmentCancelled { .. } => "appointment.cancelled",
             AuditEvent::MeetingStarted { .. } => "meeting.started",
@@ -229,11 +247,14 @@ impl AuditEvent<'_> {
     fn actor(&self) -> Option<&str> {
         match *self {
             AuditEvent::LoginFailed { user_id, .. } => user_id,
-            AuditEvent::RateLimited { .. } => None,
+            AuditEvent::RateLimited { .. }
+            | AuditEvent::EnrolmentStarted { .. }
+            | AuditEvent::EnrolmentPickedUp { .. } => None,
             AuditEvent::UserCreated { admin_id, .. }
             | AuditEvent::UserDisabled { admin_id, .. }
             | AuditEvent::UserEnabled { admin_id, .. }
             | AuditEvent::DeviceCreated { admin_id, .. }
+            | AuditEvent::EnrolmentClaimed { admin_id, .. }
             | AuditEvent::KioskExitPinSet { admin_id } => Some(admin_id),
             AuditEvent::UserRegistered { user_id, .. } => Some(user_id),
             AuditEvent::LoginSucceeded { user_id, .. }
@@ -341,6 +362,16 @@ impl AuditEvent<'_> {
                 moderator,
                 ..
             } => json!({ "appointmentId": appointment_id, "moderator": moderator }),
+            AuditEvent::EnrolmentStarted { enrolment_id } => json!({ "enrolmentId": enrolment_id }),
+            AuditEvent::EnrolmentClaimed {
+                enrolment_id,
+                device_id,
+                ..
+            }
+            | AuditEvent::EnrolmentPickedUp {
+                enrolment_id,
+                device_id,
+            } => json!({ "enrolmentId": enrolment_id, "deviceId": device_id }),
             AuditEvent::KioskExitPinSet { .. } => json!({}),
             AuditEvent::KioskExitAttempt { outcome, .. } => json!({ "outcome": outcome.as_str() }),
         }

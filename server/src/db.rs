@@ -134,6 +134,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "kiosk exit",
         include_str!("../migrations/sqlite/0005_kiosk_exit.sql"),
     ),
+    (
+        6,
+        "device enrolment",
+        include_str!("../migrations/sqlite/0006_device_enrolment.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -161,6 +166,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "kiosk exit",
         include_str!("../migrations/postgres/0005_kiosk_exit.sql"),
+    ),
+    (
+        6,
+        "device enrolment",
+        include_str!("../migrations/postgres/0006_device_enrolment.sql"),
     ),
 ];
 

@@ -80,6 +80,9 @@ pub enum ApiError {
     /// The object's state does not allow this (a decided request, a cancelled appointment).
     #[error("{0}")]
     Conflict(String),
+    /// It existed, and its time is over (an expired enrolment code).
+    #[error("{0}")]
+    Gone(String),
     #[error("Too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("This server has no Jitsi deployment configured; ask the clinic's administrator")]
@@ -150,6 +153,7 @@ impl ApiError {
             }
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::TooEarly { .. } => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::JitsiNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -168,6 +172,7 @@ impl ApiError {
             ApiError::ApprovalRequired => codes::APPROVAL_REQUIRED,
             ApiError::Conflict(_) => codes::CONFLICT,
             ApiError::TooEarly { .. } => codes::TOO_EARLY,
+            ApiError::Gone(_) => codes::GONE,
             ApiError::RateLimited { .. } => codes::RATE_LIMITED,
             ApiError::JitsiNotConfigured => codes::JITSI_NOT_CONFIGURED,
             ApiError::Unauthenticated => codes::UNAUTHENTICATED,

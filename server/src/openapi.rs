@@ -29,6 +29,7 @@ use utoipa_axum::routes;
 use crate::admin::{AccountView, CreatedDevice, DeviceView};
 use crate::app::{AppState, Health};
 use crate::audit::AuditEntry;
+use crate::enrolment::{Enrolment, Pickup};
 
 /// The name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";
@@ -230,6 +231,11 @@ envelopes! {
     AccountListEnvelope => Vec<AccountView>;
     CreatedDeviceEnvelope => CreatedDevice;
     DeviceListEnvelope => Vec<DeviceView>;
+    DeviceEnvelope => DeviceView;
+    /// A kiosk's enrolment code.
+    EnrolmentEnvelope => Enrolment;
+    /// A kiosk's enrolment: waiting, or enrolled with its credential.
+    PickupEnvelope => Pickup;
     AuditEntryListEnvelope => Vec<AuditEntry>;
     ExitPinPolicyEnvelope => ExitPinPolicy;
     ExitPinVerdictEnvelope => ExitPinVerdict;
@@ -363,6 +369,7 @@ mod tests {
             ApiError::ApprovalRequired,
             ApiError::NotFound,
             ApiError::Conflict("no".into()),
+            ApiError::Gone("no".into()),
             ApiError::TooEarly { minutes: 15 },
             ApiError::RateLimited {
                 retry_after_secs: 1,
@@ -387,6 +394,7 @@ mod tests {
                 | ApiError::ApprovalRequired
                 | ApiError::NotFound
                 | ApiError::Conflict(_)
+                | ApiError::Gone(_)
                 | ApiError::TooEarly { .. }
                 | ApiError::RateLimited { .. }
                 | ApiError::JitsiNotConfigured

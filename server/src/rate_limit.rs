@@ -112,7 +112,16 @@ pub struct RateLimits {
     login_by_ip: Option<Limiter<IpAddr>>,
     refresh_by_ip: Option<Limiter<IpAddr>>,
     by_account: Option<Limiter<AccountKey>>,
+    /// Kiosk enrolment codes asked for, per address, and codes tried, per administrator: fixed
+    /// limits, on even where the login limits are off, since a code is only 40 bits.
+    enrolments_by_ip: Option<Limiter<IpAddr>>,
+    claims_by_admin: Option<Limiter<Box<str>>>,
 }
+
+/// Enrolment codes one address may ask for in a minute.
+pub const ENROLMENTS_PER_MINUTE: u32 = 10;
+/// Codes one administrator may try in a minute.
+pub const CLAIMS_PER_MINUTE: u32 = 10;
 
 impl RateLimits {
     /// Limits in attempts per minute on `clock`; 0 disables that limit.
@@ -121,6 +130,24 @@ impl RateLimits {
             login_by_ip: limiter(per_ip, clock),
             refresh_by_ip: limiter(per_ip, clock),
             by_account: limiter(per_account, clock),
+            enrolments_by_ip: limiter(ENROLMENTS_PER_MINUTE, clock),
+            claims_by_admin: limiter(CLAIMS_PER_MINUTE, clock),
+        }
+    }
+
+    /// An unenrolled kiosk asks for a code.
+    pub fn check_enrolment(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
+        match &self.enrolments_by_ip {
+            Some(limiter) => check_key(limiter, &ip_key(ip), Scope::Ip),
+            None => Ok(()),
+        }
+    }
+
+    /// An administrator tries a code.
+    pub fn check_claim(&self, admin_id: &str) -> Result<(), Limited> {
+        match &self.claims_by_admin {
+            Some(limiter) => check_key(limiter, &Box::from(admin_id), Scope::Account),
+            None => Ok(()),
         }
     }
 
@@ -159,6 +186,8 @@ impl RateLimits {
         sweep(&self.login_by_ip);
         sweep(&self.refresh_by_ip);
         sweep(&self.by_account);
+        sweep(&self.enrolments_by_ip);
+        sweep(&self.claims_by_admin);
     }
 
     /// How many keys are tracked (for tests and diagnostics).
@@ -166,6 +195,8 @@ impl RateLimits {
         self.login_by_ip.as_ref().map_or(0, |l| l.len())
             + self.refresh_by_ip.as_ref().map_or(0, |l| l.len())
             + self.by_account.as_ref().map_or(0, |l| l.len())
+            + self.enrolments_by_ip.as_ref().map_or(0, |l| l.len())
+            + self.claims_by_admin.as_ref().map_or(0, |l| l.len())
     }
 
     /// Sweeps every minute while the limits are in use; the task ends once the server dropped

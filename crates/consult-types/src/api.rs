@@ -206,6 +206,8 @@ pub mod codes {
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const CONFLICT: &str = "conflict";
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// Its time is over: an expired kiosk enrolment code.
+    pub const GONE: &str = "gone";
     /// An agency user (or a patient while the waiting room is on) must be admitted first.
     pub const APPROVAL_REQUIRED: &str = "approval_required";
     /// A meeting token was asked for before the call opens (15 minutes before the start).

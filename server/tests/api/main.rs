@@ -8,6 +8,7 @@ mod calls;
 mod clinic;
 mod common;
 mod devices;
+mod enrolment;
 mod events;
 mod fuzz;
 mod jitsi_tokens;

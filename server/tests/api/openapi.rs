@@ -60,6 +60,8 @@ const PUBLIC: &[&str] = &[
     "/auth/device-login",
     "/auth/register-or-login",
     "/auth/refresh",
+    "/devices/enrolments",
+    "/devices/enrolments/{enrolmentId}/pickup",
 ];
 
 /// Methods an OpenAPI path item may hold that axum routes with `get(…)`, `post(…)` and so on.

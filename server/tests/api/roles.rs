@@ -238,6 +238,14 @@ const ADMINISTRATION: &[Row] = &[
     row("PUT",  "/kiosk/exit-pin", Some(r#"{"pin": "135790"}"#), Shared,              [F403, F403,   F403,  F403, NC204, F403,  F403,  F403,  F403,  U401]),
     row("GET",  "/kiosk/exit-pin", None, Shared,                                     [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
     row("POST", "/kiosk/exit-pin/check", Some(r#"{"pin": "135790"}"#), Shared,        [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
+    // Enrolment: an unenrolled kiosk has no account, so asking for a code and picking up are
+    // open to anyone (the pickup key proves the caller); only administrators claim.
+    row("POST", "/devices/enrolments", Some(r#"{"pickupKey": "abababababababababababababababababababababababababababababababab"}"#), Shared,
+                                                                                     [NEW,  NEW,    NEW,   NEW,  NEW,   NEW,   NEW,   NEW,   NEW,   NEW]),
+    row("POST", "/devices/enrolments/{unique}/pickup", Some(r#"{"pickupKey": "abababababababababababababababababababababababababababababababab"}"#), Shared,
+                                                                                     [NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404]),
+    row("POST", "/devices/claims", Some(r#"{"code": "ABCD-EFGH", "location": "Matrix room"}"#), Shared,
+                                                                                     [F403, F403,   F403,  F403, NF404, F403,  F403,  F403,  F403,  U401]),
 ];
 
 const TABLES: [&[Row]; 6] = [
