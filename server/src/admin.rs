@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use consult_types::api::{Envelope, Role, User};
+use consult_types::clinic::{DeviceHealth, Heartbeat};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -407,17 +408,29 @@ pub struct DeviceView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub user: AccountView,
+    /// Heartbeats arrive; false after three missed ones (and before the first).
+    pub online: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<OffsetDateTime>,
+    pub health: DeviceHealth,
+    /// The last heartbeat as the kiosk sent it: state, version, call path, self-test, error.
+    pub last_report: Option<Heartbeat>,
 }
 
 impl TryFrom<DeviceRecord> for DeviceView {
     type Error = StoreError;
 
     fn try_from(device: DeviceRecord) -> Result<Self, StoreError> {
+        let last_report = crate::fleet::parse_report(device.last_report.as_deref());
         Ok(DeviceView {
             device_id: device.id,
             location: device.location,
             created_at: db::to_datetime(device.created_at)?,
             user: device.account.into(),
+            online: device.online,
+            last_seen: db::to_datetime_opt(device.last_seen)?,
+            health: DeviceHealth::of(last_report.as_ref()),
+            last_report,
         })
     }
 }

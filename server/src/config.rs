@@ -20,7 +20,7 @@ pub const ENV_PREFIX: &str = "CONSULT_SERVER_";
 
 /// Fields the environment may set; anything else under the prefix (such as `CONSULT_SERVER_CONFIG`,
 /// which names the file) is not a field and must not trip `deny_unknown_fields`.
-const ENV_FIELDS: [&str; 16] = [
+const ENV_FIELDS: [&str; 17] = [
     "bind",
     "data_dir",
     "database_url",
@@ -37,6 +37,7 @@ const ENV_FIELDS: [&str; 16] = [
     "trusted_proxies",
     "max_session_secs",
     "kiosk_exit_lockout_secs",
+    "device_check_secs",
 ];
 
 const DEFAULT_PORT: u16 = 8080;
@@ -47,6 +48,8 @@ const DEFAULT_MAX_SESSION_SECS: u64 = 12 * 60 * 60;
 /// Below common proxy idle timeouts (often 30-60 s), so idle event streams stay open.
 const DEFAULT_SSE_HEARTBEAT_SECS: u64 = 15;
 const DEFAULT_REMINDER_POLL_SECS: u64 = 30;
+/// How soon a kiosk that stopped beating is seen offline, after its 90 seconds of missed beats.
+const DEFAULT_DEVICE_CHECK_SECS: u64 = 10;
 /// Heartbeat and scheduler intervals above an hour defeat their purpose.
 const MAX_INTERVAL_SECS: u64 = 60 * 60;
 const DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP: u32 = 30;
@@ -101,6 +104,8 @@ pub struct ServerConfig {
     /// Seconds between the reminder scheduler's passes (it also runs when an appointment is
     /// booked or moved); a reminder goes out at most this late.
     pub reminder_poll_secs: u64,
+    /// Seconds between checks for kiosks that missed three heartbeats (they turn offline then).
+    pub device_check_secs: u64,
     /// Login attempts (password, device, register-or-login) per client IP per minute, and
     /// refreshes per IP per minute in a bucket of their own; 0 turns the limit off (benchmarks).
     /// Counted in this instance's memory: limits are per server instance.
@@ -140,6 +145,7 @@ impl fmt::Debug for ServerConfig {
             .field("log", &self.log)
             .field("sse_heartbeat_secs", &self.sse_heartbeat_secs)
             .field("reminder_poll_secs", &self.reminder_poll_secs)
+            .field("device_check_secs", &self.device_check_secs)
             .field(
                 "login_attempts_per_minute_per_ip",
                 &self.login_attempts_per_minute_per_ip,
@@ -198,6 +204,7 @@ impl ServerConfig {
             log: "info".to_owned(),
             sse_heartbeat_secs: DEFAULT_SSE_HEARTBEAT_SECS,
             reminder_poll_secs: DEFAULT_REMINDER_POLL_SECS,
+            device_check_secs: DEFAULT_DEVICE_CHECK_SECS,
             login_attempts_per_minute_per_ip: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP,
             login_attempts_per_minute_per_account: DEFAULT_LOGIN_ATTEMPTS_PER_MINUTE_PER_ACCOUNT,
             trusted_proxies: Vec::new(),
@@ -260,6 +267,7 @@ impl ServerConfig {
         for (field, value) in [
             ("sse_heartbeat_secs", self.sse_heartbeat_secs),
             ("reminder_poll_secs", self.reminder_poll_secs),
+            ("device_check_secs", self.device_check_secs),
         ] {
             if !(1..=MAX_INTERVAL_SECS).contains(&value) {
                 return Err(ConfigError::Interval { field });

@@ -139,6 +139,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "device enrolment",
         include_str!("../migrations/sqlite/0006_device_enrolment.sql"),
     ),
+    (
+        7,
+        "device health",
+        include_str!("../migrations/sqlite/0007_device_health.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -171,6 +176,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         6,
         "device enrolment",
         include_str!("../migrations/postgres/0006_device_enrolment.sql"),
+    ),
+    (
+        7,
+        "device health",
+        include_str!("../migrations/postgres/0007_device_health.sql"),
     ),
 ];
 

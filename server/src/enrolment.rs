@@ -356,6 +356,10 @@ async fn claim(
             user,
             disabled: false,
         },
+        online: false,
+        last_seen: None,
+        health: consult_types::clinic::DeviceHealth::Unknown,
+        last_report: None,
     };
     Ok((StatusCode::CREATED, Json(Envelope::ok(device))))
 }

@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The caller, known to be a kiosk: 401 without a live session, 403 for any other role.
-struct KioskSession(AuthSession);
+pub(crate) struct KioskSession(pub AuthSession);
 
 impl FromRequestParts<AppState> for KioskSession {
     type Rejection = ApiError;

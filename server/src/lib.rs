@@ -19,6 +19,7 @@ pub mod demo;
 pub mod enrolment;
 pub mod error;
 pub mod extract;
+pub mod fleet;
 pub mod ids;
 pub mod jitsi;
 pub mod join_requests;
@@ -185,6 +186,12 @@ pub async fn serve_with_clock(
         Duration::from_secs(config.reminder_poll_secs),
         clock.clone(),
     )];
+    background.push(fleet::spawn_sweeper(
+        db.clone(),
+        hub.clone(),
+        Duration::from_secs(config.device_check_secs),
+        clock.clone(),
+    ));
     if db.backend() == Backend::Postgres {
         if let Some(url) = &config.database_url {
             background.push(push::listener::spawn(url.clone(), hub));

@@ -30,6 +30,7 @@ use crate::admin::{AccountView, CreatedDevice, DeviceView};
 use crate::app::{AppState, Health};
 use crate::audit::AuditEntry;
 use crate::enrolment::{Enrolment, Pickup};
+use crate::fleet::BeatAnswer;
 
 /// The name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";
@@ -236,6 +237,8 @@ envelopes! {
     EnrolmentEnvelope => Enrolment;
     /// A kiosk's enrolment: waiting, or enrolled with its credential.
     PickupEnvelope => Pickup;
+    /// When a kiosk beats next.
+    BeatAnswerEnvelope => BeatAnswer;
     AuditEntryListEnvelope => Vec<AuditEntry>;
     ExitPinPolicyEnvelope => ExitPinPolicy;
     ExitPinVerdictEnvelope => ExitPinVerdict;

@@ -88,7 +88,9 @@ pub fn wanted(kind: NotificationKind, prefs: &NotificationPrefs) -> bool {
             NotificationKind::JoinRequestCreated | NotificationKind::JoinRequestDecided => {
                 prefs.join_requests
             }
-            NotificationKind::VideoCallReady | NotificationKind::VideoCallStarting => prefs.calls,
+            NotificationKind::VideoCallReady
+            | NotificationKind::VideoCallStarting
+            | NotificationKind::KioskUnavailable => prefs.calls,
             NotificationKind::VideoCallReminder => prefs.reminders,
             NotificationKind::AppointmentCreated | NotificationKind::MeetingEnded => false,
         }
@@ -182,7 +184,8 @@ pub fn compose(
                 },
                 NotificationKind::JoinRequestCreated
                 | NotificationKind::AppointmentCreated
-                | NotificationKind::MeetingEnded => return None,
+                | NotificationKind::MeetingEnded
+                | NotificationKind::KioskUnavailable => return None,
             }
         }
         (Side::Doctor, NotificationKind::JoinRequestCreated) => {
@@ -199,6 +202,12 @@ pub fn compose(
         (Side::Doctor, NotificationKind::VideoCallStarting) => {
             ("Starting now".to_owned(), consultation)
         }
+        // Which kiosk and what is wrong are in the server's text and the fleet view; the alert
+        // is written here like every other, so the patient's name follows the preference.
+        (Side::Doctor, NotificationKind::KioskUnavailable) => (
+            "A visit's kiosk needs attention".to_owned(),
+            format!("{consultation}: its kiosk is offline or failed its self-test, so the patient may not be able to join."),
+        ),
         (Side::Doctor, NotificationKind::VideoCallReminder) => (
             reminder_title(call, appointment, notification),
             consultation,
@@ -555,6 +564,34 @@ mod tests {
         .unwrap();
         assert_eq!(alert.title, "Someone asks to join");
         assert_eq!(alert.body, "Consultation with a patient");
+    }
+
+    #[test]
+    fn a_kiosk_in_trouble_before_a_visit_is_told_to_the_doctor_only() {
+        let apt = appointment();
+        let at = datetime!(2030-03-04 13:20 UTC);
+        let trouble = notification(NotificationKind::KioskUnavailable, at);
+        let alert = compose(&trouble, Some(&apt), None, &hidden(), &zone(), Side::Doctor)
+            .expect("the doctor is told");
+        assert_eq!(alert.title, "A visit's kiosk needs attention");
+        assert_eq!(
+            alert.body,
+            "Video consultation with a patient at 14:30: its kiosk is offline or failed its self-test, so the patient may not be able to join."
+        );
+        let no_calls = NotificationPrefs {
+            calls: false,
+            ..NotificationPrefs::default()
+        };
+        assert!(compose(&trouble, Some(&apt), None, &no_calls, &zone(), Side::Doctor).is_none());
+        assert!(compose(
+            &trouble,
+            Some(&apt),
+            None,
+            &NotificationPrefs::default(),
+            &zone(),
+            Side::Participant
+        )
+        .is_none());
     }
 
     #[test]

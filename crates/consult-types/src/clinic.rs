@@ -304,6 +304,9 @@ pub enum NotificationKind {
     JoinRequestCreated,
     JoinRequestDecided,
     MeetingEnded,
+    /// The kiosk a visit in the next 15 minutes joins from is offline or failed its self-test
+    /// (to the doctor and administrators).
+    KioskUnavailable,
 }
 
 impl NotificationKind {
@@ -316,6 +319,7 @@ impl NotificationKind {
             NotificationKind::JoinRequestCreated => "join_request_created",
             NotificationKind::JoinRequestDecided => "join_request_decided",
             NotificationKind::MeetingEnded => "meeting_ended",
+            NotificationKind::KioskUnavailable => "kiosk_unavailable",
         }
     }
 
@@ -328,6 +332,7 @@ impl NotificationKind {
             NotificationKind::JoinRequestCreated,
             NotificationKind::JoinRequestDecided,
             NotificationKind::MeetingEnded,
+            NotificationKind::KioskUnavailable,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -363,6 +368,9 @@ pub enum PushEvent {
     Notification(Notification),
     Appointment(Appointment),
     JoinRequest(JoinRequest),
+    /// A kiosk came online, went offline, or reported another state or health (to
+    /// administrators; one event per change).
+    DeviceStatus(DeviceStatus),
 }
 
 impl PushEvent {
@@ -371,8 +379,129 @@ impl PushEvent {
             PushEvent::Notification(_) => "notification",
             PushEvent::Appointment(_) => "appointment",
             PushEvent::JoinRequest(_) => "join_request",
+            PushEvent::DeviceStatus(_) => "device_status",
         }
     }
+}
+
+/// `POST /devices/me/heartbeat`: a kiosk says it is alive and how it is, every 30 seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The app's version.
+    pub version: String,
+    pub state: KioskActivity,
+    pub call_path: KioskCallPath,
+    /// The last self-test, if one ran.
+    #[serde(default)]
+    pub self_test: Option<SelfTest>,
+    /// The last error the kiosk met, in words (never patient data).
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// What a kiosk is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum KioskActivity {
+    /// Waiting for a visit.
+    Idle,
+    /// A visit is about to start or running, the call not (yet) joined.
+    Visit,
+    InCall,
+    /// Back after losing the network or the server.
+    OfflineRecovered,
+}
+
+/// How the kiosk carries calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum KioskCallPath {
+    Embedded,
+    Browser,
+    None,
+}
+
+/// A kiosk's self-test: camera, microphone, speaker, the Jitsi deployment, the clinic server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelfTest {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub camera: Check,
+    pub microphone: Check,
+    pub speaker: Check,
+    pub jitsi: Check,
+    pub server: Check,
+}
+
+impl SelfTest {
+    /// Whether any part failed.
+    pub fn failed(&self) -> bool {
+        [
+            self.camera,
+            self.microphone,
+            self.speaker,
+            self.jitsi,
+            self.server,
+        ]
+        .contains(&Check::Failed)
+    }
+}
+
+/// One part of a self-test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Check {
+    Passed,
+    Failed,
+    /// Not tried (no such device, or the test could not run).
+    Skipped,
+}
+
+/// A kiosk's health as the fleet view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceHealth {
+    /// No self-test reported yet.
+    Unknown,
+    /// The last self-test passed (or skipped) every part.
+    Healthy,
+    /// A part of the last self-test failed.
+    Unhealthy,
+}
+
+impl DeviceHealth {
+    pub fn of(report: Option<&Heartbeat>) -> DeviceHealth {
+        match report.and_then(|report| report.self_test.as_ref()) {
+            None => DeviceHealth::Unknown,
+            Some(test) if test.failed() => DeviceHealth::Unhealthy,
+            Some(_) => DeviceHealth::Healthy,
+        }
+    }
+}
+
+/// `data:` of a `device_status` event: a kiosk's liveness and its last report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceStatus {
+    pub device_id: String,
+    pub location: String,
+    /// Heartbeats arrive; false after three missed ones (90 s), true again at the next.
+    pub online: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_seen: Option<OffsetDateTime>,
+    pub health: DeviceHealth,
+    /// The last heartbeat as the kiosk sent it.
+    #[serde(default)]
+    pub last_report: Option<Heartbeat>,
 }
 
 /// `data:` of the `ready` event, the first message of `GET /events`.

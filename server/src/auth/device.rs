@@ -46,6 +46,11 @@ pub struct DeviceRecord {
     pub location: String,
     pub created_at: i64,
     pub account: UserRecord,
+    /// Its last heartbeat (unix seconds), whether it counts as online, and its last report
+    /// as JSON ([`crate::fleet`]).
+    pub last_seen: Option<i64>,
+    pub online: bool,
+    pub last_report: Option<String>,
 }
 
 /// A device with the digest its secret must match; never leaves the auth flow.
@@ -73,10 +78,12 @@ impl fmt::Debug for DeviceCredential {
 
 /// Device columns followed by the account's, as `users` reads them.
 const SELECT: &str = "SELECT d.id, d.location, d.created_at, d.secret_hash, \
-     u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.disabled_at \
+     u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.disabled_at, \
+     d.last_seen, d.online, d.last_report \
      FROM devices d JOIN users u ON u.id = d.user_id";
 
-/// (id, location, created_at, secret_hash, then the account's columns)
+/// (id, location, created_at, secret_hash, the account's columns, then last_seen, online,
+/// last_report)
 type DeviceRow = (
     String,
     String,
@@ -89,6 +96,9 @@ type DeviceRow = (
     String,
     Option<String>,
     Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
 );
 
 fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
@@ -104,6 +114,9 @@ fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
         role,
         hash,
         disabled,
+        last_seen,
+        online,
+        last_report,
     ) = row;
     Ok(DeviceCredential {
         device: DeviceRecord {
@@ -111,6 +124,9 @@ fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
             location,
             created_at,
             account: users::from_row((user_id, email, first, last, role, hash, disabled))?,
+            last_seen,
+            online: online != 0,
+            last_report,
         },
         secret_digest,
     })
@@ -192,6 +208,9 @@ mod tests {
                     password_hash: None,
                     disabled: false,
                 },
+                last_seen: None,
+                online: false,
+                last_report: None,
             },
             secret_digest: digest,
         };

@@ -146,6 +146,27 @@ pub fn meeting_ended(appointment: &AppointmentRecord) -> Draft<'_> {
     }
 }
 
+/// The kiosk a visit in the next 15 minutes joins from is offline or failed its self-test
+/// (`why`: "is offline", "failed its self-test"). No patient name: the desktop writes the
+/// body by its user's preference.
+pub fn kiosk_unavailable<'a>(
+    appointment: &'a AppointmentRecord,
+    location: &str,
+    why: &str,
+) -> Draft<'a> {
+    Draft {
+        kind: NotificationKind::KioskUnavailable,
+        title: format!("The kiosk in {location} {why}"),
+        body: format!(
+            "{} at {}: the patient may not be able to join. Check the kiosk.",
+            capitalize(call(appointment)),
+            when(appointment.start_time)
+        ),
+        appointment,
+        join_request_id: None,
+    }
+}
+
 fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

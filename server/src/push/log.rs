@@ -51,6 +51,7 @@ fn payload_json(event: &PushEvent) -> Result<String, StoreError> {
         PushEvent::Notification(notification) => serde_json::to_string(notification),
         PushEvent::Appointment(appointment) => serde_json::to_string(appointment),
         PushEvent::JoinRequest(request) => serde_json::to_string(request),
+        PushEvent::DeviceStatus(status) => serde_json::to_string(status),
     };
     result.map_err(|error| StoreError::Corrupt(format!("cannot encode an event: {error}")))
 }

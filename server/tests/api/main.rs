@@ -10,6 +10,7 @@ mod common;
 mod devices;
 mod enrolment;
 mod events;
+mod fleet;
 mod fuzz;
 mod jitsi_tokens;
 mod join_request_machine;

@@ -244,6 +244,8 @@ const ADMINISTRATION: &[Row] = &[
                                                                                      [NEW,  NEW,    NEW,   NEW,  NEW,   NEW,   NEW,   NEW,   NEW,   NEW]),
     row("POST", "/devices/enrolments/{unique}/pickup", Some(r#"{"pickupKey": "abababababababababababababababababababababababababababababababab"}"#), Shared,
                                                                                      [NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404]),
+    row("POST", "/devices/me/heartbeat", Some(r#"{"version": "0.1.0", "state": "idle", "callPath": "browser"}"#), Shared,
+                                                                                     [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
     row("POST", "/devices/claims", Some(r#"{"code": "ABCD-EFGH", "location": "Matrix room"}"#), Shared,
                                                                                      [F403, F403,   F403,  F403, NF404, F403,  F403,  F403,  F403,  U401]),
 ];
