@@ -27,8 +27,8 @@ use crate::jitsi::JitsiTokens;
 use crate::openapi::ApiDoc;
 use crate::push::EventHub;
 use crate::{
-    account, admin, appointments, auth, calls, enrolment, fleet, join_requests, kiosk_exit,
-    notifications, push,
+    account, admin, appointments, auth, calls, device_commands, enrolment, fleet, join_requests,
+    kiosk_exit, notifications, push,
 };
 
 /// What handlers share; cheap to clone.
@@ -64,6 +64,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(kiosk_exit::router())
         .merge(enrolment::router())
         .merge(fleet::router())
+        .merge(device_commands::router())
         .merge(appointments::routes::router())
         .merge(join_requests::routes::router())
         .merge(calls::router())

@@ -146,6 +146,22 @@ pub enum AuditEvent<'a> {
         enrolment_id: &'a str,
         device_id: &'a str,
     },
+    /// An administrator sent a kiosk a command.
+    DeviceCommandSent {
+        admin_id: &'a str,
+        device_id: &'a str,
+        command_id: &'a str,
+        command: &'a str,
+    },
+    /// The kiosk's heartbeat said it carried the command out.
+    DeviceCommandAcknowledged {
+        device_id: &'a str,
+        command_id: &'a str,
+    },
+    /// The kiosk took a new secret (rotation).
+    DeviceSecretIssued {
+        device_id: &'a str,
+    },
     AppointmentCreated {
         user_id: &'a str,
         appointment_id: &'a str,
@@ -232,6 +248,9 @@ impl AuditEvent<'_> {
             AuditEvent::EnrolmentStarted { .. } => "device.enrolment_started",
             AuditEvent::EnrolmentClaimed { .. } => "device.enrolment_claimed",
             AuditEvent::EnrolmentPickedUp { .. } => "device.enrolment_picked_up",
+            AuditEvent::DeviceCommandSent { .. } => "device.command_sent",
+            AuditEvent::DeviceCommandAcknowledged { .. } => "device.command_acknowledged",
+            AuditEvent::DeviceSecretIssued { .. } => "device.secret_issued",
             AuditEvent::AppointmentCreated { .. } => "appointment.created",
             AuditEvent::AppointmentCancelled { .. } => "appointment.cancelled",
             AuditEvent::MeetingStarted { .. } => "meeting.started",
@@ -249,12 +268,15 @@ impl AuditEvent<'_> {
             AuditEvent::LoginFailed { user_id, .. } => user_id,
             AuditEvent::RateLimited { .. }
             | AuditEvent::EnrolmentStarted { .. }
-            | AuditEvent::EnrolmentPickedUp { .. } => None,
+            | AuditEvent::EnrolmentPickedUp { .. }
+            | AuditEvent::DeviceCommandAcknowledged { .. }
+            | AuditEvent::DeviceSecretIssued { .. } => None,
             AuditEvent::UserCreated { admin_id, .. }
             | AuditEvent::UserDisabled { admin_id, .. }
             | AuditEvent::UserEnabled { admin_id, .. }
             | AuditEvent::DeviceCreated { admin_id, .. }
             | AuditEvent::EnrolmentClaimed { admin_id, .. }
+            | AuditEvent::DeviceCommandSent { admin_id, .. }
             | AuditEvent::KioskExitPinSet { admin_id } => Some(admin_id),
             AuditEvent::UserRegistered { user_id, .. } => Some(user_id),
             AuditEvent::LoginSucceeded { user_id, .. }
@@ -372,6 +394,17 @@ impl AuditEvent<'_> {
                 enrolment_id,
                 device_id,
             } => json!({ "enrolmentId": enrolment_id, "deviceId": device_id }),
+            AuditEvent::DeviceCommandSent {
+                device_id,
+                command_id,
+                command,
+                ..
+            } => json!({ "deviceId": device_id, "commandId": command_id, "command": command }),
+            AuditEvent::DeviceCommandAcknowledged {
+                device_id,
+                command_id,
+            } => json!({ "deviceId": device_id, "commandId": command_id }),
+            AuditEvent::DeviceSecretIssued { device_id } => json!({ "deviceId": device_id }),
             AuditEvent::KioskExitPinSet { .. } => json!({}),
             AuditEvent::KioskExitAttempt { outcome, .. } => json!({ "outcome": outcome.as_str() }),
         }

@@ -144,6 +144,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "device health",
         include_str!("../migrations/sqlite/0007_device_health.sql"),
     ),
+    (
+        8,
+        "device commands",
+        include_str!("../migrations/sqlite/0008_device_commands.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -181,6 +186,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         7,
         "device health",
         include_str!("../migrations/postgres/0007_device_health.sql"),
+    ),
+    (
+        8,
+        "device commands",
+        include_str!("../migrations/postgres/0008_device_commands.sql"),
     ),
 ];
 

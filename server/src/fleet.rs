@@ -31,8 +31,9 @@ use crate::app::AppState;
 use crate::appointments;
 use crate::clock::Clock;
 use crate::db::{self, Db, StoreError};
+use crate::device_commands;
 use crate::error::{error_chain, ApiError};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientIp};
 use crate::kiosk_exit::KioskSession;
 use crate::notifications::{self, texts};
 use crate::push::outbox::Outbox;
@@ -66,8 +67,9 @@ pub struct BeatAnswer {
     tag = "kiosk",
     summary = "A kiosk's heartbeat",
     description = "Kiosks, every 30 seconds: version, state, call path, last self-test, last \
-        error. Marks the kiosk online; after three missed beats it is offline. Administrators \
-        get a `device_status` event on each change they would see.",
+        error, and the commands carried out since the last beat. Marks the kiosk online; after \
+        three missed beats it is offline. Administrators get a `device_status` event on each \
+        change they would see.",
     request_body = Heartbeat,
     security(("bearer" = [])),
     responses(
@@ -83,6 +85,7 @@ pub struct BeatAnswer {
 )]
 async fn heartbeat(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     KioskSession(kiosk): KioskSession,
     ApiJson(beat): ApiJson<Heartbeat>,
 ) -> Result<Json<Envelope<BeatAnswer>>, ApiError> {
@@ -121,6 +124,7 @@ async fn heartbeat(
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
+    device_commands::acknowledge(&mut tx, &device_id, &beat.acknowledged, ip, now).await?;
     let before = parse_report(previous.as_deref());
     if was_online != 0 && before.as_ref().map(Seen::of) == Some(Seen::of(&beat)) {
         tx.commit().await?;

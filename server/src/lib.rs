@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod device_commands;
 pub mod enrolment;
 pub mod error;
 pub mod extract;

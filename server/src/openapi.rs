@@ -239,6 +239,10 @@ envelopes! {
     PickupEnvelope => Pickup;
     /// When a kiosk beats next.
     BeatAnswerEnvelope => BeatAnswer;
+    DeviceCommandEnvelope => consult_types::clinic::DeviceCommand;
+    DeviceCommandListEnvelope => Vec<consult_types::clinic::DeviceCommand>;
+    /// A kiosk's new secret, shown this once.
+    RotatedSecretEnvelope => consult_types::clinic::RotatedSecret;
     AuditEntryListEnvelope => Vec<AuditEntry>;
     ExitPinPolicyEnvelope => ExitPinPolicy;
     ExitPinVerdictEnvelope => ExitPinVerdict;

@@ -743,8 +743,8 @@ impl PushHandler for Handler {
                 PushEvent::Notification(notification) => {
                     shared.notify(notification).await;
                 }
-                // Administrators' fleet events; the desk does not show kiosks.
-                PushEvent::DeviceStatus(_) => {}
+                // Administrators' fleet events and kiosks' commands: not the desk's.
+                PushEvent::DeviceStatus(_) | PushEvent::DeviceCommand(_) => {}
             },
             PushUpdate::Offline { reason, retry_in } => {
                 shared.set_connection(Connection::Offline {

@@ -371,6 +371,8 @@ pub enum PushEvent {
     /// A kiosk came online, went offline, or reported another state or health (to
     /// administrators; one event per change).
     DeviceStatus(DeviceStatus),
+    /// A command an administrator sent to this kiosk.
+    DeviceCommand(DeviceCommand),
 }
 
 impl PushEvent {
@@ -380,6 +382,7 @@ impl PushEvent {
             PushEvent::Appointment(_) => "appointment",
             PushEvent::JoinRequest(_) => "join_request",
             PushEvent::DeviceStatus(_) => "device_status",
+            PushEvent::DeviceCommand(_) => "device_command",
         }
     }
 }
@@ -399,6 +402,9 @@ pub struct Heartbeat {
     /// The last error the kiosk met, in words (never patient data).
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Commands carried out since the last beat (their ids).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<String>,
 }
 
 /// What a kiosk is doing.
@@ -502,6 +508,88 @@ pub struct DeviceStatus {
     /// The last heartbeat as the kiosk sent it.
     #[serde(default)]
     pub last_report: Option<Heartbeat>,
+}
+
+/// What an administrator may ask of a kiosk: a closed list, so no remote shell and no address
+/// to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceCommandKind {
+    /// Load the kiosk's page again.
+    Reload,
+    /// Restart the app (its service starts it again).
+    Restart,
+    /// Run the self-test now.
+    SelfTest,
+    /// Leave the running call.
+    LeaveCall,
+    /// Show `message` to the room.
+    ShowMessage,
+    /// Take a new device secret (`POST /devices/me/secret`).
+    RotateSecret,
+}
+
+impl DeviceCommandKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceCommandKind::Reload => "reload",
+            DeviceCommandKind::Restart => "restart",
+            DeviceCommandKind::SelfTest => "selfTest",
+            DeviceCommandKind::LeaveCall => "leaveCall",
+            DeviceCommandKind::ShowMessage => "showMessage",
+            DeviceCommandKind::RotateSecret => "rotateSecret",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeviceCommandKind> {
+        [
+            DeviceCommandKind::Reload,
+            DeviceCommandKind::Restart,
+            DeviceCommandKind::SelfTest,
+            DeviceCommandKind::LeaveCall,
+            DeviceCommandKind::ShowMessage,
+            DeviceCommandKind::RotateSecret,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// `POST /devices/{deviceId}/commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewDeviceCommand {
+    pub command: DeviceCommandKind,
+    /// For `showMessage` only: 1 to 280 characters.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A command sent to a kiosk (also the `data:` of a `device_command` event to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceCommand {
+    pub id: String,
+    pub device_id: String,
+    pub command: DeviceCommandKind,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the kiosk's heartbeat said it was carried out.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
+}
+
+/// `POST /devices/me/secret`: the kiosk's new secret, shown this once. No Debug.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    pub device_secret: String,
 }
 
 /// `data:` of the `ready` event, the first message of `GET /events`.

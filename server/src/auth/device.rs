@@ -57,14 +57,48 @@ pub struct DeviceRecord {
 pub struct DeviceCredential {
     pub device: DeviceRecord,
     secret_digest: String,
+    /// A rotated secret the kiosk took and has not signed in with yet.
+    pending_digest: Option<String>,
+}
+
+/// Which of a device's secrets was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    Current,
+    /// The rotated one, used for the first time: it replaces the current one.
+    Pending,
+    None,
 }
 
 impl DeviceCredential {
-    /// Compares SHA-256 digests in constant time, so timing says nothing about the stored one.
-    pub fn secret_matches(&self, presented: &str) -> bool {
+    /// Compares SHA-256 digests in constant time, so timing says nothing about the stored ones.
+    pub fn secret_matches(&self, presented: &str) -> SecretMatch {
         let presented = refresh_token::digest(presented);
-        bool::from(presented.as_bytes().ct_eq(self.secret_digest.as_bytes()))
+        let current = bool::from(presented.as_bytes().ct_eq(self.secret_digest.as_bytes()));
+        let pending = self
+            .pending_digest
+            .as_ref()
+            .is_some_and(|pending| bool::from(presented.as_bytes().ct_eq(pending.as_bytes())));
+        match (current, pending) {
+            (_, true) => SecretMatch::Pending,
+            (true, false) => SecretMatch::Current,
+            (false, false) => SecretMatch::None,
+        }
     }
+}
+
+/// Makes the pending secret the device's secret (its first sign-in with it); the old one stops
+/// working. False when another sign-in did it first.
+pub async fn promote_pending(db: &Db, id: &str, presented: &str) -> Result<bool, StoreError> {
+    let result = sqlx::query(
+        "UPDATE devices SET secret_hash = pending_secret_hash, pending_secret_hash = NULL \
+         WHERE id = $1 AND pending_secret_hash = $2",
+    )
+    .bind(id)
+    .bind(refresh_token::digest(presented))
+    .execute(db.pool())
+    .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 impl fmt::Debug for DeviceCredential {
@@ -79,7 +113,7 @@ impl fmt::Debug for DeviceCredential {
 /// Device columns followed by the account's, as `users` reads them.
 const SELECT: &str = "SELECT d.id, d.location, d.created_at, d.secret_hash, \
      u.id, u.email, u.first_name, u.last_name, u.role, u.password_hash, u.disabled_at, \
-     d.last_seen, d.online, d.last_report \
+     d.last_seen, d.online, d.last_report, d.pending_secret_hash \
      FROM devices d JOIN users u ON u.id = d.user_id";
 
 /// (id, location, created_at, secret_hash, the account's columns, then last_seen, online,
@@ -99,6 +133,7 @@ type DeviceRow = (
     Option<i64>,
     i64,
     Option<String>,
+    Option<String>,
 );
 
 fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
@@ -117,6 +152,7 @@ fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
         last_seen,
         online,
         last_report,
+        pending_digest,
     ) = row;
     Ok(DeviceCredential {
         device: DeviceRecord {
@@ -129,6 +165,7 @@ fn from_row(row: DeviceRow) -> Result<DeviceCredential, StoreError> {
             last_report,
         },
         secret_digest,
+        pending_digest,
     })
 }
 
@@ -213,10 +250,14 @@ mod tests {
                 last_report: None,
             },
             secret_digest: digest,
+            pending_digest: None,
         };
-        assert!(credential.secret_matches(&text));
-        assert!(!credential.secret_matches(&text.to_uppercase()));
-        assert!(!credential.secret_matches(""));
+        assert_eq!(credential.secret_matches(&text), SecretMatch::Current);
+        assert_eq!(
+            credential.secret_matches(&text.to_uppercase()),
+            SecretMatch::None
+        );
+        assert_eq!(credential.secret_matches(""), SecretMatch::None);
         assert!(!format!("{credential:?}").contains(&credential.secret_digest));
     }
 }

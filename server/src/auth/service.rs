@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use consult_types::api::{AuthResponse, LoginRequest, Role, Tokens, User};
 use consult_types::clinic::{DeviceLoginRequest, RegisterOrLoginRequest};
 
-use super::device;
+use super::device::{self, SecretMatch};
 use super::refresh_token::{self, RefreshSecret, RevokeReason, Rotation, StoredToken};
 use super::session::AuthSession;
 use super::AuthState;
@@ -104,18 +104,24 @@ pub async fn device_login(
         let reason = LoginFailure::UnknownDevice;
         return Err(refuse(state, account, None, reason, Grant::Device, ip, now).await?);
     };
-    let matches = credential.secret_matches(&request.device_secret);
+    let matched = credential.secret_matches(&request.device_secret);
+    let device_id = credential.device.id;
     let kiosk = credential.device.account;
-    let reason = if !matches {
+    let reason = if matched == SecretMatch::None {
         LoginFailure::WrongSecret
     } else if kiosk.disabled {
         LoginFailure::Disabled
     } else if kiosk.user.role != Role::Kiosk {
         // Devices are only ever bound to kiosk accounts; anything else is a broken store.
-        tracing::error!(device_id = %credential.device.id, user_id = %kiosk.user.id,
+        tracing::error!(%device_id, user_id = %kiosk.user.id,
             role = kiosk.user.role.as_str(), "device bound to a non-kiosk account; refused");
         LoginFailure::RoleMismatch
     } else {
+        if matched == SecretMatch::Pending
+            && device::promote_pending(&state.db, &device_id, &request.device_secret).await?
+        {
+            tracing::info!(%device_id, "the kiosk signed in with its rotated secret; the old one no longer works");
+        }
         return start_session(state, kiosk.user, Grant::Device, ip, now).await;
     };
     let user_id = Some(kiosk.user.id.as_str());

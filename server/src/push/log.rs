@@ -52,6 +52,7 @@ fn payload_json(event: &PushEvent) -> Result<String, StoreError> {
         PushEvent::Appointment(appointment) => serde_json::to_string(appointment),
         PushEvent::JoinRequest(request) => serde_json::to_string(request),
         PushEvent::DeviceStatus(status) => serde_json::to_string(status),
+        PushEvent::DeviceCommand(command) => serde_json::to_string(command),
     };
     result.map_err(|error| StoreError::Corrupt(format!("cannot encode an event: {error}")))
 }

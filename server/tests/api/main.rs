@@ -7,6 +7,7 @@ mod appointments;
 mod calls;
 mod clinic;
 mod common;
+mod device_commands;
 mod devices;
 mod enrolment;
 mod events;

@@ -246,6 +246,10 @@ const ADMINISTRATION: &[Row] = &[
                                                                                      [NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404, NF404]),
     row("POST", "/devices/me/heartbeat", Some(r#"{"version": "0.1.0", "state": "idle", "callPath": "browser"}"#), Shared,
                                                                                      [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
+    row("POST", "/devices/{deviceId}/commands", Some(r#"{"command": "selfTest"}"#), Shared,
+                                                                                     [F403, F403,   F403,  F403, NEW,   F403,  F403,  F403,  F403,  U401]),
+    row("GET",  "/devices/{deviceId}/commands", None, Shared,                   [F403, F403,   F403,  F403, OK,    F403,  F403,  F403,  F403,  U401]),
+    row("POST", "/devices/me/secret", None, Shared,                                  [F403, F403,   F403,  OK,   F403,  F403,  F403,  F403,  OK,    U401]),
     row("POST", "/devices/claims", Some(r#"{"code": "ABCD-EFGH", "location": "Matrix room"}"#), Shared,
                                                                                      [F403, F403,   F403,  F403, NF404, F403,  F403,  F403,  F403,  U401]),
 ];
