@@ -18,14 +18,13 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
-use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use consult_types::api::Envelope;
-use consult_types::clinic::{DeviceHealth, DeviceStatus, Heartbeat, PushEvent};
+use consult_types::clinic::{DeviceHealth, DeviceStatus, Heartbeat, HeartbeatAnswer, PushEvent};
 
 use crate::app::AppState;
 use crate::appointments;
@@ -50,14 +49,6 @@ const MAX_ERROR_CHARS: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default().routes(routes!(heartbeat))
-}
-
-/// The answer to a beat.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BeatAnswer {
-    /// Seconds until the next beat is due.
-    pub next_beat_secs: i64,
 }
 
 #[utoipa::path(
@@ -88,7 +79,7 @@ async fn heartbeat(
     ClientIp(ip): ClientIp,
     KioskSession(kiosk): KioskSession,
     ApiJson(beat): ApiJson<Heartbeat>,
-) -> Result<Json<Envelope<BeatAnswer>>, ApiError> {
+) -> Result<Json<Envelope<HeartbeatAnswer>>, ApiError> {
     let version_chars = beat.version.trim().chars().count();
     if !(1..=MAX_VERSION_CHARS).contains(&version_chars) {
         return Err(ApiError::InvalidValue(format!(
@@ -142,7 +133,7 @@ async fn heartbeat(
         tell_admins(&mut tx, &mut outbox, status).await?;
         outbox.commit(tx, &state.db, &state.hub, now).await?;
     }
-    Ok(Json(Envelope::ok(BeatAnswer {
+    Ok(Json(Envelope::ok(HeartbeatAnswer {
         next_beat_secs: BEAT_SECS,
     })))
 }

@@ -30,7 +30,6 @@ use crate::admin::{AccountView, CreatedDevice, DeviceView};
 use crate::app::{AppState, Health};
 use crate::audit::AuditEntry;
 use crate::enrolment::{Enrolment, Pickup};
-use crate::fleet::BeatAnswer;
 
 /// The name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";
@@ -238,7 +237,7 @@ envelopes! {
     /// A kiosk's enrolment: waiting, or enrolled with its credential.
     PickupEnvelope => Pickup;
     /// When a kiosk beats next.
-    BeatAnswerEnvelope => BeatAnswer;
+    BeatAnswerEnvelope => consult_types::clinic::HeartbeatAnswer;
     DeviceCommandEnvelope => consult_types::clinic::DeviceCommand;
     DeviceCommandListEnvelope => Vec<consult_types::clinic::DeviceCommand>;
     /// A kiosk's new secret, shown this once.

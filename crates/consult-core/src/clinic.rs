@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use consult_types::{
     codes, AppError, Appointment, AuthResponse, Decision, DeviceLoginRequest, Envelope, ErrorBody,
-    ExitPin, ExitPinPolicy, ExitPinVerdict, JitsiSession, JoinRequest, LoginRequest,
-    NewAppointment, Notification, RefreshRequest, User,
+    ExitPin, ExitPinPolicy, ExitPinVerdict, Heartbeat, HeartbeatAnswer, JitsiSession, JoinRequest,
+    LoginRequest, NewAppointment, Notification, RefreshRequest, User,
 };
 
 use crate::tls::{refused_certificate, CaFile};
@@ -262,6 +262,20 @@ impl ClinicClient {
         self.send(
             self.request_to(Method::GET, &["kiosk", "exit-pin"])?
                 .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `POST /devices/me/heartbeat` (kiosks): alive, and how.
+    pub async fn heartbeat(
+        &self,
+        access_token: &str,
+        beat: &Heartbeat,
+    ) -> Result<HeartbeatAnswer, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["devices", "me", "heartbeat"])?
+                .bearer_auth(access_token)
+                .json(beat),
         )
         .await
     }

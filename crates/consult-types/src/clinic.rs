@@ -407,6 +407,15 @@ pub struct Heartbeat {
     pub acknowledged: Vec<String>,
 }
 
+/// The answer to a heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatAnswer {
+    /// Seconds until the next beat is due.
+    pub next_beat_secs: i64,
+}
+
 /// What a kiosk is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,7 +1,8 @@
 //! Kiosk mode's life: the sign-in loop (sign in with the device secret, live, sign in again;
 //! say why while it cannot) and, for each signed-in life, the visits driver that joins and
 //! leaves calls as [`visits::decide`] says, looking again whenever the desk or the call changes
-//! or a visit's moment comes.
+//! or a visit's moment comes, and the heartbeat that tells the clinic's fleet view the kiosk is
+//! alive and what it is doing.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -10,12 +11,17 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
-use consult_types::{AppError, CallControl, JoinCallArgs, KioskStatus};
+use consult_types::{
+    AppError, CallControl, CallPathKind, Heartbeat, JoinCallArgs, KioskActivity, KioskCallPath,
+    KioskStatus,
+};
 
 use super::{lock, Desktop, End, Inner, KIOSK_RETRY};
 use crate::kiosk;
 use crate::visits::{self, Consent, Situation, Step, VisitTiming};
 
+/// Between heartbeats when the server's answer did not say (it says 30 s).
+const BEAT: Duration = Duration::from_secs(30);
 /// The longest the visits driver sleeps without being woken: a missed wake-up costs no more.
 const MAX_NAP: Duration = Duration::from_secs(60);
 /// How long the patient is told before the microphone and camera go on.
@@ -239,6 +245,80 @@ impl Desktop {
     }
 }
 
+impl Desktop {
+    /// One heartbeat for life `generation`: what the kiosk is doing, sent with its session.
+    /// `None` when that life is over; else when to beat next. A beat that fails makes the next
+    /// one say `offlineRecovered`.
+    async fn heartbeat_step(&self, generation: u64, failed_last: &mut bool) -> Option<Duration> {
+        let session = {
+            let guard = self.0.life.read().await;
+            let life = guard
+                .as_ref()
+                .filter(|life| life.generation == generation)?;
+            Arc::clone(&life.session)
+        };
+        let call_path = match self.setup().ok()?.call_support().path {
+            CallPathKind::Embedded => KioskCallPath::Embedded,
+            CallPathKind::Browser => KioskCallPath::Browser,
+            CallPathKind::None => KioskCallPath::None,
+        };
+        let state = if *failed_last {
+            KioskActivity::OfflineRecovered
+        } else if self.0.calls.screen().await.is_some() {
+            KioskActivity::InCall
+        } else {
+            KioskActivity::Idle
+        };
+        let beat = Heartbeat {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            state,
+            call_path,
+            self_test: None,
+            last_error: None,
+            acknowledged: Vec::new(),
+        };
+        let client = session.client().clone();
+        let sent = session
+            .authorized(|token| {
+                let (client, beat) = (client.clone(), beat.clone());
+                async move { client.heartbeat(&token, &beat).await }
+            })
+            .await;
+        match sent {
+            Ok(answer) => {
+                *failed_last = false;
+                let secs = u64::try_from(answer.next_beat_secs)
+                    .unwrap_or(0)
+                    .clamp(5, 300);
+                Some(Duration::from_secs(secs))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "kiosk: the heartbeat did not reach the server");
+                *failed_last = true;
+                Some(BEAT)
+            }
+        }
+    }
+}
+
+/// Kiosk mode's heartbeat for life `generation`: at once, then as the server says; ends with
+/// the life.
+async fn heartbeat_run(desktop: Weak<Inner>, generation: u64) {
+    let mut failed_last = false;
+    loop {
+        let Some(inner) = desktop.upgrade() else {
+            return;
+        };
+        let Some(next) = Desktop(inner)
+            .heartbeat_step(generation, &mut failed_last)
+            .await
+        else {
+            return;
+        };
+        tokio::time::sleep(next).await;
+    }
+}
+
 /// Kiosk mode's sign-in, for the app's lifetime: sign in with the device secret, live until
 /// that life is over, sign in again; while a sign-in fails, say why and try again later.
 async fn kiosk_run(desktop: Weak<Inner>) {
@@ -256,6 +336,7 @@ async fn kiosk_run(desktop: Weak<Inner>) {
                     generation,
                     Arc::clone(&desktop_now.0.kiosk_wake),
                 ));
+                tokio::spawn(heartbeat_run(Arc::downgrade(&desktop_now.0), generation));
                 tracing::info!("kiosk signed in");
                 let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
                 drop(desktop_now);
