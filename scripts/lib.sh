@@ -31,6 +31,9 @@ APT_PACKAGES=(
   desktop-file-utils
   # systemd-analyze checks the server's unit (server/tests/systemd_unit.rs).
   systemd
+  # The in-app updater installs a .deb with `sudo dpkg -i` when pkexec is absent
+  # (tests/tests/installed_updates.rs runs it as root in scripts/check-package).
+  sudo
 )
 
 step() {

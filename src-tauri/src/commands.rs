@@ -9,7 +9,7 @@ use consult_core::desktop::Desktop;
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FirstPaintArgs, JoinCallArgs,
     KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView,
-    StartupState, WaitingRoomAction,
+    StartupState, UpdateAction, WaitingRoomAction,
 };
 
 type Reply<T = ()> = Result<T, AppError>;
@@ -20,10 +20,10 @@ pub async fn startup(desktop: State<'_, Desktop>) -> Reply<StartupState> {
     desktop.startup().await
 }
 
-/// The UI painted its first screen (start-up timing).
+/// The UI painted its first screen (start-up timing; in-app updates may check from now on).
 #[tauri::command]
-pub fn first_paint(args: FirstPaintArgs) {
-    consult_core::startup::first_paint(args);
+pub fn first_paint(desktop: State<'_, Desktop>, args: FirstPaintArgs) {
+    desktop.first_paint(args);
 }
 
 #[tauri::command]
@@ -112,6 +112,13 @@ pub fn call_support(desktop: State<'_, Desktop>) -> Reply<CallSupport> {
 #[tauri::command]
 pub fn diagnostics(desktop: State<'_, Desktop>) -> String {
     desktop.diagnostics()
+}
+
+/// The update banner: shown again, "Later", or "Restart to update".
+#[tauri::command]
+#[tracing::instrument(skip_all, fields(action = ?args))]
+pub async fn update(desktop: State<'_, Desktop>, args: UpdateAction) -> Reply {
+    desktop.update(args).await
 }
 
 #[tauri::command]

@@ -13,6 +13,7 @@ mod settings_store;
 mod single_instance;
 mod stay_awake;
 mod ui;
+mod updater;
 mod window;
 
 use std::process::ExitCode;
@@ -109,6 +110,8 @@ pub fn build<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::new().build())
+        // Used from Rust only (updater.rs): no capability grants the page its commands.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::first_paint,
@@ -126,6 +129,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::save_settings,
             commands::call_support,
             commands::diagnostics,
+            commands::update,
             commands::join_call,
             commands::call_control,
             commands::call_screen,
@@ -155,6 +159,15 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             let kiosk = desktop.is_kiosk();
             let early = desktop.clone();
             tauri::async_runtime::spawn(async move { early.restore_early().await });
+            // The core waits for the first painted screen before it checks.
+            let updates = desktop.clone();
+            let updates_app = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                let key = updater::built_in_key(&updates_app);
+                updates.start_updates(&key, |source| {
+                    updater::PluginUpdater::port(&updates_app, source)
+                });
+            });
             app.manage(desktop);
             if kiosk {
                 tracing::info!("kiosk: the main window is locked");

@@ -7,6 +7,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use consult_core::ports::Ui;
 use consult_types::{
     events, CallScreen, Dashboard, FocusAppointment, KioskStatus, Revised, SessionEnded,
+    UpdateBanner,
 };
 
 use crate::kiosk_shell;
@@ -85,5 +86,9 @@ impl<R: Runtime> Ui for MainWindow<R> {
 
     fn leave_kiosk(&self) {
         kiosk_shell::administrator_exit(&self.app);
+    }
+
+    fn update_changed(&self, banner: &UpdateBanner) {
+        self.emit(events::UPDATE_CHANGED, banner);
     }
 }

@@ -64,7 +64,15 @@ fn the_wiring_serves_every_listed_command_and_nothing_else() {
             );
         }
     }
-    for outside in ["open_devtools", "plugin:store|get", "plugin:store|set"] {
+    // The updater plugin is driven by the core only: the page cannot check or install.
+    for outside in [
+        "open_devtools",
+        "plugin:store|get",
+        "plugin:store|set",
+        "plugin:updater|check",
+        "plugin:updater|download_and_install",
+        "plugin:updater|install",
+    ] {
         let error = get_ipc_response(&window, request(outside, json!({})))
             .expect_err("not in the list, not callable");
         assert!(refused_by_tauri(&error), "{outside}: {error}");

@@ -16,6 +16,7 @@ pub mod process;
 pub mod screensaver;
 pub mod server;
 pub mod session;
+pub mod updates;
 pub mod xwindow;
 
 pub use app::{App, AppLaunch};

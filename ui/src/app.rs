@@ -14,6 +14,7 @@ use crate::pages::call::CallPage;
 use crate::pages::desk::{find_focused, DeskPage};
 use crate::pages::kiosk::KioskPage;
 use crate::pages::login::LoginPage;
+use crate::pages::update::UpdateStrip;
 use crate::pages::waiting::WaitingPage;
 
 #[derive(Clone, PartialEq)]
@@ -112,7 +113,12 @@ pub fn app() -> Html {
                     })
                 })
             };
-            html! { <LoginPage {settings} {notice} {on_signed_in} {on_settings_changed} /> }
+            html! {
+                <>
+                    <LoginPage {settings} {notice} {on_signed_in} {on_settings_changed} />
+                    <UpdateStrip />
+                </>
+            }
         }
         Screen::SignedIn { settings, session } => {
             let on_signed_out = {
@@ -124,7 +130,12 @@ pub fn app() -> Html {
                     })
                 })
             };
-            html! { <SignedIn {session} {on_signed_out} /> }
+            html! {
+                <>
+                    <SignedIn {session} {on_signed_out} />
+                    <UpdateStrip />
+                </>
+            }
         }
     }
 }

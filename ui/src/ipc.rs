@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use consult_types::{
     commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision,
     FirstPaintArgs, JoinCallArgs, KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView,
-    SettingsChange, SettingsView, StartupState, WaitingRoomAction,
+    SettingsChange, SettingsView, StartupState, UpdateAction, WaitingRoomAction,
 };
 
 #[wasm_bindgen]
@@ -117,6 +117,11 @@ pub async fn save_settings(change: SettingsChange) -> Result<SettingsView, AppEr
 /// The diagnostics report for IT support ("Copy diagnostics").
 pub async fn diagnostics() -> Result<String, AppError> {
     invoke(commands::DIAGNOSTICS, &()).await
+}
+
+/// The update banner's buttons, and asking for it again (it arrives as an `update-changed` event).
+pub async fn update(action: UpdateAction) -> Result<(), AppError> {
+    invoke(commands::UPDATE, &Args { args: action }).await
 }
 
 /// How this machine would carry a call, asked once after sign-in so Join can say so.

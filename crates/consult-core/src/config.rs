@@ -67,6 +67,9 @@ pub struct AppConfig {
     /// Only an administrator's file or environment sets it; a doctor's install has none.
     #[serde(default)]
     pub kiosk: Option<KioskConfig>,
+    /// `[updates]`: in-app updates (see [`crate::updates`]).
+    #[serde(default)]
+    pub updates: UpdatesConfig,
     /// Settings (in [`SettingsView`](consult_types::SettingsView) naming) set by the file or
     /// the environment, filled in by [`AppConfig::load`].
     #[serde(skip)]
@@ -141,6 +144,52 @@ pub struct KioskConfig {
     pub clinic_name: Option<String>,
 }
 
+/// `[updates]` (`CONSULT_UPDATES__ENABLED`, `…__ENDPOINT`, `…__CHECK_INTERVAL_HOURS`): in-app
+/// updates. `public_key` is accepted only from the machine-wide file (see [`AppConfig::load`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// In-app updates on (the default) or off: managed installs update through their package
+    /// manager, and IT turns this off for them.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The update endpoint, `https://…` only; `{{target}}`, `{{arch}}` and
+    /// `{{current_version}}` are replaced by the updater. Unset: no in-app updates.
+    #[serde(default)]
+    pub endpoint: Option<Url>,
+    /// Hours between two checks (the first comes some seconds after the first screen).
+    #[serde(default = "default_check_interval_hours")]
+    pub check_interval_hours: u64,
+    /// The minisign public key (the contents of `tauri signer generate`'s `.pub` file) of a
+    /// clinic's own update channel, replacing the one built into the app. Machine-wide file only.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> UpdatesConfig {
+        UpdatesConfig {
+            enabled: true,
+            endpoint: None,
+            check_interval_hours: DEFAULT_CHECK_INTERVAL_HOURS,
+            public_key: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_check_interval_hours() -> u64 {
+    DEFAULT_CHECK_INTERVAL_HOURS
+}
+
+/// Hours between update checks when `[updates] check_interval_hours` is unset.
+pub const DEFAULT_CHECK_INTERVAL_HOURS: u64 = 6;
+/// The longest interval a setting may ask for: a week.
+pub const MAX_CHECK_INTERVAL_HOURS: u64 = 24 * 7;
+
 /// `keychain = "os" | "none"`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +245,11 @@ const ENV_KEYS: &[&str] = &[
     "notifications__calls",
     "notifications__reminders",
     "notifications__show_patient_names",
+    "updates__enabled",
+    "updates__endpoint",
+    "updates__check_interval_hours",
+    // Read only to be refused with a clear error: the key belongs in the machine-wide file.
+    "updates__public_key",
 ];
 /// Config keys the user could otherwise change, with their names in `SettingsView`.
 const USER_FACING: &[(&str, &str)] = &[
@@ -239,6 +293,16 @@ impl AppConfig {
     /// [`AppConfig::load`] with the machine-wide file at `machine` (tests use their own).
     pub fn load_with_machine(file: &Path, machine: Option<&Path>) -> Result<AppConfig, AppError> {
         let mut admin = Figment::new().merge(Toml::file(file)).merge(environment());
+        if admin.find_value("updates.public_key").is_ok() {
+            // Whoever can write the user's file or environment must not choose whose updates
+            // the app installs.
+            return Err(AppError::Config {
+                detail: format!(
+                    "[updates] public_key is accepted only in the machine-wide file{}, which only an administrator can change; remove it from the user's configuration file and the environment (CONSULT_UPDATES__PUBLIC_KEY)",
+                    machine.map_or_else(String::new, |machine| format!(" {}", machine.display()))
+                ),
+            });
+        }
         if let Some(machine) = machine {
             // Last, so what it sets wins over the user's file and the environment.
             admin = admin.merge(Toml::file(machine));
@@ -346,6 +410,7 @@ impl AppConfig {
                 });
             }
         }
+        validate_updates(&self.updates)?;
         if let Some(browser) = &self.browser {
             // A relative path would depend on the directory the app was started from.
             if !browser.is_absolute() {
@@ -381,6 +446,49 @@ pub fn validate_idle_logoff_secs(secs: u64) -> Result<(), AppError> {
             ),
         })
     }
+}
+
+/// `[updates]`: the endpoint is HTTPS with a host, the interval between an hour and a week, a
+/// public key is not empty.
+pub fn validate_updates(updates: &UpdatesConfig) -> Result<(), AppError> {
+    if let Some(endpoint) = &updates.endpoint {
+        if endpoint.scheme() != "https" {
+            return Err(AppError::Config {
+                detail: format!(
+                    "[updates] endpoint {endpoint} must use https:// (updates are never fetched over plain HTTP, not even from this machine)"
+                ),
+            });
+        }
+        if endpoint.cannot_be_a_base() || endpoint.host().is_none() {
+            return Err(AppError::Config {
+                detail: format!("[updates] endpoint {endpoint} has no host"),
+            });
+        }
+        if !endpoint.username().is_empty() || endpoint.password().is_some() {
+            // It would end up in logs and the diagnostics; the channel is public anyway.
+            return Err(AppError::Config {
+                detail: "[updates] endpoint must not carry a user name or password".into(),
+            });
+        }
+    }
+    if !(1..=MAX_CHECK_INTERVAL_HOURS).contains(&updates.check_interval_hours) {
+        return Err(AppError::Config {
+            detail: format!(
+                "[updates] check_interval_hours must be between 1 and {MAX_CHECK_INTERVAL_HOURS}, not {}",
+                updates.check_interval_hours
+            ),
+        });
+    }
+    if updates
+        .public_key
+        .as_deref()
+        .is_some_and(|key| key.trim().is_empty())
+    {
+        return Err(AppError::Config {
+            detail: "[updates] public_key is empty: set the contents of the update key's .pub file, or remove the line to use the key built into the app".into(),
+        });
+    }
+    Ok(())
 }
 
 /// HTTPS, or plain HTTP to this machine only; with a host.
@@ -742,6 +850,104 @@ mod tests {
             );
             let path = find("call_path").unwrap();
             assert!(path.1.starts_with("machine-wide file "), "{path:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn updates_default_to_on_every_six_hours_without_an_endpoint() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            let config = AppConfig::load_with_machine(&file, None).unwrap();
+            assert_eq!(config.updates, UpdatesConfig::default());
+            assert!(config.updates.enabled);
+            assert_eq!(config.updates.check_interval_hours, 6);
+            assert_eq!(config.updates.endpoint, None);
+
+            jail.create_file(
+                "config.toml",
+                "[updates]\nendpoint = \"https://updates.clinic.example/{{target}}/{{arch}}/{{current_version}}\"\ncheck_interval_hours = 2\n",
+            )?;
+            jail.set_env("CONSULT_UPDATES__ENABLED", "false");
+            let config = AppConfig::load_with_machine(&file, None).unwrap();
+            assert!(!config.updates.enabled);
+            assert_eq!(config.updates.check_interval_hours, 2);
+            // The placeholders survive parsing (percent-encoded in the path; the updater
+            // replaces either spelling).
+            let endpoint = config.updates.endpoint.clone().unwrap().to_string();
+            assert!(endpoint.contains("target"), "{endpoint}");
+            assert!(config.presets().is_empty(), "administrator-only settings");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_update_endpoint_must_be_https_and_the_interval_sane() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            for bad in [
+                "[updates]\nendpoint = \"http://updates.clinic.example/latest.json\"\n",
+                "[updates]\nendpoint = \"http://127.0.0.1:9/latest.json\"\n",
+                "[updates]\nendpoint = \"file:///tmp/latest.json\"\n",
+                "[updates]\nendpoint = \"https://user:secret@updates.clinic.example/latest.json\"\n",
+                "[updates]\ncheck_interval_hours = 0\n",
+                "[updates]\ncheck_interval_hours = 1000\n",
+                "[updates]\nchannel = \"beta\"\n",
+            ] {
+                jail.create_file("config.toml", bad)?;
+                let result = AppConfig::load_with_machine(&file, None);
+                assert!(
+                    matches!(result, Err(AppError::Config { .. })),
+                    "{bad}: {result:?}"
+                );
+            }
+            jail.create_file(
+                "config.toml",
+                "[updates]\nendpoint = \"http://updates.clinic.example/latest.json\"\n",
+            )?;
+            match AppConfig::load_with_machine(&file, None) {
+                Err(AppError::Config { detail }) => assert!(detail.contains("https"), "{detail}"),
+                other => panic!("expected a config error, got {other:?}"),
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_update_public_key_is_taken_from_the_machine_wide_file_only() {
+        Jail::expect_with(|jail| {
+            let file = jail.directory().join("config.toml");
+            let machine = jail.directory().join("machine.toml");
+            jail.create_file(
+                "machine.toml",
+                "[updates]\npublic_key = \"dW50cnVzdGVkIGNvbW1lbnQ6IG1pbmlzaWduIHB1YmxpYyBrZXk=\"\n",
+            )?;
+            let config = AppConfig::load_with_machine(&file, Some(&machine)).unwrap();
+            assert_eq!(
+                config.updates.public_key.as_deref(),
+                Some("dW50cnVzdGVkIGNvbW1lbnQ6IG1pbmlzaWduIHB1YmxpYyBrZXk=")
+            );
+
+            // From the user's file: refused, even when the machine file sets one too.
+            jail.create_file("config.toml", "[updates]\npublic_key = \"users-own-key\"\n")?;
+            for machine in [None, Some(machine.as_path())] {
+                match AppConfig::load_with_machine(&file, machine) {
+                    Err(AppError::Config { detail }) => {
+                        assert!(detail.contains("public_key"), "{detail}");
+                        assert!(detail.contains("machine-wide file"), "{detail}");
+                    }
+                    other => panic!("expected a config error, got {other:?}"),
+                }
+            }
+
+            // From the environment: refused too.
+            jail.create_file("config.toml", "")?;
+            jail.set_env("CONSULT_UPDATES__PUBLIC_KEY", "environment-key");
+            let from_env = AppConfig::load_with_machine(&file, Some(&machine));
+            assert!(
+                matches!(&from_env, Err(AppError::Config { detail }) if detail.contains("CONSULT_UPDATES__PUBLIC_KEY")),
+                "{from_env:?}"
+            );
             Ok(())
         });
     }

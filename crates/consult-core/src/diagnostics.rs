@@ -31,6 +31,8 @@ pub struct Inputs {
     /// The settings in force (the user's choices under the presets), or why there are none.
     pub in_force: Result<SettingsView, String>,
     pub call: Result<CallSupport, String>,
+    /// In-app updates: on or off and why, and the last check ("last update check: …").
+    pub updates: Vec<String>,
     pub log_file: Option<PathBuf>,
     pub log_lines: Vec<String>,
 }
@@ -41,6 +43,7 @@ pub fn gather(
     machine_file: Option<&Path>,
     in_force: Result<SettingsView, String>,
     call: Result<CallSupport, String>,
+    updates: Vec<String>,
     log_dir: Option<&Path>,
 ) -> Inputs {
     let mut env_names: Vec<String> = std::env::vars_os()
@@ -58,6 +61,7 @@ pub fn gather(
         settings: crate::config::AppConfig::origins(config_file, machine_file),
         in_force,
         call,
+        updates,
         log_file: log_dir.map(|dir| dir.join(logfile::FILE_NAME)),
         log_lines: log_dir.map_or_else(Vec::new, |dir| logfile::last_lines(dir, LOG_LINES)),
     }
@@ -162,6 +166,10 @@ pub fn report(inputs: &Inputs) -> String {
         Err(error) => {
             let _ = writeln!(out, "  unknown: {}", redact_tokens(error));
         }
+    }
+    let _ = writeln!(out, "\nUpdates:");
+    for line in &inputs.updates {
+        let _ = writeln!(out, "  {}", redact_tokens(line));
     }
     match &inputs.log_file {
         Some(path) => {
@@ -279,6 +287,10 @@ mod tests {
                 reason: Some("the webview has no WebRTC".into()),
                 install_hint: None,
             }),
+            updates: vec![
+                "in-app updates: on".into(),
+                "last update check: failed: the update server could not be reached: connection refused".into(),
+            ],
             log_file: Some("/home/u/.local/share/app.consult.desktop/logs/consult.log".into()),
             log_lines: vec![
                 "INFO signed in: desk started".into(),
@@ -303,6 +315,7 @@ mod tests {
             "preset: serverUrl",
             "browser window (Chromium), detected",
             "why: the webview has no WebRTC",
+            "Updates:\n  in-app updates: on\n  last update check: failed: the update server could not be reached",
             "Last 2 log lines of /home/u/.local/share/app.consult.desktop/logs/consult.log:",
             "INFO signed in: desk started",
         ] {

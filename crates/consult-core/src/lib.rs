@@ -22,6 +22,8 @@
 //!   its own sign-in shows.
 //! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
 //!   runs it, and which path carries it here (webview, browser window, or none and why).
+//! - [`updates`]: in-app updates: when to check, when to ask, never during a call or on a kiosk
+//!   (I/O-free; the shell's updater behind the [`ports::Updater`] port does the rest).
 //! - [`desktop`]: the one service the shell talks to: the signed-in life (sign-in or restore,
 //!   desk, idle sign-out, the call, sign-out and its reasons), reaching the shell only through
 //!   the [`ports`].
@@ -44,6 +46,7 @@ pub mod session;
 pub mod settings;
 pub mod startup;
 pub mod tls;
+pub mod updates;
 pub mod visits;
 pub mod waiting;
 

@@ -1,12 +1,18 @@
 //! The ports through which the core's [`Desktop`](crate::desktop::Desktop) reaches the outside:
-//! the UI, native notifications and the call's window. The Tauri shell implements them; the core's
-//! tests implement them with recorders. Each returns at once: a port hands work to its own task
-//! and never calls back into the core while the core waits on it.
+//! the UI, native notifications, the call's window and the updater. The Tauri shell implements
+//! them; the core's tests implement them with recorders. Each returns at once: a port hands work
+//! to its own task and never calls back into the core while the core waits on it. The
+//! [`Updater`] is the one exception: its futures are the work itself, and the core runs them (and
+//! its blocking `install`) on a task of their own.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use url::Url;
 
 use consult_types::{
     CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, SessionEnded,
+    UpdateBanner,
 };
 
 use crate::alerts::Alert;
@@ -32,6 +38,43 @@ pub trait Ui: Send + Sync + 'static {
     /// Kiosk mode's administrator exit, after a right PIN: end the app with the exit code the
     /// kiosk's service does not restart.
     fn leave_kiosk(&self);
+    /// The in-app update banner after any change.
+    fn update_changed(&self, banner: &UpdateBanner);
+}
+
+/// A future the [`Updater`] port returns.
+pub type UpdateFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, UpdateError>> + Send + 'a>>;
+
+/// In-app updates: the shell's updater (Tauri's plugin: the endpoint over HTTPS with the app's
+/// trusted roots and `server_ca_file`, minisign signatures). The core decides when each runs
+/// ([`crate::updates`]); one call at a time.
+pub trait Updater: Send + Sync + 'static {
+    /// Asks the endpoint whether a newer version than this one is offered: its version.
+    fn check(&self) -> UpdateFuture<'_, Option<String>>;
+    /// Downloads what the last check offered and verifies its signature with the app's public
+    /// key; the verified bytes are kept for [`Updater::install`]. Returns their version.
+    fn download(&self) -> UpdateFuture<'_, String>;
+    /// Installs the verified download (a `.deb`: `dpkg -i` through pkexec or sudo). The bytes
+    /// are verified again first. Blocks until the installer is done.
+    fn install(&self) -> Result<(), UpdateError>;
+    /// Ends the app and starts the installed version.
+    fn restart(&self);
+}
+
+/// Why an update step failed, in words for the log, the diagnostics and the banner (never a
+/// secret: no key, no URL query).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    #[error("the update server could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the update server's answer was not usable: {0}")]
+    BadAnswer(String),
+    #[error("the update's signature does not match (not installed): {0}")]
+    BadSignature(String),
+    #[error("the update could not be installed: {0}")]
+    Install(String),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// Native notifications.

@@ -23,13 +23,7 @@ impl CaFile {
     /// Reads `path`. The error says what is wrong with the file, for a message that names the
     /// setting; reqwest would parse lazily, and a broken file must never mean fewer roots.
     pub fn read(path: &Path) -> Result<CaFile, String> {
-        let pem = std::fs::read(path).map_err(|error| error.to_string())?;
-        let ders = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| error.to_string())?;
-        if ders.is_empty() {
-            return Err("it holds no PEM certificate".into());
-        }
+        let ders = read_ders(path)?;
         let certificates = ders
             .iter()
             .map(|der| reqwest::Certificate::from_der(der.as_ref()))
@@ -37,6 +31,19 @@ impl CaFile {
             .map_err(|error| error.to_string())?;
         Ok(CaFile { certificates })
     }
+}
+
+/// The certificates of an administrator's PEM file, DER-encoded, for a client of another TLS
+/// stack (the updater's); the same checks as [`CaFile::read`].
+pub fn read_ders(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|error| error.to_string())?;
+    let ders = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| error.to_string())?;
+    if ders.is_empty() {
+        return Err("it holds no PEM certificate".into());
+    }
+    Ok(ders)
 }
 
 /// Why the server's certificate was refused, when that is why `error` happened: words that

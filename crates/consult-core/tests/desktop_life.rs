@@ -19,7 +19,9 @@ use consult_core::config::{AppConfig, CallPathChoice};
 use consult_core::desk::DeskOptions;
 use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
 use consult_core::idle::SleepClock;
-use consult_core::ports::{CallWindow, NotificationAction, Notifier, Ui};
+use consult_core::ports::{
+    CallWindow, NotificationAction, Notifier, Ui, UpdateError, UpdateFuture, Updater,
+};
 use consult_core::push::PushOptions;
 use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::config::ServerConfig;
@@ -54,6 +56,8 @@ struct Shell {
     reloads: Mutex<usize>,
     /// Administrator exits asked for.
     exits: Mutex<usize>,
+    /// In-app update banners sent.
+    banners: Mutex<Vec<consult_types::UpdateBanner>>,
 }
 
 impl Ui for Shell {
@@ -80,6 +84,9 @@ impl Ui for Shell {
     }
     fn leave_kiosk(&self) {
         *self.exits.lock().unwrap() += 1;
+    }
+    fn update_changed(&self, banner: &consult_types::UpdateBanner) {
+        self.banners.lock().unwrap().push(banner.clone());
     }
 }
 
@@ -263,6 +270,7 @@ impl World {
             kiosk_retry: Some(Duration::from_millis(200)),
             log_dir: None,
             config_file: None,
+            update_first_delay: Some(Duration::from_millis(200)),
         };
         (Desktop::new(setup, ports, options), shell)
     }
@@ -873,6 +881,54 @@ mod kiosk_mode {
         assert!(answer.status().is_success(), "{answer:?}");
     }
 
+    /// The demo kiosk as the administrator's `GET /devices` shows it.
+    async fn demo_kiosk_in_fleet(world: &World) -> serde_json::Value {
+        let admin = world.client().login(ADMIN, PASSWORD).await.unwrap();
+        let devices: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}devices", world.server_url()))
+            .bearer_auth(&admin.tokens.access_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        devices["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|device| device["deviceId"] == DEMO_DEVICE_ID)
+            .unwrap()
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_kiosk_beats_and_the_clinic_sees_it_online_and_idle() {
+        let world = World::start().await;
+        assert_eq!(demo_kiosk_in_fleet(&world).await["online"], false);
+        let (desktop, shell) = kiosk(&world, DEMO_DEVICE_SECRET, 0o600);
+        desktop.startup().await.unwrap();
+        shell
+            .kiosk_becomes("the kiosk ready", |s| *s == KioskStatus::Ready)
+            .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let seen = loop {
+            let seen = demo_kiosk_in_fleet(&world).await;
+            if seen["online"] == true || std::time::Instant::now() > deadline {
+                break seen;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(seen["online"], true, "{seen}");
+        assert_eq!(seen["lastReport"]["state"], "idle", "{seen}");
+        assert_eq!(
+            seen["lastReport"]["version"],
+            env!("CARGO_PKG_VERSION"),
+            "{seen}"
+        );
+        assert!(seen["lastReport"]["callPath"].is_string(), "{seen}");
+    }
+
     #[tokio::test]
     async fn a_kiosk_signs_itself_in_and_never_shows_a_login_form() {
         let world = World::start().await;
@@ -1153,4 +1209,260 @@ mod kiosk_mode {
             .wait_for("the call left", |shell| !shell.call_open())
             .await;
     }
+}
+
+/// The shell's updater as the core sees it: offers `version`, and records what the core asked
+/// of it. The decisions under test are the core's (when to check, ask, install, restart).
+struct FakeUpdater {
+    version: String,
+    install_fails: bool,
+    checks: Mutex<usize>,
+    downloads: Mutex<usize>,
+    installs: Mutex<usize>,
+    restarts: Mutex<usize>,
+}
+
+impl FakeUpdater {
+    fn offering(version: &str, install_fails: bool) -> Arc<FakeUpdater> {
+        Arc::new(FakeUpdater {
+            version: version.into(),
+            install_fails,
+            checks: Mutex::new(0),
+            downloads: Mutex::new(0),
+            installs: Mutex::new(0),
+            restarts: Mutex::new(0),
+        })
+    }
+
+    fn count(counter: &Mutex<usize>) -> usize {
+        *counter.lock().unwrap()
+    }
+}
+
+impl Updater for FakeUpdater {
+    fn check(&self) -> UpdateFuture<'_, Option<String>> {
+        *self.checks.lock().unwrap() += 1;
+        Box::pin(async move { Ok(Some(self.version.clone())) })
+    }
+    fn download(&self) -> UpdateFuture<'_, String> {
+        *self.downloads.lock().unwrap() += 1;
+        Box::pin(async move { Ok(self.version.clone()) })
+    }
+    fn install(&self) -> Result<(), UpdateError> {
+        *self.installs.lock().unwrap() += 1;
+        if self.install_fails {
+            Err(UpdateError::Install(
+                "dpkg: error processing archive".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+    fn restart(&self) {
+        *self.restarts.lock().unwrap() += 1;
+    }
+}
+
+fn with_updates(config: &mut AppConfig) {
+    config.updates.endpoint =
+        Some(Url::parse("https://updates.clinic.example/latest.json").unwrap());
+}
+
+impl Shell {
+    fn last_banner(&self) -> Option<consult_types::UpdateBanner> {
+        self.banners.lock().unwrap().last().cloned()
+    }
+}
+
+fn ready(version: &str) -> Option<consult_types::UpdateBanner> {
+    Some(consult_types::UpdateBanner::Ready {
+        version: version.into(),
+    })
+}
+
+fn paint(desktop: &Desktop) {
+    desktop.first_paint(consult_types::FirstPaintArgs {
+        at_unix_ms: 1_764_763_200_000.0,
+    });
+}
+
+#[tokio::test]
+async fn an_update_is_checked_after_the_first_paint_and_restart_installs_it() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop_configured(None, None, with_updates);
+    let updater = FakeUpdater::offering("0.2.0", false);
+    let port: Arc<dyn Updater> = updater.clone();
+    desktop.start_updates("built-in key", |_| Ok(port));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        FakeUpdater::count(&updater.checks),
+        0,
+        "nothing before the first paint"
+    );
+
+    paint(&desktop);
+    shell
+        .wait_for("the update offered", |shell| {
+            shell.last_banner() == ready("0.2.0")
+        })
+        .await;
+    assert_eq!(FakeUpdater::count(&updater.downloads), 1);
+    assert_eq!(FakeUpdater::count(&updater.installs), 0, "asked first");
+    assert!(desktop
+        .diagnostics()
+        .contains("last update check: Consult 0.2.0 downloaded"));
+
+    desktop
+        .update(consult_types::UpdateAction::Later)
+        .await
+        .unwrap();
+    assert_eq!(
+        shell.last_banner(),
+        Some(consult_types::UpdateBanner::Hidden)
+    );
+
+    desktop
+        .update(consult_types::UpdateAction::Restart)
+        .await
+        .unwrap();
+    assert_eq!(FakeUpdater::count(&updater.installs), 1);
+    assert_eq!(
+        FakeUpdater::count(&updater.restarts),
+        1,
+        "installed, then restarted"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_install_is_told_in_the_banner_and_nothing_restarts() {
+    let world = World::start().await;
+    let (desktop, shell) = world.desktop_configured(None, None, with_updates);
+    let updater = FakeUpdater::offering("0.2.0", true);
+    let port: Arc<dyn Updater> = updater.clone();
+    desktop.start_updates("built-in key", |_| Ok(port));
+    paint(&desktop);
+    shell
+        .wait_for("the update offered", |shell| {
+            shell.last_banner() == ready("0.2.0")
+        })
+        .await;
+    desktop
+        .update(consult_types::UpdateAction::Restart)
+        .await
+        .unwrap();
+    match shell.last_banner() {
+        Some(consult_types::UpdateBanner::InstallFailed { message, .. }) => {
+            assert!(
+                message.contains("dpkg: error processing archive"),
+                "{message}"
+            );
+        }
+        other => panic!("expected the failure in the banner, got {other:?}"),
+    }
+    assert_eq!(FakeUpdater::count(&updater.restarts), 0);
+}
+
+#[tokio::test]
+async fn without_a_key_or_when_turned_off_nothing_is_checked() {
+    let world = World::start().await;
+    for (key, configure) in [
+        ("", with_updates as fn(&mut AppConfig)),
+        ("built-in key", |config: &mut AppConfig| {
+            with_updates(config);
+            config.updates.enabled = false;
+        }),
+    ] {
+        let (desktop, shell) = world.desktop_configured(None, None, configure);
+        let updater = FakeUpdater::offering("0.2.0", false);
+        let port: Arc<dyn Updater> = updater.clone();
+        desktop.start_updates(key, |_| Ok(port));
+        paint(&desktop);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(FakeUpdater::count(&updater.checks), 0);
+        assert!(shell.last_banner().is_none());
+        assert!(desktop.diagnostics().contains("in-app updates: off"));
+        assert!(matches!(
+            desktop.update(consult_types::UpdateAction::Restart).await,
+            Err(AppError::Update { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn an_update_found_during_a_call_is_asked_for_when_the_call_ends() {
+    let world = World::start_with_meetings().await;
+    let (doctor, doctor_shell) = world.desktop(None);
+    doctor.login(login(DOCTOR)).await.unwrap();
+    doctor_shell.online().await;
+    let (agency, shell) = world.desktop_configured(None, None, |config| {
+        world.calls_in_stand_in_browser(config);
+        with_updates(config);
+    });
+    agency.login(login(AGENCY)).await.unwrap();
+    shell.online().await;
+    let appointment = shell
+        .last_dashboard()
+        .unwrap()
+        .value
+        .appointments
+        .into_iter()
+        .find(|a| a.agency_id.is_some())
+        .expect("the agency has an appointment on the demo schedule")
+        .id;
+    agency
+        .waiting_room(WaitingRoomAction::Ask {
+            appointment_id: appointment,
+        })
+        .await
+        .unwrap();
+    doctor_shell
+        .wait_for("the doctor sees the request", |shell| {
+            shell
+                .last_dashboard()
+                .is_some_and(|d| !d.value.join_requests.is_empty())
+        })
+        .await;
+    let id = doctor_shell.last_dashboard().unwrap().value.join_requests[0]
+        .id
+        .clone();
+    doctor
+        .decide(DecideArgs {
+            join_request_id: id,
+            decision: Decision::Admit,
+        })
+        .await
+        .unwrap();
+    shell
+        .wait_for("the agency's call open", |shell| shell.call_open())
+        .await;
+
+    let updater = FakeUpdater::offering("0.2.0", false);
+    let port: Arc<dyn Updater> = updater.clone();
+    agency.start_updates("built-in key", |_| Ok(port));
+    paint(&agency);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while FakeUpdater::count(&updater.downloads) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never downloaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_ne!(
+        shell.last_banner(),
+        ready("0.2.0"),
+        "never asked during a call"
+    );
+    assert!(matches!(
+        agency.update(consult_types::UpdateAction::Restart).await,
+        Err(AppError::Update { .. })
+    ));
+    assert_eq!(FakeUpdater::count(&updater.installs), 0);
+
+    agency.leave_call().await;
+    shell
+        .wait_for("the update offered after the call", |shell| {
+            shell.last_banner() == ready("0.2.0")
+        })
+        .await;
+    agency.logout().await.unwrap();
+    doctor.logout().await.unwrap();
 }

@@ -72,6 +72,10 @@ pub mod commands {
         CALL_SUPPORT = "call_support";
         /// The plain-text diagnostics report for IT support (no secret in it): → `String`.
         DIAGNOSTICS = "diagnostics";
+        /// The update banner: [`crate::UpdateAction`] → `()`. `Show` sends it again as an
+        /// `update-changed` event, `Later` hides it until the next check, `Restart` installs the
+        /// verified update and restarts the app (refused during a call).
+        UPDATE = "update";
         /// Joins an appointment's call: [`crate::JoinCallArgs`] → [`crate::CallScreen`].
         JOIN_CALL = "join_call";
         /// One control of the running call: [`crate::CallControl`] → `()`. The new state arrives as
@@ -101,6 +105,40 @@ pub mod events {
     pub const SESSION_ENDED: &str = "session-ended";
     /// Payload [`super::FocusAppointment`]: a notification or deep link asks for an appointment.
     pub const FOCUS_APPOINTMENT: &str = "focus-appointment";
+    /// Payload [`super::UpdateBanner`]: the in-app update banner after any change.
+    pub const UPDATE_CHANGED: &str = "update-changed";
+}
+
+/// The in-app update banner: hidden, or a verified update ready to install, being installed, or
+/// whose install failed (the app keeps running). Never shown during a call or on a kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum UpdateBanner {
+    Hidden,
+    /// "Consult <version> is ready. Restart to update / Later".
+    Ready {
+        version: String,
+    },
+    Installing {
+        version: String,
+    },
+    /// What went wrong and what to do.
+    InstallFailed {
+        version: String,
+        message: String,
+    },
+}
+
+/// Arguments of `update`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UpdateAction {
+    /// Send the banner again (a page that just started listening).
+    Show,
+    /// Hide the banner until the next check.
+    Later,
+    /// Install the verified update, then restart the app.
+    Restart,
 }
 
 /// Arguments of the `login` command.
@@ -445,6 +483,10 @@ pub enum AppError {
 
     #[error("The app's configuration is not valid: {detail}")]
     Config { detail: String },
+
+    /// "Restart to update" cannot run now (`detail` says why).
+    #[error("{detail}")]
+    Update { detail: String },
 
     /// The core refused a call control (not joined yet, moderator only, …).
     #[error("{refusal}")]

@@ -17,7 +17,7 @@
 //! the XMPP domain `127.0.0.1`: a token with `sub: "127.0.0.1:<port>"` is refused, as Prosody
 //! would refuse it.
 
-mod certs;
+pub(crate) mod certs;
 mod http;
 
 use std::collections::HashMap;

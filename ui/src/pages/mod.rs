@@ -5,4 +5,5 @@ pub mod desk;
 pub mod kiosk;
 pub mod login;
 pub mod settings;
+pub mod update;
 pub mod waiting;

@@ -22,6 +22,7 @@ mod kiosk_life;
 mod maintenance;
 mod relay;
 pub mod setup;
+mod updates;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,6 +47,7 @@ use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
 use relay::{CallRelay, DeskRelay, OnScreen, Revisions};
 pub use setup::Setup;
+pub use updates::{UpdateSource, UPDATE_TIMEOUT};
 
 /// The shell's side of the core.
 #[derive(Clone)]
@@ -71,6 +73,8 @@ pub struct DesktopOptions {
     pub log_dir: Option<PathBuf>,
     /// The user's (or `--config`'s) configuration file, for the diagnostics report.
     pub config_file: Option<PathBuf>,
+    /// Replaces [`crate::updates::FIRST_CHECK_DELAY`] (tests cannot wait).
+    pub update_first_delay: Option<Duration>,
 }
 
 /// How long a kiosk that cannot sign in waits before it tries again.
@@ -103,6 +107,8 @@ struct Inner {
     kiosk_wake: Arc<tokio::sync::Notify>,
     /// The keychain read begun at launch ([`Desktop::restore_early`]), for the first `startup`.
     early: tokio::sync::Mutex<EarlyRestore>,
+    /// In-app updates ([`crate::updates`], carried out by `updates.rs`).
+    updates: updates::UpdatesLink,
 }
 
 /// The saved sign-in read before the page asks for it: the page takes the result once; a later
@@ -164,6 +170,7 @@ impl Desktop {
         let revisions = Arc::new(Revisions::default());
         let on_screen = Arc::new(OnScreen::new(Arc::clone(&ports.notifier)));
         let kiosk_wake = Arc::new(tokio::sync::Notify::new());
+        let updates = updates::UpdatesLink::default();
         let calls = CallHub::new(Arc::new(CallRelay {
             ui: Arc::clone(&ports.ui),
             notifier: on_screen.clone(),
@@ -173,6 +180,7 @@ impl Desktop {
             hold: Mutex::new(None),
             setup: setup.as_ref().ok().cloned(),
             changed: Arc::clone(&kiosk_wake),
+            updates_wake: Arc::clone(&updates.wake),
         }));
         Desktop(Arc::new(Inner {
             setup,
@@ -190,6 +198,7 @@ impl Desktop {
             kiosk_running: AtomicBool::new(false),
             kiosk_wake,
             early: tokio::sync::Mutex::new(EarlyRestore::NotBegun),
+            updates,
         }))
     }
 
@@ -392,6 +401,7 @@ impl Desktop {
                 .map(|setup| setup.settings())
                 .map_err(Clone::clone),
             setup.map(|setup| setup.call_support()),
+            self.update_lines(),
             options.log_dir.as_deref(),
         ))
     }

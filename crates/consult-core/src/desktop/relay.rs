@@ -112,6 +112,8 @@ pub struct CallRelay {
     pub setup: Option<Arc<Setup>>,
     /// Told of every change (a kiosk's visits driver waits on it).
     pub changed: Arc<Notify>,
+    /// Told of every change too: the updates' driver never asks during a call.
+    pub updates_wake: Arc<Notify>,
 }
 
 impl CallRelay {
@@ -132,12 +134,14 @@ impl CallHost for CallRelay {
         self.ui
             .call_changed(&self.revisions.stamp(Some(screen.clone())));
         self.changed.notify_one();
+        self.updates_wake.notify_one();
     }
 
     fn closed(&self) {
         self.held().take();
         self.ui.call_changed(&self.revisions.stamp(None));
         self.changed.notify_one();
+        self.updates_wake.notify_one();
     }
 
     fn knocking(&self, knocker: &KnockingParticipant, screen: &CallScreen) {
@@ -185,6 +189,7 @@ mod tests {
         fn show(&self) {}
         fn reload(&self) {}
         fn leave_kiosk(&self) {}
+        fn update_changed(&self, _banner: &consult_types::UpdateBanner) {}
     }
 
     impl Notifier for Shell {
@@ -214,6 +219,7 @@ mod tests {
             hold: Mutex::new(None),
             setup: None,
             changed: Arc::default(),
+            updates_wake: Arc::default(),
         };
         let screen = CallScreen {
             session_id: "ses_1".into(),

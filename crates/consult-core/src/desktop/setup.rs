@@ -64,6 +64,11 @@ impl Setup {
         self.config.kiosk.as_ref()
     }
 
+    /// `[updates]`, and the CA file the clinic server's client trusts (the updater trusts it too).
+    pub fn updates(&self) -> (&crate::config::UpdatesConfig, Option<&Path>) {
+        (&self.config.updates, self.config.server_ca_file.as_deref())
+    }
+
     /// The session manager for the server in force.
     pub fn session(&self) -> Arc<SessionManager> {
         Arc::clone(&lock(&self.session))
