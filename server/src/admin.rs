@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use consult_types::api::{Envelope, Role, User};
-use consult_types::clinic::{DeviceHealth, Heartbeat};
+use consult_types::clinic::DeviceStatus;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -399,38 +399,32 @@ pub struct CreatedDevice {
     pub user: AccountView,
 }
 
-/// A device as `GET /devices` lists it: never its secret.
+/// A device as `GET /devices` lists it: its status (as `device_status` events carry it), when it
+/// was made and its account; never its secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
-    pub device_id: String,
-    pub location: String,
+    #[serde(flatten)]
+    pub status: DeviceStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub user: AccountView,
-    /// Heartbeats arrive; false after three missed ones (and before the first).
-    pub online: bool,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_seen: Option<OffsetDateTime>,
-    pub health: DeviceHealth,
-    /// The last heartbeat as the kiosk sent it: state, version, call path, self-test, error.
-    pub last_report: Option<Heartbeat>,
 }
 
 impl TryFrom<DeviceRecord> for DeviceView {
     type Error = StoreError;
 
     fn try_from(device: DeviceRecord) -> Result<Self, StoreError> {
-        let last_report = crate::fleet::parse_report(device.last_report.as_deref());
         Ok(DeviceView {
-            device_id: device.id,
-            location: device.location,
+            status: DeviceStatus::new(
+                device.id,
+                device.location,
+                device.online,
+                db::to_datetime_opt(device.last_seen)?,
+                crate::fleet::parse_report(device.last_report.as_deref()),
+            ),
             created_at: db::to_datetime(device.created_at)?,
             user: device.account.into(),
-            online: device.online,
-            last_seen: db::to_datetime_opt(device.last_seen)?,
-            health: DeviceHealth::of(last_report.as_ref()),
-            last_report,
         })
     }
 }

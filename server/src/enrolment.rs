@@ -21,6 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use consult_types::api::Envelope;
+use consult_types::clinic::DeviceStatus;
 
 use crate::admin::{create_kiosk, AdminSession, DeviceView, KioskPlace};
 use crate::app::AppState;
@@ -31,7 +32,6 @@ use crate::db::{self, StoreError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
 use crate::ids;
-use crate::rate_limit::Limited;
 
 /// How long a code can be claimed.
 pub const CODE_LIFETIME_SECS: i64 = 10 * 60;
@@ -128,11 +128,7 @@ async fn start(
     ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<StartEnrolment>,
 ) -> Result<(StatusCode, Json<Envelope<Enrolment>>), ApiError> {
-    state
-        .auth
-        .rate_limits
-        .check_enrolment(ip)
-        .map_err(limited)?;
+    state.auth.rate_limits.check_enrolment(ip)?;
     let pickup_hash = pickup_digest(&request.pickup_key)?;
     let now = state.clock.now_unix();
     let expires_at = now + CODE_LIFETIME_SECS;
@@ -297,11 +293,7 @@ async fn claim(
     AdminSession(admin): AdminSession,
     ApiJson(request): ApiJson<ClaimRequest>,
 ) -> Result<(StatusCode, Json<Envelope<DeviceView>>), ApiError> {
-    state
-        .auth
-        .rate_limits
-        .check_claim(&admin.user_id)
-        .map_err(limited)?;
+    state.auth.rate_limits.check_claim(&admin.user_id)?;
     let code = normalized(&request.code)?;
     let kiosk = KioskPlace::new(request.location, request.name)?;
     let now = state.clock.now_unix();
@@ -349,25 +341,15 @@ async fn claim(
     tx.commit().await?;
     tracing::info!(admin_id = %admin.user_id, %enrolment_id, %device_id, "kiosk enrolment claimed");
     let device = DeviceView {
-        device_id,
-        location: kiosk.location,
+        // No heartbeat yet: offline, health unknown.
+        status: DeviceStatus::new(device_id, kiosk.location, false, None, None),
         created_at: db::to_datetime(now)?,
         user: crate::admin::AccountView {
             user,
             disabled: false,
         },
-        online: false,
-        last_seen: None,
-        health: consult_types::clinic::DeviceHealth::Unknown,
-        last_report: None,
     };
     Ok((StatusCode::CREATED, Json(Envelope::ok(device))))
-}
-
-fn limited(limited: Limited) -> ApiError {
-    ApiError::RateLimited {
-        retry_after_secs: limited.retry_after_secs,
-    }
 }
 
 /// The digest of a well-formed pickup key.

@@ -140,6 +140,15 @@ impl From<AccessTokenError> for ApiError {
     }
 }
 
+/// A refused attempt: 429 with `Retry-After`.
+impl From<crate::rate_limit::Limited> for ApiError {
+    fn from(limited: crate::rate_limit::Limited) -> ApiError {
+        ApiError::RateLimited {
+            retry_after_secs: limited.retry_after_secs,
+        }
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {

@@ -120,14 +120,13 @@ async fn heartbeat(
     if was_online != 0 && before.as_ref().map(Seen::of) == Some(Seen::of(&beat)) {
         tx.commit().await?;
     } else {
-        let status = DeviceStatus {
+        let status = DeviceStatus::new(
             device_id,
             location,
-            online: true,
-            last_seen: Some(db::to_datetime(now)?),
-            health: DeviceHealth::of(Some(&beat)),
-            last_report: Some(beat),
-        };
+            true,
+            Some(db::to_datetime(now)?),
+            Some(beat),
+        );
         tracing::info!(device_id = %status.device_id, state = ?status.last_report.as_ref().map(|r| r.state), "kiosk status changed");
         let mut outbox = Outbox::default();
         tell_admins(&mut tx, &mut outbox, status).await?;
@@ -144,7 +143,7 @@ struct Seen<'a> {
     report: (
         consult_types::clinic::KioskActivity,
         &'a str,
-        consult_types::clinic::KioskCallPath,
+        consult_types::CallPathKind,
         Option<&'a str>,
     ),
     health: DeviceHealth,
@@ -171,18 +170,24 @@ pub fn parse_report(stored: Option<&str>) -> Option<Heartbeat> {
     stored.and_then(|json| serde_json::from_str(json).ok())
 }
 
+/// The enabled administrators' ids: who hears of the fleet.
+async fn admin_ids(conn: &mut sqlx::AnyConnection) -> Result<Vec<String>, StoreError> {
+    let admins: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(admins.into_iter().map(|(id,)| id).collect())
+}
+
 /// Queues `status` for every enabled administrator.
 async fn tell_admins(
     conn: &mut sqlx::AnyConnection,
     outbox: &mut Outbox,
     status: DeviceStatus,
 ) -> Result<(), StoreError> {
-    let admins: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL")
-            .fetch_all(&mut *conn)
-            .await?;
+    let admins = admin_ids(conn).await?;
     outbox.push_to(
-        admins.iter().map(|(id,)| id.as_str()),
+        admins.iter().map(String::as_str),
         &PushEvent::DeviceStatus(status),
     );
     Ok(())
@@ -205,16 +210,14 @@ pub async fn sweep(db: &Db, hub: &EventHub, now: i64) -> Result<usize, StoreErro
     }
     let mut outbox = Outbox::default();
     for (device_id, location, last_seen, report) in &gone {
-        let last_report = parse_report(report.as_deref());
         tracing::warn!(%device_id, "kiosk offline: three heartbeats missed");
-        let status = DeviceStatus {
-            device_id: device_id.clone(),
-            location: location.clone(),
-            online: false,
-            last_seen: db::to_datetime_opt(*last_seen)?,
-            health: DeviceHealth::of(last_report.as_ref()),
-            last_report,
-        };
+        let status = DeviceStatus::new(
+            device_id.clone(),
+            location.clone(),
+            false,
+            db::to_datetime_opt(*last_seen)?,
+            parse_report(report.as_deref()),
+        );
         tell_admins(&mut tx, &mut outbox, status).await?;
     }
     outbox.commit(tx, db, hub, now).await?;
@@ -237,6 +240,7 @@ pub async fn alert_coming_visits(db: &Db, hub: &EventHub, now: i64) -> Result<us
     .await?;
     let mut outbox = Outbox::default();
     let mut told = 0;
+    let mut admins: Option<Vec<String>> = None;
     for (appointment_id, location, online, report) in coming {
         let health = DeviceHealth::of(parse_report(report.as_deref()).as_ref());
         let why = match (online != 0, health) {
@@ -260,12 +264,12 @@ pub async fn alert_coming_visits(db: &Db, hub: &EventHub, now: i64) -> Result<us
         else {
             continue;
         };
-        let admins: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL")
-                .fetch_all(&mut *tx)
-                .await?;
+        // Read once per pass, and only when someone is to be told.
+        if admins.is_none() {
+            admins = Some(admin_ids(&mut tx).await?);
+        }
         let mut told_whom: Vec<&str> = vec![appointment.doctor_id.as_str()];
-        told_whom.extend(admins.iter().map(|(id,)| id.as_str()));
+        told_whom.extend(admins.iter().flatten().map(String::as_str));
         let draft = texts::kiosk_unavailable(&appointment, &location, why);
         notifications::notify(&mut tx, &mut outbox, &told_whom, &draft, now).await?;
         tracing::warn!(%appointment_id, why, "a visit's kiosk is unavailable; doctor and administrators told");

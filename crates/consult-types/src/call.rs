@@ -203,8 +203,9 @@ pub enum CallError {
     NotKnocking { participant_id: String },
 }
 
-/// How a call is carried on this machine.
+/// How a call is carried on this machine (also in a kiosk's heartbeat).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum CallPathKind {
     /// Inside the app's own webview (it has WebRTC).

@@ -395,7 +395,8 @@ pub struct Heartbeat {
     /// The app's version.
     pub version: String,
     pub state: KioskActivity,
-    pub call_path: KioskCallPath,
+    /// How the kiosk carries calls.
+    pub call_path: crate::CallPathKind,
     /// The last self-test, if one ran.
     #[serde(default)]
     pub self_test: Option<SelfTest>,
@@ -428,16 +429,6 @@ pub enum KioskActivity {
     InCall,
     /// Back after losing the network or the server.
     OfflineRecovered,
-}
-
-/// How the kiosk carries calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub enum KioskCallPath {
-    Embedded,
-    Browser,
-    None,
 }
 
 /// A kiosk's self-test: camera, microphone, speaker, the Jitsi deployment, the clinic server.
@@ -599,6 +590,26 @@ pub struct DeviceCommand {
 #[serde(rename_all = "camelCase")]
 pub struct RotatedSecret {
     pub device_secret: String,
+}
+
+impl DeviceStatus {
+    /// A kiosk's status; its health follows from its last report.
+    pub fn new(
+        device_id: String,
+        location: String,
+        online: bool,
+        last_seen: Option<OffsetDateTime>,
+        last_report: Option<Heartbeat>,
+    ) -> DeviceStatus {
+        DeviceStatus {
+            device_id,
+            location,
+            online,
+            last_seen,
+            health: DeviceHealth::of(last_report.as_ref()),
+            last_report,
+        }
+    }
 }
 
 /// `data:` of the `ready` event, the first message of `GET /events`.

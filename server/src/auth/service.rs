@@ -48,9 +48,7 @@ pub async fn enforce_rate_limit(
         account,
     };
     audit::record(&state.db, event, ip, now).await?;
-    Err(ApiError::RateLimited {
-        retry_after_secs: limited.retry_after_secs,
-    })
+    Err(limited.into())
 }
 
 /// Checks the password and starts a new session (refresh-token family).

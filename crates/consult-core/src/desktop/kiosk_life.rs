@@ -11,10 +11,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
-use consult_types::{
-    AppError, CallControl, CallPathKind, Heartbeat, JoinCallArgs, KioskActivity, KioskCallPath,
-    KioskStatus,
-};
+use consult_types::{AppError, CallControl, Heartbeat, JoinCallArgs, KioskActivity, KioskStatus};
 
 use super::{lock, Desktop, End, Inner, KIOSK_RETRY};
 use crate::kiosk;
@@ -257,11 +254,7 @@ impl Desktop {
                 .filter(|life| life.generation == generation)?;
             Arc::clone(&life.session)
         };
-        let call_path = match self.setup().ok()?.call_support().path {
-            CallPathKind::Embedded => KioskCallPath::Embedded,
-            CallPathKind::Browser => KioskCallPath::Browser,
-            CallPathKind::None => KioskCallPath::None,
-        };
+        let call_path = self.setup().ok()?.call_support().path;
         let state = if *failed_last {
             KioskActivity::OfflineRecovered
         } else if self.0.calls.screen().await.is_some() {
