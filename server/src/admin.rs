@@ -3,8 +3,7 @@
 //! whose ids they need to book appointments.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use consult_types::api::{Envelope, Role, User};
@@ -19,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, AuditEntry, AuditEvent, AuditQuery};
 use crate::auth::device::{self, DeviceRecord, DeviceSecret};
 use crate::auth::refresh_token::{self, RevokeReason};
-use crate::auth::AuthSession;
+use crate::auth::{AdminSession, AuthSession};
 use crate::db;
 use crate::db::StoreError;
 use crate::error::ApiError;
@@ -45,25 +44,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_user))
         .routes(routes!(create_device, list_devices))
         .routes(routes!(list_audit))
-}
-
-/// The caller, known to be an administrator: 401 without a live session, 403 for any other
-/// role, before a body is read.
-pub struct AdminSession(pub AuthSession);
-
-impl FromRequestParts<AppState> for AdminSession {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let session = AuthSession::from_request_parts(parts, state).await?;
-        if session.role != Role::Admin {
-            return Err(ApiError::Forbidden("Only administrators may do this"));
-        }
-        Ok(AdminSession(session))
-    }
 }
 
 /// An account as administrators see it: the API's `User` plus whether it is disabled.

@@ -20,15 +20,15 @@ use consult_types::clinic::{
     DeviceCommand, DeviceCommandKind, NewDeviceCommand, PushEvent, RotatedSecret,
 };
 
-use crate::admin::AdminSession;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::device::DeviceSecret;
+use crate::auth::AdminSession;
+use crate::auth::KioskSession;
 use crate::db::{self, StoreError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
 use crate::ids;
-use crate::kiosk_exit::KioskSession;
 use crate::push::outbox::Outbox;
 
 const MAX_MESSAGE_CHARS: usize = 280;

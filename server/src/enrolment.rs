@@ -23,11 +23,12 @@ use utoipa_axum::routes;
 use consult_types::api::Envelope;
 use consult_types::clinic::DeviceStatus;
 
-use crate::admin::{create_kiosk, AdminSession, DeviceView, KioskPlace};
+use crate::admin::{create_kiosk, DeviceView, KioskPlace};
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::device::DeviceSecret;
 use crate::auth::refresh_token;
+use crate::auth::AdminSession;
 use crate::db::{self, StoreError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};

@@ -28,12 +28,12 @@ use consult_types::clinic::{DeviceHealth, DeviceStatus, Heartbeat, HeartbeatAnsw
 
 use crate::app::AppState;
 use crate::appointments;
+use crate::auth::KioskSession;
 use crate::clock::Clock;
 use crate::db::{self, Db, StoreError};
 use crate::device_commands;
 use crate::error::{error_chain, ApiError};
 use crate::extract::{ApiJson, ClientIp};
-use crate::kiosk_exit::KioskSession;
 use crate::notifications::{self, texts};
 use crate::push::outbox::Outbox;
 use crate::push::EventHub;

@@ -4,19 +4,17 @@
 //! ones in a row lock that kiosk's exit for `kiosk_exit_lockout_secs`. A kiosk also fetches the
 //! hash and the rule (`GET /kiosk/exit-pin`), so staff can open it while the server is away.
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use consult_types::api::{Envelope, Role};
+use consult_types::api::Envelope;
 use consult_types::clinic::{ExitPin, ExitPinPolicy, ExitPinVerdict};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::admin::AdminSession;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent, ExitOutcome};
-use crate::auth::AuthSession;
+use crate::auth::{AdminSession, KioskSession};
 use crate::db::{Db, StoreError};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
@@ -30,24 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(set_pin, get_policy))
         .routes(routes!(check_pin))
-}
-
-/// The caller, known to be a kiosk: 401 without a live session, 403 for any other role.
-pub(crate) struct KioskSession(pub AuthSession);
-
-impl FromRequestParts<AppState> for KioskSession {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let session = AuthSession::from_request_parts(parts, state).await?;
-        if session.role != Role::Kiosk {
-            return Err(ApiError::Forbidden("Only kiosks may do this"));
-        }
-        Ok(KioskSession(session))
-    }
 }
 
 /// 6 to 12 ASCII digits: what a PIN pad can type.

@@ -21,7 +21,7 @@ use crate::rate_limit::RateLimits;
 use access_token::AccessTokens;
 use password::Passwords;
 
-pub use session::AuthSession;
+pub use session::{AdminSession, AuthSession, KioskSession};
 
 /// What the sign-in flows (`service`) need, and no more of the server: cheap to clone.
 #[derive(Clone)]

@@ -71,6 +71,59 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     Ok(token)
 }
 
+/// The caller, known to be an administrator: 401 without a live session, 403 for any other
+/// role, before a body is read.
+pub struct AdminSession(pub AuthSession);
+
+/// The caller, known to be a kiosk: 401 without a live session, 403 for any other role.
+pub struct KioskSession(pub AuthSession);
+
+/// The caller's session, refused with `forbidden` unless its role is `role`.
+async fn with_role<S>(
+    parts: &mut Parts,
+    state: &S,
+    role: Role,
+    refusal: &'static str,
+) -> Result<AuthSession, ApiError>
+where
+    S: Send + Sync,
+    Sessions: FromRef<S>,
+{
+    let session = AuthSession::from_request_parts(parts, state).await?;
+    if session.role != role {
+        return Err(ApiError::Forbidden(refusal));
+    }
+    Ok(session)
+}
+
+impl<S> FromRequestParts<S> for AdminSession
+where
+    S: Send + Sync,
+    Sessions: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        with_role(parts, state, Role::Admin, "Only administrators may do this")
+            .await
+            .map(AdminSession)
+    }
+}
+
+impl<S> FromRequestParts<S> for KioskSession
+where
+    S: Send + Sync,
+    Sessions: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        with_role(parts, state, Role::Kiosk, "Only kiosks may do this")
+            .await
+            .map(KioskSession)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
