@@ -14,14 +14,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use consult_types::api::Envelope;
-use consult_types::clinic::DeviceStatus;
+use consult_types::clinic::{
+    ClaimRequest, DeviceStatus, Enrolment, Pickup, PickupRequest, StartEnrolment,
+};
 
 use crate::admin::{create_kiosk, DeviceView, KioskPlace};
 use crate::app::AppState;
@@ -49,60 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start))
         .routes(routes!(pick_up))
         .routes(routes!(claim))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StartEnrolment {
-    /// 64 hex characters the kiosk made and keeps in memory; it proves the pickup is its own.
-    pickup_key: String,
-}
-
-/// A code to show on the kiosk.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Enrolment {
-    pub enrolment_id: String,
-    /// Eight characters as `ABCD-EFGH`; the dash (and case) do not matter when claiming.
-    pub code: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PickupRequest {
-    pickup_key: String,
-}
-
-/// Where the kiosk's enrolment is.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(tag = "state", rename_all = "camelCase")]
-pub enum Pickup {
-    /// Not claimed yet: ask again.
-    #[serde(rename_all = "camelCase")]
-    Waiting {
-        #[serde(with = "time::serde::rfc3339")]
-        expires_at: OffsetDateTime,
-    },
-    /// Claimed: the device's id and its secret, shown this once. No Debug, so it cannot reach a
-    /// log line.
-    #[serde(rename_all = "camelCase")]
-    Enrolled {
-        device_id: String,
-        device_secret: String,
-        location: String,
-    },
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClaimRequest {
-    /// The code the kiosk shows.
-    code: String,
-    location: String,
-    #[serde(default)]
-    name: Option<String>,
 }
 
 #[utoipa::path(

@@ -16,8 +16,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use consult_types::api::{AuthResponse, ErrorBody, User};
 use consult_types::clinic::{
-    Appointment, ExitPinPolicy, ExitPinVerdict, JitsiSession, JoinRequest, MeetingLink,
-    Notification,
+    Appointment, Enrolment, ExitPinPolicy, ExitPinVerdict, JitsiSession, JoinRequest, MeetingLink,
+    Notification, Pickup,
 };
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -29,7 +29,6 @@ use utoipa_axum::routes;
 use crate::admin::{AccountView, CreatedDevice, DeviceView};
 use crate::app::{AppState, Health};
 use crate::audit::AuditEntry;
-use crate::enrolment::{Enrolment, Pickup};
 
 /// The name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";

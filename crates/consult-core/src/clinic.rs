@@ -12,9 +12,11 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use consult_types::{
-    codes, AppError, Appointment, AuthResponse, Decision, DeviceLoginRequest, Envelope, ErrorBody,
-    ExitPin, ExitPinPolicy, ExitPinVerdict, Heartbeat, HeartbeatAnswer, JitsiSession, JoinRequest,
-    LoginRequest, NewAppointment, Notification, RefreshRequest, User,
+    codes, AppError, Appointment, AuthResponse, ClaimRequest, Decision, DeviceCommand,
+    DeviceLoginRequest, DeviceStatus, Enrolment, Envelope, ErrorBody, ExitPin, ExitPinPolicy,
+    ExitPinVerdict, Heartbeat, HeartbeatAnswer, JitsiSession, JoinRequest, LoginRequest,
+    NewAppointment, NewDeviceCommand, Notification, Pickup, PickupRequest, RefreshRequest,
+    RotatedSecret, StartEnrolment, User,
 };
 
 use crate::tls::{refused_certificate, CaFile};
@@ -276,6 +278,85 @@ impl ClinicClient {
             self.request_to(Method::POST, &["devices", "me", "heartbeat"])?
                 .bearer_auth(access_token)
                 .json(beat),
+        )
+        .await
+    }
+
+    /// `POST /devices/enrolments` (no sign-in): a code for an unenrolled kiosk to show; the
+    /// pickup key proves the later pickup is this kiosk's.
+    pub async fn start_enrolment(&self, pickup_key: &str) -> Result<Enrolment, AppError> {
+        let body = StartEnrolment {
+            pickup_key: pickup_key.to_owned(),
+        };
+        self.send(
+            self.request_to(Method::POST, &["devices", "enrolments"])?
+                .json(&body),
+        )
+        .await
+    }
+
+    /// `POST /devices/enrolments/{id}/pickup` (no sign-in): still waiting, or the credential.
+    pub async fn pick_up_enrolment(
+        &self,
+        enrolment_id: &str,
+        pickup_key: &str,
+    ) -> Result<Pickup, AppError> {
+        let body = PickupRequest {
+            pickup_key: pickup_key.to_owned(),
+        };
+        self.send(
+            self.request_to(
+                Method::POST,
+                &["devices", "enrolments", enrolment_id, "pickup"],
+            )?
+            .json(&body),
+        )
+        .await
+    }
+
+    /// `POST /devices/claims` (administrators): claim the code a kiosk shows.
+    pub async fn claim_enrolment(
+        &self,
+        access_token: &str,
+        claim: &ClaimRequest,
+    ) -> Result<DeviceStatus, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["devices", "claims"])?
+                .bearer_auth(access_token)
+                .json(claim),
+        )
+        .await
+    }
+
+    /// `GET /devices` (administrators): every kiosk and its status.
+    pub async fn devices(&self, access_token: &str) -> Result<Vec<DeviceStatus>, AppError> {
+        self.send(
+            self.request_to(Method::GET, &["devices"])?
+                .bearer_auth(access_token),
+        )
+        .await
+    }
+
+    /// `POST /devices/{deviceId}/commands` (administrators): one command to one kiosk.
+    pub async fn send_device_command(
+        &self,
+        access_token: &str,
+        device_id: &str,
+        command: &NewDeviceCommand,
+    ) -> Result<DeviceCommand, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["devices", device_id, "commands"])?
+                .bearer_auth(access_token)
+                .json(command),
+        )
+        .await
+    }
+
+    /// `POST /devices/me/secret` (kiosks): a new device secret, valid once first used.
+    pub async fn rotate_secret(&self, access_token: &str) -> Result<RotatedSecret, AppError> {
+        self.send(
+            self.request_to(Method::POST, &["devices", "me", "secret"])?
+                .bearer_auth(access_token),
         )
         .await
     }

@@ -584,6 +584,100 @@ pub struct DeviceCommand {
     pub acknowledged_at: Option<OffsetDateTime>,
 }
 
+/// `POST /devices/enrolments`: an unenrolled kiosk asks for a code to show.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartEnrolment {
+    /// 64 hex characters the kiosk made and keeps in memory; it proves the pickup is its own.
+    pub pickup_key: String,
+}
+
+/// A code to show on the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolment {
+    pub enrolment_id: String,
+    /// Eight characters as `ABCD-EFGH`; the dash (and case) do not matter when claiming.
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /devices/enrolments/{id}/pickup`: the kiosk asks whether its code was claimed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PickupRequest {
+    pub pickup_key: String,
+}
+
+/// Where the kiosk's enrolment is.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum Pickup {
+    /// Not claimed yet: ask again.
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+    },
+    /// Claimed: the device's id and its secret, shown this once (`Debug` hides the secret).
+    #[serde(rename_all = "camelCase")]
+    Enrolled {
+        device_id: String,
+        device_secret: String,
+        location: String,
+    },
+}
+
+impl std::fmt::Debug for Pickup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pickup::Waiting { expires_at } => f
+                .debug_struct("Waiting")
+                .field("expires_at", expires_at)
+                .finish(),
+            Pickup::Enrolled {
+                device_id,
+                location,
+                ..
+            } => f
+                .debug_struct("Enrolled")
+                .field("device_id", device_id)
+                .field("device_secret", &"<redacted>")
+                .field("location", location)
+                .finish(),
+        }
+    }
+}
+
+/// `POST /devices/claims` (administrators): claim the code a kiosk shows, naming its place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// The code the kiosk shows.
+    pub code: String,
+    pub location: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for StartEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StartEnrolment(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for PickupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PickupRequest(<redacted>)")
+    }
+}
+
 /// `POST /devices/me/secret`: the kiosk's new secret, shown this once. No Debug.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
