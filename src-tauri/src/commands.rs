@@ -82,6 +82,12 @@ pub async fn kiosk_maintenance(desktop: State<'_, Desktop>, args: MaintenanceAct
     desktop.kiosk_maintenance(args).await
 }
 
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub fn kiosk_dismiss_message(desktop: State<'_, Desktop>) {
+    desktop.dismiss_room_message();
+}
+
 /// The user pressed a key or moved the pointer (the UI throttles this to one call per 10 s).
 #[tauri::command]
 pub fn user_active(desktop: State<'_, Desktop>) {

@@ -23,6 +23,10 @@ use consult_types::{CallPathKind, CallScreen};
 /// code the kiosk's wrapper treats as "stopped on purpose, do not restart" (64, `EX_USAGE` in
 /// sysexits.h, is not a code the app or a signal death produces otherwise).
 pub const ADMINISTRATOR_EXIT_CODE: i32 = 64;
+/// The exit code of a restart the clinic asked for (a remote `restart`): any code but
+/// [`ADMINISTRATOR_EXIT_CODE`] makes the kiosk's service start the app again; 75 (EX_TEMPFAIL
+/// in sysexits.h) says in the journal that it was meant.
+pub const RESTART_EXIT_CODE: i32 = 75;
 
 /// Runs at document start in the main frame (the app's own pages; the embedded call's frames
 /// are not touched): no context menu, no text selection outside inputs, no dragging content
@@ -126,11 +130,12 @@ fn react_locked(seen: Seen) -> Reaction {
     }
 }
 
-/// Whether an exit request goes through: only the administrator's. `code` is `None` when the
-/// request came from the last window closing, `Some` from `AppHandle::exit` (a restart cannot be
-/// vetoed at all, Tauri ignores that).
+/// Whether an exit request goes through: only the administrator's exit and the clinic's
+/// restart, which the app itself starts. `code` is `None` when the request came from the last
+/// window closing, `Some` from `AppHandle::exit` (a restart cannot be vetoed at all, Tauri
+/// ignores that).
 pub fn exit_allowed(code: Option<i32>, leaving: bool) -> bool {
-    leaving && code == Some(ADMINISTRATOR_EXIT_CODE)
+    leaving && matches!(code, Some(ADMINISTRATOR_EXIT_CODE | RESTART_EXIT_CODE))
 }
 
 /// The main window's builder, locked: fullscreen, no decorations, no devtools, the page lock.
@@ -279,7 +284,7 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: &RunEvent) {
         return;
     };
     if exit_allowed(*code, lock.state() == LockState::Leaving) {
-        tracing::info!("kiosk: the administrator's exit");
+        tracing::info!(?code, "kiosk: the app ends on purpose");
     } else {
         api.prevent_exit();
         tracing::info!(?code, "kiosk: a request to quit the app was refused");
@@ -298,6 +303,19 @@ pub fn administrator_exit<R: Runtime>(app: &AppHandle<R>) {
         "kiosk: the administrator leaves"
     );
     app.exit(ADMINISTRATOR_EXIT_CODE);
+}
+
+/// The clinic's restart (a remote `restart` command): the app ends with [`RESTART_EXIT_CODE`],
+/// and the kiosk's service starts it again.
+pub fn restart<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(lock) = app.try_state::<KioskLock>() {
+        lock.leaving.store(true, Ordering::SeqCst);
+    }
+    tracing::info!(
+        code = RESTART_EXIT_CODE,
+        "kiosk: restarting, as the clinic asked"
+    );
+    app.exit(RESTART_EXIT_CODE);
 }
 
 /// A call on `path` in `phase`, for the shell's tests.
@@ -462,6 +480,8 @@ mod tests {
         assert!(!exit_allowed(Some(0), false));
         assert!(!exit_allowed(Some(0), true));
         assert!(!exit_allowed(Some(ADMINISTRATOR_EXIT_CODE), false));
+        assert!(exit_allowed(Some(RESTART_EXIT_CODE), true));
+        assert!(!exit_allowed(Some(RESTART_EXIT_CODE), false));
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::kiosk,
             commands::kiosk_unlock,
             commands::kiosk_maintenance,
+            commands::kiosk_dismiss_message,
             commands::user_active,
             commands::settings,
             commands::save_settings,

@@ -6,8 +6,8 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use consult_core::ports::Ui;
 use consult_types::{
-    events, CallScreen, Dashboard, FocusAppointment, KioskStatus, Revised, SessionEnded,
-    UpdateBanner,
+    events, CallScreen, Dashboard, FocusAppointment, KioskStatus, Revised, RoomMessage,
+    SessionEnded, UpdateBanner,
 };
 
 use crate::kiosk_shell;
@@ -86,6 +86,14 @@ impl<R: Runtime> Ui for MainWindow<R> {
 
     fn leave_kiosk(&self) {
         kiosk_shell::administrator_exit(&self.app);
+    }
+
+    fn restart_kiosk(&self) {
+        kiosk_shell::restart(&self.app);
+    }
+
+    fn kiosk_message(&self, message: &Revised<Option<RoomMessage>>) {
+        self.emit(events::KIOSK_MESSAGE, message);
     }
 
     fn update_changed(&self, banner: &UpdateBanner) {

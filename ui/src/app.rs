@@ -12,7 +12,7 @@ use crate::ipc;
 use crate::live::use_live_state;
 use crate::pages::call::CallPage;
 use crate::pages::desk::{find_focused, DeskPage};
-use crate::pages::kiosk::KioskPage;
+use crate::pages::kiosk::{KioskPage, RoomMessageLayer};
 use crate::pages::login::LoginPage;
 use crate::pages::update::UpdateStrip;
 use crate::pages::waiting::WaitingPage;
@@ -91,7 +91,7 @@ pub fn app() -> Html {
                 </section>
             </main>
         },
-        Screen::Kiosk(setup) => html! { <KioskPage {setup} /> },
+        Screen::Kiosk(setup) => html! { <><KioskPage {setup} /><RoomMessageLayer /></> },
         Screen::SignedOut { settings, notice } => {
             let on_signed_in = {
                 let screen = screen.clone();

@@ -102,6 +102,11 @@ pub async fn kiosk_maintenance(action: MaintenanceAction) -> Result<(), AppError
     invoke(commands::KIOSK_MAINTENANCE, &Args { args: action }).await
 }
 
+/// The room message was tapped away.
+pub async fn kiosk_dismiss_message() -> Result<(), AppError> {
+    invoke(commands::KIOSK_DISMISS_MESSAGE, &()).await
+}
+
 pub async fn user_active() -> Result<(), AppError> {
     invoke(commands::USER_ACTIVE, &()).await
 }

@@ -411,3 +411,56 @@ mod visits {
         assert!(declined.contains("Please ask the staff"), "{declined}");
     }
 }
+
+#[tokio::test]
+async fn an_unenrolled_kiosk_shows_its_code_and_the_same_code_as_a_qr_code() {
+    let qr = vec!["101".to_owned(), "010".to_owned(), "111".to_owned()];
+    let html = render(Some(KioskStatus::Enrolling {
+        code: "K7MQ-4TZP".into(),
+        qr,
+        valid_for_secs: 599,
+    }))
+    .await;
+    assert!(html.contains(r#"data-state="enrolling""#), "{html}");
+    assert!(
+        html.contains(r#"<p id="kiosk-enrol-code" class="kiosk-enrol-code">K7MQ-4TZP</p>"#),
+        "{html}"
+    );
+    assert!(html.contains("valid for 10 minutes"), "{html}");
+    // Dark modules only, each a unit square after the four-module quiet zone.
+    assert!(html.contains(r#"viewBox="0 0 11 11""#), "{html}");
+    assert!(
+        html.contains(
+            r#"d="M4,4h1v1h-1zM6,4h1v1h-1zM5,5h1v1h-1zM4,6h1v1h-1zM5,6h1v1h-1zM6,6h1v1h-1z""#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"aria-label="The code K7MQ-4TZP as a QR code""#),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_from_the_clinic_is_an_alert_with_a_way_to_put_it_away() {
+    use consult_types::RoomMessage;
+    use consult_ui::pages::kiosk::{RoomMessageView, RoomMessageViewProps};
+    let html = LocalServerRenderer::<RoomMessageView>::with_props(RoomMessageViewProps {
+        message: RoomMessage {
+            id: "cmd_1".into(),
+            text: "Dr Ames is 5 minutes late <sorry>".into(),
+        },
+        on_dismiss: Default::default(),
+    })
+    .render()
+    .await;
+    assert!(html.contains(r#"role="alert""#), "{html}");
+    assert!(
+        html.contains("Dr Ames is 5 minutes late &lt;sorry&gt;"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<button id="kiosk-message-ok" type="button">OK</button>"#),
+        "{html}"
+    );
+}

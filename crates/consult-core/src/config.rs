@@ -118,10 +118,14 @@ pub struct NotificationPresets {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KioskConfig {
-    /// The device id the clinic's administrator registered (public, like a user name).
-    pub device_id: String,
+    /// The device id the clinic's administrator registered (public, like a user name). Unset:
+    /// the kiosk enrols itself (it shows a one-time code an administrator claims) and keeps the
+    /// id and secret it receives where `secret_file` says, or in the OS keychain.
+    #[serde(default)]
+    pub device_id: Option<String>,
     /// A file holding the device secret, readable by the kiosk's account only. Without it the
-    /// secret is read from the OS keychain.
+    /// secret is read from the OS keychain. For an enrolled kiosk (no `device_id`) the app
+    /// writes it (its directory must be the kiosk account's).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
     /// Seconds between sign-in attempts while the kiosk cannot sign in (switched off by the
@@ -390,9 +394,13 @@ impl AppConfig {
         }
         validate_idle_logoff_secs(self.idle_logoff_secs)?;
         if let Some(kiosk) = &self.kiosk {
-            if kiosk.device_id.trim().is_empty() {
+            if kiosk
+                .device_id
+                .as_ref()
+                .is_some_and(|id| id.trim().is_empty())
+            {
                 return Err(AppError::Config {
-                    detail: "[kiosk] device_id is empty: set the device id the clinic's administrator registered for this kiosk".into(),
+                    detail: "[kiosk] device_id is empty: set the device id the clinic's administrator registered for this kiosk, or leave it out to enrol the kiosk with a code".into(),
                 });
             }
             if kiosk.retry_secs == Some(0) {

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use consult_types::{
-    AppError, Appointment, AppointmentStatus, Connection, Dashboard, Decision, JoinRequest,
-    JoinRequestStatus, MeetingStatus, Notification, NotificationKind, NotificationPrefs, PushEvent,
-    SessionEnded,
+    AppError, Appointment, AppointmentStatus, Connection, Dashboard, Decision, DeviceCommand,
+    JoinRequest, JoinRequestStatus, MeetingStatus, Notification, NotificationKind,
+    NotificationPrefs, PushEvent, SessionEnded,
 };
 
 use crate::alerts::{self, Alert, Side};
@@ -64,6 +64,7 @@ pub struct Desk {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
     admissions: Mutex<Option<mpsc::UnboundedReceiver<JoinRequest>>>,
+    device_commands: Mutex<Option<mpsc::UnboundedReceiver<DeviceCommand>>>,
 }
 
 struct Shared {
@@ -79,6 +80,8 @@ struct Shared {
     loaded: AtomicBool,
     /// Approvals that let the user in, for the owner to join.
     admissions: mpsc::UnboundedSender<JoinRequest>,
+    /// A kiosk's commands from the clinic's administrators, for the owner to carry out.
+    device_commands: mpsc::UnboundedSender<DeviceCommand>,
 }
 
 struct State {
@@ -119,6 +122,7 @@ impl Desk {
         options: DeskOptions,
     ) -> Desk {
         let (admitted, admissions) = mpsc::unbounded_channel();
+        let (commanded, device_commands) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             session,
             observer,
@@ -135,6 +139,7 @@ impl Desk {
             ended: watch::Sender::new(None),
             loaded: AtomicBool::new(false),
             admissions: admitted,
+            device_commands: commanded,
         });
         let task = tokio::spawn({
             let shared = Arc::clone(&shared);
@@ -150,7 +155,17 @@ impl Desk {
             shared,
             task,
             admissions: Mutex::new(Some(admissions)),
+            device_commands: Mutex::new(Some(device_commands)),
         }
+    }
+
+    /// A kiosk's commands as its event stream brings them; the owner carries them out. Only the
+    /// first caller gets them.
+    pub fn device_commands(&self) -> Option<mpsc::UnboundedReceiver<DeviceCommand>> {
+        self.device_commands
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// The user's approved requests to join, each once, as they let the user in; the owner joins
@@ -743,8 +758,12 @@ impl PushHandler for Handler {
                 PushEvent::Notification(notification) => {
                     shared.notify(notification).await;
                 }
-                // Administrators' fleet events and kiosks' commands: not the desk's.
-                PushEvent::DeviceStatus(_) | PushEvent::DeviceCommand(_) => {}
+                PushEvent::DeviceCommand(command) => {
+                    // Nobody listening (not a kiosk's life) is no error.
+                    let _ = shared.device_commands.send(command);
+                }
+                // Administrators' fleet events: not the desk's.
+                PushEvent::DeviceStatus(_) => {}
             },
             PushUpdate::Offline { reason, retry_in } => {
                 shared.set_connection(Connection::Offline {

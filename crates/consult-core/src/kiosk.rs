@@ -4,8 +4,10 @@
 //! while a sign-in needs it: never in the settings store, a log or the webview.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use url::Url;
 
 use consult_types::{AppError, KioskStatus};
 
@@ -30,23 +32,212 @@ impl fmt::Debug for DeviceSecret {
     }
 }
 
-/// The device secret for `config`: from its `secret_file`, else from the OS keychain.
-pub fn load_secret(config: &KioskConfig) -> Result<DeviceSecret, AppError> {
-    match &config.secret_file {
-        Some(file) => read_secret_file(file),
-        None => {
-            let keychain = KeychainStore::new(KEYCHAIN_SERVICE, config.device_id.as_str());
-            match keychain.load()? {
-                Some(secret) => non_empty(secret, "the keychain entry"),
+/// A device secret from a string the server or the store gave.
+impl From<String> for DeviceSecret {
+    fn from(secret: String) -> Self {
+        DeviceSecret(secret)
+    }
+}
+
+/// What a kiosk signs in with.
+#[derive(Debug)]
+pub struct Credential {
+    pub device_id: String,
+    pub secret: DeviceSecret,
+}
+
+/// An enrolled kiosk's credential as its file or keychain entry holds it (JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    device_id: String,
+    device_secret: String,
+}
+
+/// Where this kiosk's credential lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialStore {
+    /// Registered by an administrator: the id is configuration, the secret is in `secret_file`
+    /// (the secret alone) or the keychain (account: the device id). Rotation writes it back.
+    Registered {
+        device_id: String,
+        secret_file: Option<PathBuf>,
+    },
+    /// Enrolled with a code: id and secret together, in `secret_file` or the keychain (account:
+    /// `enrolled@<server origin>`, so a kiosk moved to another clinic server enrols again).
+    Enrolled {
+        file: Option<PathBuf>,
+        keychain_account: String,
+    },
+}
+
+impl CredentialStore {
+    /// The store `config` names for the clinic server at `server`.
+    pub fn of(config: &KioskConfig, server: &Url) -> CredentialStore {
+        match &config.device_id {
+            Some(device_id) => CredentialStore::Registered {
+                device_id: device_id.clone(),
+                secret_file: config.secret_file.clone(),
+            },
+            None => CredentialStore::Enrolled {
+                file: config.secret_file.clone(),
+                keychain_account: format!("enrolled@{}", server.origin().ascii_serialization()),
+            },
+        }
+    }
+
+    /// Whether a missing credential means "enrol": only for a kiosk without a configured id.
+    pub fn enrols(&self) -> bool {
+        matches!(self, CredentialStore::Enrolled { .. })
+    }
+
+    /// The credential, or `None` for an enrolling kiosk that has none yet. A registered kiosk
+    /// without its secret is a configuration error that says where to put it.
+    pub fn load(&self) -> Result<Option<Credential>, AppError> {
+        match self {
+            CredentialStore::Registered {
+                device_id,
+                secret_file: Some(file),
+            } => Ok(Some(Credential {
+                device_id: device_id.clone(),
+                secret: read_secret_file(file)?,
+            })),
+            CredentialStore::Registered {
+                device_id,
+                secret_file: None,
+            } => match KeychainStore::new(KEYCHAIN_SERVICE, device_id.as_str()).load()? {
+                Some(secret) => Ok(Some(Credential {
+                    device_id: device_id.clone(),
+                    secret: non_empty(secret, "the keychain entry")?,
+                })),
                 None => Err(AppError::Config {
                     detail: format!(
-                        "no device secret for kiosk {} in the keychain (service {KEYCHAIN_SERVICE}); store the secret the administrator was given there, or set [kiosk] secret_file",
-                        config.device_id
+                        "no device secret for kiosk {device_id} in the keychain (service {KEYCHAIN_SERVICE}); store the secret the administrator was given there, or set [kiosk] secret_file"
                     ),
                 }),
+            },
+            CredentialStore::Enrolled {
+                file: Some(file),
+                ..
+            } => {
+                if !file.exists() {
+                    return Ok(None);
+                }
+                parse_stored(read_secret_file(file)?.expose(), "the secret file").map(Some)
+            }
+            CredentialStore::Enrolled {
+                file: None,
+                keychain_account,
+            } => match KeychainStore::new(KEYCHAIN_SERVICE, keychain_account.as_str()).load()? {
+                Some(stored) => parse_stored(&stored, "the keychain entry").map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Keeps `credential` (after enrolment, or a rotated secret) in place of the old one.
+    pub fn save(&self, credential: &Credential) -> Result<(), AppError> {
+        match self {
+            CredentialStore::Registered {
+                secret_file: Some(file),
+                ..
+            } => write_private(file, credential.secret.expose()),
+            CredentialStore::Registered {
+                secret_file: None, ..
+            } => KeychainStore::new(KEYCHAIN_SERVICE, credential.device_id.as_str())
+                .save(credential.secret.expose()),
+            CredentialStore::Enrolled {
+                file,
+                keychain_account,
+            } => {
+                let stored = serde_json::to_string(&Stored {
+                    device_id: credential.device_id.clone(),
+                    device_secret: credential.secret.expose().to_owned(),
+                })
+                .map_err(|error| AppError::Internal {
+                    detail: format!("the credential could not be written: {error}"),
+                })?;
+                match file {
+                    Some(file) => write_private(file, &stored),
+                    None => KeychainStore::new(KEYCHAIN_SERVICE, keychain_account.as_str())
+                        .save(&stored),
+                }
             }
         }
     }
+
+    /// Forgets an enrolled kiosk's credential (the server no longer knows it: enrol again). A
+    /// registered kiosk's secret is the administrator's and stays.
+    pub fn forget(&self) -> Result<(), AppError> {
+        match self {
+            CredentialStore::Registered { .. } => Ok(()),
+            CredentialStore::Enrolled {
+                file: Some(file), ..
+            } => match std::fs::remove_file(file) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                    Err(AppError::Config {
+                        detail: format!(
+                            "the kiosk's secret file {} cannot be removed: {error}",
+                            file.display()
+                        ),
+                    })
+                }
+                _ => Ok(()),
+            },
+            CredentialStore::Enrolled {
+                file: None,
+                keychain_account,
+            } => KeychainStore::new(KEYCHAIN_SERVICE, keychain_account.as_str()).delete(),
+        }
+    }
+}
+
+fn parse_stored(text: &str, source: &str) -> Result<Credential, AppError> {
+    let stored: Stored = serde_json::from_str(text).map_err(|_| AppError::Config {
+        detail: format!(
+            "{source} of this enrolled kiosk is not a credential the app wrote; remove it and the kiosk enrols again"
+        ),
+    })?;
+    if stored.device_id.is_empty() {
+        return Err(AppError::Config {
+            detail: format!("{source} of this enrolled kiosk has no device id"),
+        });
+    }
+    Ok(Credential {
+        device_id: stored.device_id,
+        secret: non_empty(stored.device_secret, source)?,
+    })
+}
+
+/// Writes `contents` to `file`, readable by this account only, replacing it in one step (a
+/// crash leaves the old file or the new one, never half of one).
+fn write_private(file: &Path, contents: &str) -> Result<(), AppError> {
+    use std::io::Write;
+    let shown = file.display();
+    let failed = |error: std::io::Error| {
+        AppError::Config {
+        detail: format!(
+            "the kiosk's secret file {shown} cannot be written: {error}; its directory must belong to the kiosk's account"
+        ),
+    }
+    };
+    let directory = file.parent().unwrap_or(Path::new("."));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let draft = tempfile::Builder::new()
+        .prefix(".consult-kiosk-")
+        .make_in(directory, |path| options.open(path))
+        .map_err(failed)?;
+    let mut handle = draft.as_file();
+    handle.write_all(contents.as_bytes()).map_err(failed)?;
+    handle.sync_all().map_err(failed)?;
+    draft.persist(file).map_err(|error| failed(error.error))?;
+    Ok(())
 }
 
 /// Reads the secret file, refusing one another account could read or replace: group and
@@ -120,7 +311,7 @@ mod tests {
 
     fn config(file: &Path) -> KioskConfig {
         KioskConfig {
-            device_id: "dev_1".into(),
+            device_id: Some("dev_1".into()),
             secret_file: Some(file.to_owned()),
             retry_secs: None,
             join_lead_secs: None,
@@ -128,6 +319,92 @@ mod tests {
             show_first_name: false,
             clinic_name: None,
         }
+    }
+
+    fn server() -> Url {
+        Url::parse("https://clinic.example:8443/api/").unwrap()
+    }
+
+    fn load_secret(config: &KioskConfig) -> Result<DeviceSecret, AppError> {
+        CredentialStore::of(config, &server())
+            .load()
+            .map(|credential| credential.expect("a registered kiosk has one").secret)
+    }
+
+    fn enrolling(file: Option<PathBuf>) -> CredentialStore {
+        let mut config = config(Path::new("/unused"));
+        config.device_id = None;
+        config.secret_file = file;
+        CredentialStore::of(&config, &server())
+    }
+
+    #[test]
+    fn an_enrolled_credential_is_kept_private_read_back_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credential");
+        let store = enrolling(Some(file.clone()));
+        assert!(store.enrols());
+        assert!(store.load().unwrap().is_none(), "nothing yet: enrol");
+        store
+            .save(&Credential {
+                device_id: "dev_9".into(),
+                secret: DeviceSecret::from("fresh-secret".to_owned()),
+            })
+            .unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.device_id, "dev_9");
+        assert_eq!(loaded.secret.expose(), "fresh-secret");
+        assert!(!format!("{loaded:?}").contains("fresh-secret"));
+        // Nothing else was left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        store.forget().unwrap();
+        assert!(store.load().unwrap().is_none());
+    }
+
+    #[test]
+    fn an_enrolled_kiosk_keys_its_keychain_entry_by_server() {
+        let CredentialStore::Enrolled {
+            keychain_account, ..
+        } = enrolling(None)
+        else {
+            panic!("no device id: enrolled");
+        };
+        assert_eq!(keychain_account, "enrolled@https://clinic.example:8443");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_credential_says_how_to_start_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credential");
+        std::fs::write(&file, "just-a-secret").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let refused = enrolling(Some(file)).load().unwrap_err().to_string();
+        assert!(refused.contains("enrols again"), "{refused}");
+        assert!(!refused.contains("just-a-secret"), "{refused}");
+    }
+
+    #[test]
+    fn a_rotated_secret_replaces_a_registered_kiosks_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let store = CredentialStore::of(&config(&file), &server());
+        assert!(!store.enrols());
+        store
+            .save(&Credential {
+                device_id: "dev_1".into(),
+                secret: DeviceSecret::from("new".to_owned()),
+            })
+            .unwrap();
+        assert_eq!(load_secret(&config(&file)).unwrap().expose(), "new");
+        store.forget().unwrap();
+        assert!(
+            file.exists(),
+            "an administrator's secret is never forgotten"
+        );
     }
 
     #[test]

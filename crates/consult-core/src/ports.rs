@@ -11,8 +11,8 @@ use std::pin::Pin;
 use url::Url;
 
 use consult_types::{
-    CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, SessionEnded,
-    UpdateBanner,
+    CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, RoomMessage,
+    SessionEnded, UpdateBanner,
 };
 
 use crate::alerts::Alert;
@@ -38,6 +38,10 @@ pub trait Ui: Send + Sync + 'static {
     /// Kiosk mode's administrator exit, after a right PIN: end the app with the exit code the
     /// kiosk's service does not restart.
     fn leave_kiosk(&self);
+    /// Kiosk mode, a remote `restart`: end the app with the exit code its service restarts.
+    fn restart_kiosk(&self);
+    /// Kiosk mode: the message the clinic sent to the room, or `None` once it is gone.
+    fn kiosk_message(&self, message: &Revised<Option<RoomMessage>>);
     /// The in-app update banner after any change.
     fn update_changed(&self, banner: &UpdateBanner);
 }

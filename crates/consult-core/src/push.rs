@@ -319,6 +319,12 @@ impl Resumable {
                 }
                 "appointment" => parse::<Appointment>(&event.data).map(PushEvent::Appointment),
                 "join_request" => parse::<JoinRequest>(&event.data).map(PushEvent::JoinRequest),
+                "device_status" => {
+                    parse::<consult_types::DeviceStatus>(&event.data).map(PushEvent::DeviceStatus)
+                }
+                "device_command" => {
+                    parse::<consult_types::DeviceCommand>(&event.data).map(PushEvent::DeviceCommand)
+                }
                 _ => {
                     tracing::debug!(event_type = %event.event, "ignored an unknown push event type");
                     continue;

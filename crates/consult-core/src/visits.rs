@@ -164,6 +164,14 @@ pub fn consent(
     }
 }
 
+/// Whether any visit is due at `now`: the kiosk is in a visit's time, in its call or not (the
+/// heartbeat's `visit` state when no call runs).
+pub fn any_due(appointments: &[Appointment], now: OffsetDateTime, timing: VisitTiming) -> bool {
+    appointments
+        .iter()
+        .any(|appointment| is_due(appointment, now, timing))
+}
+
 fn is_due(appointment: &Appointment, now: OffsetDateTime, timing: VisitTiming) -> bool {
     let started = appointment.meeting_status == consult_types::MeetingStatus::Started;
     (started || now >= join_from(appointment, timing)) && now < leave_at(appointment, timing)
@@ -208,6 +216,18 @@ mod tests {
             patient_name: "Grace Hopper".into(),
             agency_name: None,
         }
+    }
+
+    #[test]
+    fn a_visit_is_on_from_its_lead_until_its_grace_is_over() {
+        let timing = VisitTiming::default();
+        let schedule = [visit("a", START)];
+        let at = |minutes: i64| START + time::Duration::minutes(minutes);
+        assert!(!any_due(&schedule, at(-2), timing), "before the lead");
+        assert!(any_due(&schedule, at(0), timing));
+        assert!(any_due(&schedule, at(35), timing), "inside the grace");
+        assert!(!any_due(&schedule, at(41), timing), "after the grace");
+        assert!(!any_due(&[], at(0), timing));
     }
 
     fn call(session_id: &str, phase: CallPhase) -> CallScreen {

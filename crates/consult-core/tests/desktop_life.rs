@@ -58,6 +58,10 @@ struct Shell {
     exits: Mutex<usize>,
     /// In-app update banners sent.
     banners: Mutex<Vec<consult_types::UpdateBanner>>,
+    /// Kiosk restarts asked for (a remote `restart`).
+    restarts: Mutex<usize>,
+    /// Room messages sent to the kiosk's screen.
+    messages: Mutex<Vec<Revised<Option<consult_types::RoomMessage>>>>,
 }
 
 impl Ui for Shell {
@@ -84,6 +88,12 @@ impl Ui for Shell {
     }
     fn leave_kiosk(&self) {
         *self.exits.lock().unwrap() += 1;
+    }
+    fn restart_kiosk(&self) {
+        *self.restarts.lock().unwrap() += 1;
+    }
+    fn kiosk_message(&self, message: &Revised<Option<consult_types::RoomMessage>>) {
+        self.messages.lock().unwrap().push(message.clone());
     }
     fn update_changed(&self, banner: &consult_types::UpdateBanner) {
         self.banners.lock().unwrap().push(banner.clone());
@@ -830,7 +840,7 @@ mod kiosk_mode {
         std::fs::write(&file, secret).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
         KioskConfig {
-            device_id: DEMO_DEVICE_ID.into(),
+            device_id: Some(DEMO_DEVICE_ID.into()),
             secret_file: Some(file),
             retry_secs: None,
             join_lead_secs: None,
@@ -1465,4 +1475,274 @@ async fn an_update_found_during_a_call_is_asked_for_when_the_call_ends() {
         .await;
     agency.logout().await.unwrap();
     doctor.logout().await.unwrap();
+}
+
+/// The kiosk fleet, the kiosk's side: enrolment by code (nobody sees the secret), commands
+/// from the administrators carried out and acknowledged, the secret rotated without a visit.
+mod kiosk_fleet {
+    use super::*;
+    use consult_core::config::KioskConfig;
+    use consult_types::{ClaimRequest, DeviceCommandKind, NewDeviceCommand, RoomMessage};
+
+    impl Shell {
+        fn last_kiosk(&self) -> Option<KioskStatus> {
+            self.kiosk.lock().unwrap().last().map(|s| s.value.clone())
+        }
+
+        async fn shows_a_code(&self) -> String {
+            self.wait_for("an enrolment code", |shell| {
+                matches!(shell.last_kiosk(), Some(KioskStatus::Enrolling { .. }))
+            })
+            .await;
+            match self.last_kiosk() {
+                Some(KioskStatus::Enrolling {
+                    code,
+                    qr,
+                    valid_for_secs,
+                }) => {
+                    assert!(
+                        valid_for_secs > 500 && valid_for_secs <= 600,
+                        "{valid_for_secs}"
+                    );
+                    assert!(qr.len() >= 21 && qr.iter().all(|row| row.len() == qr.len()));
+                    code
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+
+        async fn ready(&self) {
+            self.wait_for("the kiosk ready", |shell| {
+                shell.last_kiosk() == Some(KioskStatus::Ready)
+            })
+            .await;
+        }
+
+        fn last_message(&self) -> Option<Option<RoomMessage>> {
+            self.messages
+                .lock()
+                .unwrap()
+                .last()
+                .map(|m| m.value.clone())
+        }
+    }
+
+    /// A kiosk with no device id: it enrols, and keeps what it gets in `file`.
+    fn unenrolled(world: &World, file: &std::path::Path) -> (Desktop, Arc<Shell>) {
+        let kiosk = KioskConfig {
+            device_id: None,
+            secret_file: Some(file.to_owned()),
+            retry_secs: None,
+            join_lead_secs: None,
+            leave_grace_secs: None,
+            show_first_name: false,
+            clinic_name: None,
+        };
+        world.desktop_configured(None, None, |config| config.kiosk = Some(kiosk))
+    }
+
+    async fn admin_token(world: &World) -> String {
+        world
+            .client()
+            .login(ADMIN, PASSWORD)
+            .await
+            .unwrap()
+            .tokens
+            .access_token
+    }
+
+    async fn claim(world: &World, code: &str) -> String {
+        let claim = ClaimRequest {
+            code: code.to_owned(),
+            location: "Exam room 4".into(),
+            name: None,
+        };
+        world
+            .client()
+            .claim_enrolment(&admin_token(world).await, &claim)
+            .await
+            .unwrap()
+            .device_id
+    }
+
+    /// An enrolled kiosk, signed in and ready, with its device id.
+    async fn enrolled(world: &World, file: &std::path::Path) -> (Desktop, Arc<Shell>, String) {
+        let (desktop, shell) = unenrolled(world, file);
+        desktop.startup().await.unwrap();
+        let code = shell.shows_a_code().await;
+        let device_id = claim(world, &code).await;
+        shell.ready().await;
+        shell.online().await;
+        (desktop, shell, device_id)
+    }
+
+    /// The commands sent to `device_id`, as the administrators see them.
+    async fn commands_of(world: &World, device_id: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!(
+                "{}devices/{device_id}/commands",
+                world.server_url()
+            ))
+            .bearer_auth(admin_token(world).await)
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["data"]
+            .clone()
+    }
+
+    async fn send(
+        world: &World,
+        device_id: &str,
+        command: DeviceCommandKind,
+        message: Option<&str>,
+    ) -> String {
+        world
+            .client()
+            .send_device_command(
+                &admin_token(world).await,
+                device_id,
+                &NewDeviceCommand {
+                    command,
+                    message: message.map(str::to_owned),
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn acknowledged(world: &World, device_id: &str, command_id: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let commands = commands_of(world, device_id).await;
+            let acked = commands
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["id"] == command_id && c["acknowledgedAt"].is_string());
+            if acked {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not acknowledged: {commands}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unenrolled_kiosk_shows_a_code_and_an_administrators_claim_signs_it_in() {
+        let world = World::start().await;
+        let file = world.config_dir.path().join("credential");
+        let (desktop, shell, device_id) = enrolled(&world, &file).await;
+        // The credential is the kiosk's alone, and nothing of it reached the UI.
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let stored: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(stored["deviceId"], device_id.as_str());
+        let secret = stored["deviceSecret"].as_str().unwrap().to_owned();
+        let seen = format!("{:?}", shell.kiosk.lock().unwrap());
+        assert!(!seen.contains(&secret));
+        // It works as the device's own credential.
+        world
+            .client()
+            .device_login(&device_id, &secret)
+            .await
+            .unwrap();
+        drop(desktop);
+
+        // Started again, it signs in with what it kept: no code.
+        let (again, shell) = unenrolled(&world, &file);
+        again.startup().await.unwrap();
+        shell.ready().await;
+        assert!(
+            !shell
+                .kiosk
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| matches!(s.value, KioskStatus::Enrolling { .. })),
+            "an enrolled kiosk does not enrol again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_removed_from_the_server_forgets_its_credential_and_enrols_again() {
+        let world = World::start().await;
+        let file = world.config_dir.path().join("credential");
+        std::fs::write(
+            &file,
+            r#"{"deviceId":"dev_gone","deviceSecret":"nobody-knows-this"}"#,
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (desktop, shell) = unenrolled(&world, &file);
+        desktop.startup().await.unwrap();
+        shell.shows_a_code().await;
+        assert!(!file.exists(), "the refused credential is gone");
+    }
+
+    #[tokio::test]
+    async fn a_message_from_the_clinic_shows_in_the_room_and_is_acknowledged() {
+        let world = World::start().await;
+        let file = world.config_dir.path().join("credential");
+        let (desktop, shell, device_id) = enrolled(&world, &file).await;
+        let id = send(
+            &world,
+            &device_id,
+            DeviceCommandKind::ShowMessage,
+            Some("Dr Ames is 5 minutes late"),
+        )
+        .await;
+        shell
+            .wait_for("the room message", |shell| {
+                shell
+                    .last_message()
+                    .flatten()
+                    .is_some_and(|m| m.text == "Dr Ames is 5 minutes late" && m.id == id)
+            })
+            .await;
+        acknowledged(&world, &device_id, &id).await;
+        desktop.dismiss_room_message();
+        assert_eq!(shell.last_message(), Some(None));
+
+        // Reload and restart reach the shell, each acknowledged.
+        let reload = send(&world, &device_id, DeviceCommandKind::Reload, None).await;
+        acknowledged(&world, &device_id, &reload).await;
+        assert_eq!(*shell.reloads.lock().unwrap(), 1);
+        let restart = send(&world, &device_id, DeviceCommandKind::Restart, None).await;
+        acknowledged(&world, &device_id, &restart).await;
+        shell
+            .wait_for("the restart", |shell| *shell.restarts.lock().unwrap() == 1)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_rotated_secret_replaces_the_old_one_without_a_visit() {
+        let world = World::start().await;
+        let file = world.config_dir.path().join("credential");
+        let (_desktop, _shell, device_id) = enrolled(&world, &file).await;
+        let read = || -> String {
+            let stored: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            stored["deviceSecret"].as_str().unwrap().to_owned()
+        };
+        let old = read();
+        let id = send(&world, &device_id, DeviceCommandKind::RotateSecret, None).await;
+        acknowledged(&world, &device_id, &id).await;
+        let new = read();
+        assert_ne!(old, new);
+        let client = world.client();
+        client.device_login(&device_id, &new).await.unwrap();
+        assert_eq!(
+            client.device_login(&device_id, &old).await.map(|_| ()),
+            Err(AppError::InvalidCredentials),
+            "the old secret stopped working"
+        );
+    }
 }

@@ -57,6 +57,8 @@ pub mod commands {
         KIOSK_UNLOCK = "kiosk_unlock";
         /// Kiosk mode, maintenance screen open: [`crate::MaintenanceAction`] → `()`.
         KIOSK_MAINTENANCE = "kiosk_maintenance";
+        /// Kiosk mode: the room message was tapped away → `()` (a `kiosk-message` event).
+        KIOSK_DISMISS_MESSAGE = "kiosk_dismiss_message";
         /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
         USER_ACTIVE = "user_active";
         /// The settings as the user may see and change them: [`SettingsView`].
@@ -107,6 +109,9 @@ pub mod events {
     pub const FOCUS_APPOINTMENT: &str = "focus-appointment";
     /// Payload [`super::UpdateBanner`]: the in-app update banner after any change.
     pub const UPDATE_CHANGED: &str = "update-changed";
+    /// Payload `Revised<Option<`[`super::RoomMessage`]`>>`: kiosk mode, a message the clinic
+    /// sent to the room (`showMessage`), or `None` once it is gone.
+    pub const KIOSK_MESSAGE: &str = "kiosk-message";
 }
 
 /// The in-app update banner: hidden, or a verified update ready to install, being installed, or
@@ -202,6 +207,15 @@ pub struct KioskSetup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum KioskStatus {
+    /// Not enrolled yet: the one-time code an administrator claims in the app's Kiosks screen,
+    /// and the same code as a QR code (rows of modules, `1` dark). Not a secret: the kiosk
+    /// alone can pick up what the claim makes.
+    #[serde(rename_all = "camelCase")]
+    Enrolling {
+        code: String,
+        qr: Vec<String>,
+        valid_for_secs: u64,
+    },
     /// Signing in with the device's credential.
     SigningIn,
     /// Signed in: the kiosk waits for its visits, or is in one.
@@ -271,6 +285,16 @@ pub enum MaintenanceAction {
     SelfTest,
     /// Back to the patient's screens.
     Close,
+}
+
+/// A message the clinic sent to a kiosk's room (`showMessage`), shown over its screen until
+/// someone taps it away or it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomMessage {
+    /// The command's id: tells one message from the next with the same words.
+    pub id: String,
+    pub text: String,
 }
 
 impl KioskStatus {

@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use consult_types::{
     events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskSetup,
-    KioskStatus, MaintenanceAction, Revised, SelfTestCheck,
+    KioskStatus, MaintenanceAction, Revised, RoomMessage, SelfTestCheck,
 };
 use time::OffsetDateTime;
 
@@ -322,6 +322,24 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
                 },
             ),
         },
+        Some(KioskStatus::Enrolling {
+            code,
+            qr,
+            valid_for_secs,
+        }) => (
+            "enrolling",
+            html! {
+                <div class="kiosk-enrol">
+                    <p class="kiosk-note">{ "This kiosk is not set up yet." }</p>
+                    <p>{ "An administrator adds it in Consult: Kiosks, then Add a kiosk, with this code:" }</p>
+                    <p id="kiosk-enrol-code" class="kiosk-enrol-code">{ code }</p>
+                    <QrCode rows={qr.clone()} label={format!("The code {code} as a QR code")} />
+                    <p class="muted">
+                        { format!("The code is valid for {} minutes; then a new one appears.", valid_for_secs.div_ceil(60)) }
+                    </p>
+                </div>
+            },
+        ),
         Some(KioskStatus::SwitchedOff { retry_in_secs }) => (
             "switched-off",
             html! {
@@ -362,6 +380,110 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
                 <div id="kiosk-status" aria-live="polite">{ message }</div>
             </div>
         </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct QrCodeProps {
+    /// Rows of modules, `1` dark, as the core encoded them.
+    pub rows: Vec<String>,
+    pub label: String,
+}
+
+/// A QR code drawn as one SVG path, dark on light with the standard quiet zone of four modules.
+#[function_component(QrCode)]
+pub fn qr_code(props: &QrCodeProps) -> Html {
+    const QUIET: usize = 4;
+    let size = props.rows.len() + 2 * QUIET;
+    let path: String = props
+        .rows
+        .iter()
+        .enumerate()
+        .flat_map(|(y, row)| {
+            row.bytes()
+                .enumerate()
+                .filter(|(_, module)| *module == b'1')
+                .map(move |(x, _)| format!("M{},{}h1v1h-1z", x + QUIET, y + QUIET))
+        })
+        .collect();
+    html! {
+        <svg id="kiosk-enrol-qr" class="kiosk-enrol-qr" role="img" aria-label={props.label.clone()}
+            viewBox={format!("0 0 {size} {size}")} shape-rendering="crispEdges">
+            <rect width={size.to_string()} height={size.to_string()} fill="#ffffff" />
+            <path d={path} fill="#000000" />
+        </svg>
+    }
+}
+
+/// The message the clinic sent to the room (`kiosk-message` events), over whatever the kiosk
+/// shows, until someone taps it away or the core takes it back.
+#[function_component(RoomMessageLayer)]
+pub fn room_message_layer() -> Html {
+    let message = use_state(|| None::<Revised<Option<RoomMessage>>>);
+    {
+        let message = message.clone();
+        use_effect_with((), move |_| {
+            let listener = Rc::new(std::cell::RefCell::new(None));
+            let kept = Rc::clone(&listener);
+            wasm_bindgen_futures::spawn_local(async move {
+                let told = message.clone();
+                let subscribed = listen(
+                    names::KIOSK_MESSAGE,
+                    move |new: Revised<Option<RoomMessage>>| {
+                        // An event older than the one shown changes nothing.
+                        let newer = told.as_ref().is_none_or(|old| old.revision < new.revision);
+                        if newer {
+                            told.set(Some(new));
+                        }
+                    },
+                )
+                .await;
+                match subscribed {
+                    Ok(subscription) => {
+                        *kept.borrow_mut() = Some(subscription);
+                        // A message sent before this layer listened, sent again.
+                        if let Err(error) = ipc::kiosk().await {
+                            web_sys::console::warn_1(&error.to_string().into());
+                        }
+                    }
+                    Err(error) => web_sys::console::warn_1(&error.to_string().into()),
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    let on_dismiss = Callback::from(|()| {
+        wasm_bindgen_futures::spawn_local(async {
+            if let Err(refused) = ipc::kiosk_dismiss_message().await {
+                web_sys::console::warn_1(&refused.to_string().into());
+            }
+        });
+    });
+    match (*message)
+        .as_ref()
+        .and_then(|revised| revised.value.clone())
+    {
+        Some(message) => html! { <RoomMessageView {message} {on_dismiss} /> },
+        None => html! {},
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct RoomMessageViewProps {
+    pub message: RoomMessage,
+    pub on_dismiss: Callback<()>,
+}
+
+/// A message from the clinic to the room: what it says, and OK to put it away.
+#[function_component(RoomMessageView)]
+pub fn room_message_view(props: &RoomMessageViewProps) -> Html {
+    html! {
+        <div id="kiosk-message" class="kiosk-message" role="alert">
+            <p class="kiosk-message-from">{ "A message from the clinic" }</p>
+            <p id="kiosk-message-text" class="kiosk-message-text">{ &props.message.text }</p>
+            <button id="kiosk-message-ok" type="button"
+                onclick={props.on_dismiss.reform(|_: MouseEvent| ())}>{ "OK" }</button>
+        </div>
     }
 }
 

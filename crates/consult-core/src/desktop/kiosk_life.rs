@@ -13,8 +13,9 @@ use tokio::sync::{oneshot, Notify};
 
 use consult_types::{AppError, CallControl, Heartbeat, JoinCallArgs, KioskActivity, KioskStatus};
 
-use super::{lock, Desktop, End, Inner, KIOSK_RETRY};
+use super::{kiosk_commands, lock, Desktop, End, Inner, KIOSK_RETRY};
 use crate::kiosk;
+use crate::session::SessionManager;
 use crate::visits::{self, Consent, Situation, Step, VisitTiming};
 
 /// Between heartbeats when the server's answer did not say (it says 30 s).
@@ -36,6 +37,7 @@ impl Desktop {
     /// Sends the kiosk's status to the UI again (a page that just started listening).
     pub fn republish_kiosk(&self) {
         self.change_kiosk(|_| {});
+        self.republish_room_message();
     }
 
     /// What the sign-in loop and the visits say (under the maintenance screen, if open).
@@ -50,23 +52,38 @@ impl Desktop {
         }
     }
 
-    /// Signs in as the kiosk device and starts its life; the returned receiver resolves when
-    /// that life (its generation returned too) is over.
+    /// Signs in as the kiosk device (enrolling it first when it has no credential) and starts
+    /// its life; the returned receiver resolves when that life (its generation returned too) is
+    /// over.
     pub(super) async fn kiosk_sign_in(&self) -> Result<(oneshot::Receiver<()>, u64), AppError> {
         let setup = self.setup()?;
         let config = setup.kiosk().cloned().ok_or_else(|| AppError::Internal {
             detail: "kiosk sign-in without kiosk mode".into(),
         })?;
-        let device_id = config.device_id.clone();
-        // The file or the keychain: blocking I/O, off the runtime's threads.
-        let secret = tokio::task::spawn_blocking(move || kiosk::load_secret(&config))
-            .await
-            .map_err(|error| AppError::Internal {
-                detail: format!("reading the device secret failed: {error}"),
-            })??;
         let session = setup.session();
-        session.device_login(&device_id, &secret).await?;
-        drop(secret);
+        let store = kiosk::CredentialStore::of(&config, session.client().base_url());
+        let credential = match blocking(store.clone(), |store| store.load()).await? {
+            Some(credential) => credential,
+            None => self.enrol(session.client(), &store).await?,
+        };
+        self.set_kiosk(KioskStatus::SigningIn);
+        match session
+            .device_login(&credential.device_id, &credential.secret)
+            .await
+        {
+            Ok(_) => {}
+            // The server no longer knows this enrolled kiosk (removed from the fleet): it forgets
+            // the credential, and the next try shows a new code.
+            Err(AppError::InvalidCredentials) if store.enrols() => {
+                tracing::warn!("the clinic server no longer knows this kiosk; it enrols again");
+                blocking(store.clone(), |store| store.forget()).await?;
+                return Err(AppError::InvalidCredentials);
+            }
+            Err(error) => return Err(error),
+        }
+        let device_id = credential.device_id.clone();
+        drop(credential);
+        lock(&self.0.device).signed_in = Some((device_id, store));
         let learner = self.clone();
         let learned = Arc::clone(&session);
         tokio::spawn(async move { learner.learn_exit_pin(learned).await });
@@ -78,8 +95,24 @@ impl Desktop {
         let mut signed_in = self.begin(session, &setup.settings()).await;
         signed_in.over = Some(over);
         let generation = signed_in.generation;
+        if let Some(commands) = signed_in.desk.device_commands() {
+            tokio::spawn(kiosk_commands::commands_run(
+                Arc::downgrade(&self.0),
+                generation,
+                commands,
+            ));
+        }
         *life = Some(signed_in);
         Ok((ended, generation))
+    }
+
+    /// The session of life `generation`, while it lasts.
+    pub(super) async fn life_session(&self, generation: u64) -> Option<Arc<SessionManager>> {
+        let guard = self.0.life.read().await;
+        guard
+            .as_ref()
+            .filter(|life| life.generation == generation)
+            .map(|life| Arc::clone(&life.session))
     }
 
     pub(super) fn kiosk_retry(&self) -> Duration {
@@ -214,11 +247,18 @@ impl Desktop {
                 self.0.ports.call_window.forget_visit();
                 Some(None)
             }
+            Step::AskToJoin(visit) | Step::Join(visit)
+                if self.left_by_clinic(&visit.session_id) =>
+            {
+                // The clinic sent the kiosk out of this visit: it stays out.
+                Some(Some(now + MAX_NAP))
+            }
             Step::AskToJoin(visit) => {
                 *last_attempt = Some((visit.session_id.clone(), now));
                 tracing::info!(appointment_id = %visit.id, "kiosk: asking to join its visit");
                 if let Err(error) = life.desk.ask_to_join(&visit.id).await {
                     tracing::warn!(%error, "kiosk: asking to join failed; trying again later");
+                    self.kiosk_error(&error);
                 }
                 Some(None)
             }
@@ -235,6 +275,7 @@ impl Desktop {
                 };
                 if let Err(error) = self.open_call(session, args).await {
                     tracing::warn!(%error, "kiosk: joining its visit failed; trying again later");
+                    self.kiosk_error(&error);
                 }
                 Some(None)
             }
@@ -247,28 +288,44 @@ impl Desktop {
     /// `None` when that life is over; else when to beat next. A beat that fails makes the next
     /// one say `offlineRecovered`.
     async fn heartbeat_step(&self, generation: u64, failed_last: &mut bool) -> Option<Duration> {
-        let session = {
+        let (session, due) = {
             let guard = self.0.life.read().await;
             let life = guard
                 .as_ref()
                 .filter(|life| life.generation == generation)?;
-            Arc::clone(&life.session)
+            let dashboard = life.desk.dashboard().await;
+            let due = visits::any_due(
+                &dashboard.appointments,
+                OffsetDateTime::now_utc(),
+                self.visit_timing(),
+            );
+            (Arc::clone(&life.session), due)
         };
         let call_path = self.setup().ok()?.call_support().path;
         let state = if *failed_last {
             KioskActivity::OfflineRecovered
         } else if self.0.calls.screen().await.is_some() {
             KioskActivity::InCall
+        } else if due {
+            KioskActivity::Visit
         } else {
             KioskActivity::Idle
+        };
+        // Taken now, given back if the beat does not arrive: each is acknowledged once.
+        let (acknowledged, last_error) = {
+            let mut device = lock(&self.0.device);
+            (
+                std::mem::take(&mut device.acknowledged),
+                device.last_error.clone(),
+            )
         };
         let beat = Heartbeat {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             state,
             call_path,
             self_test: None,
-            last_error: None,
-            acknowledged: Vec::new(),
+            last_error,
+            acknowledged,
         };
         let client = session.client().clone();
         let sent = session
@@ -287,16 +344,44 @@ impl Desktop {
             }
             Err(error) => {
                 tracing::warn!(%error, "kiosk: the heartbeat did not reach the server");
+                let mut device = lock(&self.0.device);
+                let mut unsent = beat.acknowledged;
+                unsent.append(&mut device.acknowledged);
+                device.acknowledged = unsent;
                 *failed_last = true;
                 Some(BEAT)
             }
         }
     }
+
+    /// One heartbeat out of turn (a command that must be acknowledged before the app ends).
+    pub(super) async fn send_heartbeat_now(&self, generation: u64) {
+        let mut failed_last = false;
+        let _ = self.heartbeat_step(generation, &mut failed_last).await;
+    }
+}
+
+impl Desktop {
+    fn left_by_clinic(&self, session_id: &str) -> bool {
+        lock(&self.0.device).left_by_clinic.contains(session_id)
+    }
+}
+
+/// Runs `work` on `store` off the runtime's threads (the keychain and files block).
+async fn blocking<T: Send + 'static>(
+    store: kiosk::CredentialStore,
+    work: impl FnOnce(&kiosk::CredentialStore) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(move || work(&store))
+        .await
+        .map_err(|error| AppError::Internal {
+            detail: format!("reading the device credential failed: {error}"),
+        })?
 }
 
 /// Kiosk mode's heartbeat for life `generation`: at once, then as the server says; ends with
 /// the life.
-async fn heartbeat_run(desktop: Weak<Inner>, generation: u64) {
+async fn heartbeat_run(desktop: Weak<Inner>, generation: u64, beat_now: Arc<Notify>) {
     let mut failed_last = false;
     loop {
         let Some(inner) = desktop.upgrade() else {
@@ -308,7 +393,11 @@ async fn heartbeat_run(desktop: Weak<Inner>, generation: u64) {
         else {
             return;
         };
-        tokio::time::sleep(next).await;
+        // Early when a command was carried out: the clinic sees it acknowledged at once.
+        tokio::select! {
+            () = tokio::time::sleep(next) => {}
+            () = beat_now.notified() => {}
+        }
     }
 }
 
@@ -329,7 +418,11 @@ async fn kiosk_run(desktop: Weak<Inner>) {
                     generation,
                     Arc::clone(&desktop_now.0.kiosk_wake),
                 ));
-                tokio::spawn(heartbeat_run(Arc::downgrade(&desktop_now.0), generation));
+                tokio::spawn(heartbeat_run(
+                    Arc::downgrade(&desktop_now.0),
+                    generation,
+                    Arc::clone(&desktop_now.0.kiosk_beat),
+                ));
                 tracing::info!("kiosk signed in");
                 let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
                 drop(desktop_now);
@@ -344,6 +437,7 @@ async fn kiosk_run(desktop: Weak<Inner>) {
             Err(error) => {
                 let retry = desktop_now.kiosk_retry();
                 tracing::warn!(%error, retry_secs = retry.as_secs(), "the kiosk cannot sign in");
+                desktop_now.kiosk_error(&error);
                 desktop_now.set_kiosk(kiosk::status_after(&error, retry));
                 drop(desktop_now);
                 tokio::time::sleep(retry).await;

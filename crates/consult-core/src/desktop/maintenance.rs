@@ -194,6 +194,21 @@ impl Desktop {
         Ok(())
     }
 
+    /// A self-test the clinic asked for (a remote `selfTest`): shown on the maintenance screen
+    /// if it is open.
+    pub(super) async fn remote_self_test(&self) {
+        let checks = self.self_test().await;
+        tracing::info!(
+            failed = checks.iter().filter(|check| !check.passed).count(),
+            "kiosk: self-test done, as the clinic asked"
+        );
+        self.change_kiosk(|shown| {
+            if let Some(open) = shown.maintenance.as_mut() {
+                open.self_test = Some(checks);
+            }
+        });
+    }
+
     async fn self_test(&self) -> Vec<SelfTestCheck> {
         let sign_in = match self.session().await {
             Ok(session) => session.me().await.map(|user| {

@@ -18,6 +18,8 @@
 //! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
+mod enrolment;
+mod kiosk_commands;
 mod kiosk_life;
 mod maintenance;
 mod relay;
@@ -103,6 +105,11 @@ struct Inner {
     /// Kiosk mode's exit PIN check while the server is away.
     exit: Mutex<maintenance::ExitState>,
     kiosk_running: AtomicBool,
+    /// Kiosk mode's device side: its credential's store, commands carried out, the last error,
+    /// the room message.
+    device: Mutex<kiosk_commands::DeviceState>,
+    /// Wakes a kiosk's heartbeat before its time (a command to acknowledge).
+    kiosk_beat: Arc<tokio::sync::Notify>,
     /// Woken by every dashboard and call change: a kiosk's visits driver looks again.
     kiosk_wake: Arc<tokio::sync::Notify>,
     /// The keychain read begun at launch ([`Desktop::restore_early`]), for the first `startup`.
@@ -196,6 +203,8 @@ impl Desktop {
             kiosk: Mutex::new(maintenance::KioskShown::default()),
             exit: Mutex::new(maintenance::ExitState::default()),
             kiosk_running: AtomicBool::new(false),
+            device: Mutex::default(),
+            kiosk_beat: Arc::default(),
             kiosk_wake,
             early: tokio::sync::Mutex::new(EarlyRestore::NotBegun),
             updates,
