@@ -82,6 +82,7 @@ fn dashboard(
         join_requests,
         own_requests: Vec::new(),
         connection,
+        kiosks: None,
     }
 }
 

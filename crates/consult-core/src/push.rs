@@ -319,6 +319,10 @@ impl Resumable {
                 }
                 "appointment" => parse::<Appointment>(&event.data).map(PushEvent::Appointment),
                 "join_request" => parse::<JoinRequest>(&event.data).map(PushEvent::JoinRequest),
+                // Administrators' fleet view.
+                "device_status" => {
+                    parse::<consult_types::DeviceStatus>(&event.data).map(PushEvent::DeviceStatus)
+                }
                 _ => {
                     tracing::debug!(event_type = %event.event, "ignored an unknown push event type");
                     continue;

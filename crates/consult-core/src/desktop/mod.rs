@@ -18,6 +18,7 @@
 //! - The clinic server can change only while nobody is signed in ([`Setup::save_settings`]).
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
+mod fleet;
 mod kiosk_life;
 mod maintenance;
 mod relay;
