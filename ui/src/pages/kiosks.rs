@@ -577,9 +577,12 @@ mod tests {
     #[test]
     fn going_offline_and_a_failed_camera_are_announced_and_a_plain_beat_is_not() {
         let online = kiosk(true, None);
-        assert_eq!(announcement(&[online.clone()], &[online.clone()]), None);
         assert_eq!(
-            announcement(&[online.clone()], &[kiosk(false, None)]).as_deref(),
+            announcement(std::slice::from_ref(&online), std::slice::from_ref(&online)),
+            None
+        );
+        assert_eq!(
+            announcement(std::slice::from_ref(&online), &[kiosk(false, None)]).as_deref(),
             Some("Room 3 is offline.")
         );
         assert_eq!(
