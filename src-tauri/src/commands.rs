@@ -7,9 +7,9 @@ use tauri::State;
 
 use consult_core::desktop::Desktop;
 use consult_types::{
-    AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, FirstPaintArgs, JoinCallArgs,
-    KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView,
-    StartupState, UpdateAction, WaitingRoomAction,
+    AdmitAllArgs, AppError, CallControl, CallSupport, ClaimKioskArgs, DecideArgs, DeviceStatus,
+    FirstPaintArgs, JoinCallArgs, KioskCommandArgs, KioskUnlockArgs, LoginArgs, MaintenanceAction,
+    SessionView, SettingsChange, SettingsView, StartupState, UpdateAction, WaitingRoomAction,
 };
 
 type Reply<T = ()> = Result<T, AppError>;
@@ -157,4 +157,18 @@ pub async fn retry_call(desktop: State<'_, Desktop>) -> Reply {
 pub async fn leave_call(desktop: State<'_, Desktop>) -> Reply {
     desktop.leave_call().await;
     Ok(())
+}
+
+/// Administrators' Kiosks screen: claims the code a kiosk shows (the code is not logged).
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn claim_kiosk(desktop: State<'_, Desktop>, args: ClaimKioskArgs) -> Reply<DeviceStatus> {
+    desktop.claim_kiosk(args).await
+}
+
+/// Administrators' Kiosks screen: one command to one kiosk.
+#[tauri::command]
+#[tracing::instrument(skip_all, fields(device_id = %args.device_id, command = args.command.as_str()))]
+pub async fn send_kiosk_command(desktop: State<'_, Desktop>, args: KioskCommandArgs) -> Reply {
+    desktop.send_kiosk_command(args).await
 }

@@ -136,6 +136,8 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::call_screen,
             commands::retry_call,
             commands::leave_call,
+            commands::claim_kiosk,
+            commands::send_kiosk_command,
         ])
         .setup(move |app| {
             consult_core::startup::step("set-up begins (plugins registered)");

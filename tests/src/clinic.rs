@@ -381,3 +381,96 @@ pub fn id_of(value: &Value) -> String {
         .unwrap_or_else(|| panic!("no id in {value}"))
         .to_owned()
 }
+
+/// An unenrolled kiosk as the fleet sees it: it asks for a code, picks up its credential once an
+/// administrator claimed it, signs in with it and beats. What the kiosk app does (issue 14),
+/// played through the API.
+pub struct EnrollingKiosk {
+    pub enrolment_id: String,
+    /// The code the kiosk would show, `ABCD-EFGH`.
+    pub code: String,
+    pickup_key: String,
+}
+
+impl ClinicApi {
+    /// `POST /devices/enrolments` with a fresh pickup key (64 hex characters).
+    pub async fn start_enrolment(&self) -> EnrollingKiosk {
+        let pickup_key: String = rand::random::<[u8; 32]>()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let data = self
+            .call(
+                Method::POST,
+                "/devices/enrolments",
+                None,
+                Some(json!({ "pickupKey": pickup_key })),
+            )
+            .await;
+        EnrollingKiosk {
+            enrolment_id: data["enrolmentId"]
+                .as_str()
+                .expect("enrolmentId")
+                .to_owned(),
+            code: data["code"].as_str().expect("code").to_owned(),
+            pickup_key,
+        }
+    }
+
+    /// `POST /devices/enrolments/{id}/pickup`: `(device id, device secret)` once claimed, else
+    /// `None` (still waiting).
+    pub async fn pick_up(&self, kiosk: &EnrollingKiosk) -> Option<(String, String)> {
+        let data = self
+            .call(
+                Method::POST,
+                &format!("/devices/enrolments/{}/pickup", kiosk.enrolment_id),
+                None,
+                Some(json!({ "pickupKey": kiosk.pickup_key })),
+            )
+            .await;
+        (data["state"] == "enrolled").then(|| {
+            (
+                data["deviceId"].as_str().expect("deviceId").to_owned(),
+                data["deviceSecret"]
+                    .as_str()
+                    .expect("deviceSecret")
+                    .to_owned(),
+            )
+        })
+    }
+
+    /// Signs a kiosk in with its device credential.
+    pub async fn device_login(&self, device_id: &str, secret: &str) -> Actor {
+        let data = self
+            .call(
+                Method::POST,
+                "/auth/device-login",
+                None,
+                Some(json!({ "deviceId": device_id, "deviceSecret": secret })),
+            )
+            .await;
+        actor(&data, device_id)
+    }
+
+    /// `POST /devices/me/heartbeat` as `kiosk`, with `fields` over an idle, healthy-looking beat
+    /// (e.g. `{"selfTest": …}` or `{"state": "inCall"}`).
+    pub async fn heartbeat(&self, kiosk: &Actor, fields: Value) -> Value {
+        let mut beat = json!({
+            "version": "0.0.0-e2e",
+            "state": "idle",
+            "callPath": "browser",
+        });
+        if let (Some(beat), Some(fields)) = (beat.as_object_mut(), fields.as_object()) {
+            beat.extend(fields.clone());
+        }
+        self.post("/devices/me/heartbeat", kiosk, Some(beat)).await
+    }
+
+    /// `GET /devices/{id}/commands` as an administrator: the commands sent to that kiosk.
+    pub async fn device_commands(&self, admin: &Actor, device_id: &str) -> Vec<Value> {
+        array(
+            self.get(&format!("/devices/{device_id}/commands"), admin)
+                .await,
+        )
+    }
+}

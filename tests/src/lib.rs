@@ -7,6 +7,7 @@
 //! `target/debug/consult` (the app, with its UI embedded) and `target/debug/consult-server`.
 
 pub mod app;
+pub mod axe;
 pub mod bench;
 pub mod clinic;
 pub mod jitsi;

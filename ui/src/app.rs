@@ -5,7 +5,7 @@
 use yew::prelude::*;
 
 use consult_types::{
-    AppError, FocusAppointment, KioskSetup, SessionView, SettingsView, StartupState,
+    AppError, FocusAppointment, KioskSetup, Role, SessionView, SettingsView, StartupState,
 };
 
 use crate::ipc;
@@ -13,6 +13,7 @@ use crate::live::use_live_state;
 use crate::pages::call::CallPage;
 use crate::pages::desk::{find_focused, DeskPage};
 use crate::pages::kiosk::{KioskPage, RoomMessageLayer};
+use crate::pages::kiosks::KiosksPage;
 use crate::pages::login::LoginPage;
 use crate::pages::update::UpdateStrip;
 use crate::pages::waiting::WaitingPage;
@@ -147,10 +148,11 @@ struct SignedInProps {
 }
 
 /// Signed in: the call's screen while a call runs, else the waiting room while a request to join
-/// is open, else the desk.
+/// is open, else the desk (or, for an administrator who opened it, the Kiosks screen).
 #[function_component(SignedIn)]
 fn signed_in(props: &SignedInProps) -> Html {
     let focus = use_state(|| None::<FocusAppointment>);
+    let kiosks_open = use_state(|| false);
     let (live, load_error) = use_live_state(focus.clone(), props.on_signed_out.clone());
     let dashboard = live.dashboard().cloned();
 
@@ -178,8 +180,21 @@ fn signed_in(props: &SignedInProps) -> Html {
         });
         return html! { <WaitingPage {own} {appointment} /> };
     }
+    let admin = props.session.user.role == Role::Admin;
+    if admin && *kiosks_open {
+        let on_back = {
+            let kiosks_open = kiosks_open.clone();
+            Callback::from(move |()| kiosks_open.set(false))
+        };
+        let kiosks = dashboard.and_then(|dashboard| dashboard.kiosks);
+        return html! { <KiosksPage {kiosks} {on_back} /> };
+    }
+    let on_open_kiosks = admin.then(|| {
+        let kiosks_open = kiosks_open.clone();
+        Callback::from(move |()| kiosks_open.set(true))
+    });
     html! {
         <DeskPage session={props.session.clone()} {dashboard} {load_error} {focus}
-            on_signed_out={props.on_signed_out.clone()} />
+            on_signed_out={props.on_signed_out.clone()} {on_open_kiosks} />
     }
 }

@@ -6,9 +6,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use consult_types::{
-    commands, AdmitAllArgs, AppError, CallControl, CallSupport, DecideArgs, Decision,
-    FirstPaintArgs, JoinCallArgs, KioskUnlockArgs, LoginArgs, MaintenanceAction, SessionView,
-    SettingsChange, SettingsView, StartupState, UpdateAction, WaitingRoomAction,
+    commands, AdmitAllArgs, AppError, CallControl, CallSupport, ClaimKioskArgs, DecideArgs,
+    Decision, DeviceStatus, FirstPaintArgs, JoinCallArgs, KioskCommandArgs, KioskUnlockArgs,
+    LoginArgs, MaintenanceAction, SessionView, SettingsChange, SettingsView, StartupState,
+    UpdateAction, WaitingRoomAction,
 };
 
 #[wasm_bindgen]
@@ -164,6 +165,16 @@ pub async fn retry_call() -> Result<(), AppError> {
 
 pub async fn leave_call() -> Result<(), AppError> {
     invoke(commands::LEAVE_CALL, &()).await
+}
+
+/// Administrators: claims the code a kiosk shows; the fleet follows in the dashboard.
+pub async fn claim_kiosk(args: ClaimKioskArgs) -> Result<DeviceStatus, AppError> {
+    invoke(commands::CLAIM_KIOSK, &Args { args }).await
+}
+
+/// Administrators: one command to one kiosk.
+pub async fn send_kiosk_command(args: KioskCommandArgs) -> Result<(), AppError> {
+    invoke(commands::SEND_KIOSK_COMMAND, &Args { args }).await
 }
 
 /// Every command takes its argument under the key `args`.

@@ -82,6 +82,7 @@ fn dashboard(
         join_requests,
         own_requests: Vec::new(),
         connection,
+        kiosks: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn props(dashboard: Option<Dashboard>) -> DeskViewProps {
         signing_out: false,
         on_sign_out: Callback::noop(),
         on_open_settings: Callback::noop(),
+        on_open_kiosks: None,
         on_open: Callback::noop(),
         on_close_detail: Callback::noop(),
         on_decide: Callback::noop(),

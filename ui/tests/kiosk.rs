@@ -333,6 +333,7 @@ mod visits {
                 .into_iter()
                 .collect(),
             connection: Connection::Online,
+            kiosks: None,
         }
     }
 

@@ -16,6 +16,7 @@ fn dashboard(revision: u64, connection: Connection) -> Update {
             join_requests: Vec::new(),
             own_requests: Vec::new(),
             connection,
+            kiosks: None,
         },
     })
 }

@@ -103,6 +103,7 @@ async fn header_shows_who_is_signed_in() {
         busy: false,
         on_sign_out: Callback::noop(),
         on_open_settings: Callback::noop(),
+        on_open_kiosks: None,
     };
     let html = LocalServerRenderer::<HeaderView>::with_props(props)
         .render()

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use consult_types::{
-    AppError, Appointment, AppointmentStatus, Connection, Dashboard, Decision, DeviceCommand,
-    JoinRequest, JoinRequestStatus, MeetingStatus, Notification, NotificationKind,
-    NotificationPrefs, PushEvent, SessionEnded,
+    AppError, Appointment, AppointmentStatus, ClaimKioskArgs, Connection, Dashboard, Decision,
+    DeviceCommand, DeviceStatus, JoinRequest, JoinRequestStatus, KioskCommandArgs, MeetingStatus,
+    Notification, NotificationKind, NotificationPrefs, PushEvent, Role, SessionEnded,
 };
 
 use crate::alerts::{self, Alert, Side};
@@ -92,6 +92,8 @@ struct State {
     own: OwnRequests,
     connection: Connection,
     raised: Raised,
+    /// The clinic's kiosks by device id: an administrator's only (`None` for other roles).
+    kiosks: Option<HashMap<String, DeviceStatus>>,
 }
 
 /// Alerts on screen that ask about something still open on the desk, by that thing; each is
@@ -132,6 +134,7 @@ impl Desk {
                 own: OwnRequests::default(),
                 connection: Connection::Connecting,
                 raised: Raised::default(),
+                kiosks: None,
             }),
             prefs: Mutex::new(prefs),
             zone: options.zone,
@@ -297,6 +300,39 @@ impl Desk {
         }
     }
 
+    /// Administrators: claims the enrolment code a kiosk shows; the kiosk joins the fleet at
+    /// once (offline until its first heartbeat). A refusal says what to do.
+    pub async fn claim_kiosk(&self, args: ClaimKioskArgs) -> Result<DeviceStatus, AppError> {
+        let claim = crate::fleet::claim_request(args)?;
+        let client = self.shared.session.client();
+        let claim = &claim;
+        let kiosk = self
+            .shared
+            .call(|token| async move { client.claim_enrolment(&token, claim).await })
+            .await
+            .map_err(crate::fleet::claim_refused)?;
+        tracing::info!(device_id = %kiosk.device_id, "kiosk claimed");
+        self.shared.update(|state| state.apply_kiosk(kiosk.clone()));
+        Ok(kiosk)
+    }
+
+    /// Administrators: sends one command to one kiosk over its event stream.
+    pub async fn send_kiosk_command(
+        &self,
+        args: &KioskCommandArgs,
+    ) -> Result<DeviceCommand, AppError> {
+        let command = crate::fleet::command_request(args)?;
+        let client = self.shared.session.client();
+        let (id, command) = (args.device_id.as_str(), &command);
+        let sent = self
+            .shared
+            .call(|token| async move { client.send_device_command(&token, id, command).await })
+            .await
+            .map_err(crate::fleet::command_refused)?;
+        tracing::info!(device_id = %sent.device_id, command = sent.command.as_str(), "kiosk command sent");
+        Ok(sent)
+    }
+
     pub fn set_prefs(&self, prefs: NotificationPrefs) {
         *self
             .shared
@@ -378,7 +414,19 @@ impl State {
             join_requests,
             own_requests: self.own.list(),
             connection: self.connection.clone(),
+            kiosks: self.kiosks.as_ref().map(crate::fleet::listed),
         }
+    }
+
+    /// A kiosk's status from a `device_status` event or a claim replaces its entry (or adds
+    /// it); true when the fleet changed. Not an administrator's desk: nothing to keep.
+    fn apply_kiosk(&mut self, kiosk: DeviceStatus) -> bool {
+        let Some(kiosks) = self.kiosks.as_mut() else {
+            return false;
+        };
+        let changed = kiosks.get(&kiosk.device_id) != Some(&kiosk);
+        kiosks.insert(kiosk.device_id.clone(), kiosk);
+        changed
     }
 
     /// Applies a changed appointment; true when the schedule changed.
@@ -592,7 +640,27 @@ impl Shared {
             .buffer_unordered(PARALLEL_FETCHES)
             .try_collect()
             .await?;
+        // The fleet, like the schedule, is whole after every (re)load; events keep it since.
+        let admin = self
+            .session
+            .current()
+            .await
+            .is_some_and(|view| view.user.role == Role::Admin);
+        let kiosks = if admin {
+            let devices = self
+                .call(|token| async move { client.devices(&token).await })
+                .await?;
+            Some(
+                devices
+                    .into_iter()
+                    .map(|kiosk| (kiosk.device_id.clone(), kiosk))
+                    .collect(),
+            )
+        } else {
+            None
+        };
         self.update(|state| {
+            state.kiosks = kiosks;
             state.appointments = appointments
                 .into_iter()
                 .map(|appointment| (appointment.id.clone(), appointment))
@@ -758,12 +826,13 @@ impl PushHandler for Handler {
                 PushEvent::Notification(notification) => {
                     shared.notify(notification).await;
                 }
+                PushEvent::DeviceStatus(kiosk) => {
+                    shared.update(|state| state.apply_kiosk(kiosk));
+                }
                 PushEvent::DeviceCommand(command) => {
                     // Nobody listening (not a kiosk's life) is no error.
                     let _ = shared.device_commands.send(command);
                 }
-                // Administrators' fleet events: not the desk's.
-                PushEvent::DeviceStatus(_) => {}
             },
             PushUpdate::Offline { reason, retry_in } => {
                 shared.set_connection(Connection::Offline {
@@ -779,7 +848,7 @@ impl PushHandler for Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use consult_types::{CallType, Role};
+    use consult_types::CallType;
     use time::macros::datetime;
 
     fn appointment(id: &str) -> Appointment {
@@ -845,6 +914,7 @@ mod tests {
             own: OwnRequests::default(),
             connection: Connection::Online,
             raised: Raised::default(),
+            kiosks: None,
         }
     }
 
@@ -884,5 +954,38 @@ mod tests {
         decided.status = JoinRequestStatus::Approved;
         assert!(state.apply_join_request(decided));
         assert_eq!(state.settled_alerts(), ["n1"]);
+    }
+
+    fn kiosk(id: &str, online: bool) -> DeviceStatus {
+        DeviceStatus::new(id.into(), format!("Room {id}"), online, None, None)
+    }
+
+    #[test]
+    fn a_device_status_replaces_its_kiosk_on_an_administrators_desk_only() {
+        let mut doctor = desk_with(&[]);
+        assert!(!doctor.apply_kiosk(kiosk("k1", true)));
+        assert_eq!(
+            doctor.dashboard().kiosks,
+            None,
+            "not an administrator's desk"
+        );
+
+        let mut admin = desk_with(&[]);
+        admin.kiosks = Some(HashMap::from([("k1".to_owned(), kiosk("k1", false))]));
+        assert!(admin.apply_kiosk(kiosk("k1", true)));
+        assert!(
+            !admin.apply_kiosk(kiosk("k1", true)),
+            "the same status again"
+        );
+        assert!(
+            admin.apply_kiosk(kiosk("k0", false)),
+            "a kiosk new to the fleet"
+        );
+        let listed = admin.dashboard().kiosks.unwrap();
+        let seen: Vec<(&str, bool)> = listed
+            .iter()
+            .map(|k| (k.device_id.as_str(), k.online))
+            .collect();
+        assert_eq!(seen, [("k0", false), ("k1", true)], "by location");
     }
 }

@@ -37,6 +37,7 @@ pub mod desktop;
 pub mod device_commands;
 pub mod diagnostics;
 pub mod enrolment;
+pub mod fleet;
 pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;

@@ -319,9 +319,11 @@ impl Resumable {
                 }
                 "appointment" => parse::<Appointment>(&event.data).map(PushEvent::Appointment),
                 "join_request" => parse::<JoinRequest>(&event.data).map(PushEvent::JoinRequest),
+                // Administrators' fleet view.
                 "device_status" => {
                     parse::<consult_types::DeviceStatus>(&event.data).map(PushEvent::DeviceStatus)
                 }
+                // A kiosk's own stream: what an administrator asked of it.
                 "device_command" => {
                     parse::<consult_types::DeviceCommand>(&event.data).map(PushEvent::DeviceCommand)
                 }

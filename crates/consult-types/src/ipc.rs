@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::api::User;
-use crate::clinic::{Appointment, JoinRequest};
+use crate::clinic::{Appointment, DeviceCommandKind, DeviceStatus, JoinRequest};
 
 /// Names of the core's IPC commands, shared so a typo is a compile error in the UI.
 ///
@@ -89,6 +89,13 @@ pub mod commands {
         RETRY_CALL = "retry_call";
         /// Leaves the call (hangs up if still in it) and disposes it: → `()`.
         LEAVE_CALL = "leave_call";
+        /// Administrators: claims the enrolment code a kiosk shows, naming its place:
+        /// [`crate::ClaimKioskArgs`] → the enrolled kiosk, [`crate::DeviceStatus`]. The fleet
+        /// (`Dashboard::kiosks`) follows as an event.
+        CLAIM_KIOSK = "claim_kiosk";
+        /// Administrators: one command to one kiosk, over its event stream:
+        /// [`crate::KioskCommandArgs`] → `()`.
+        SEND_KIOSK_COMMAND = "send_kiosk_command";
     }
 }
 
@@ -323,6 +330,10 @@ pub struct Dashboard {
     /// latest per appointment, until settled here. The UI shows the waiting room for them.
     pub own_requests: Vec<OwnRequest>,
     pub connection: Connection,
+    /// The clinic's kiosks, for an administrator only (`None` for everyone else), by location:
+    /// loaded with `GET /devices`, then kept live by `device_status` events.
+    #[serde(default)]
+    pub kiosks: Option<Vec<DeviceStatus>>,
 }
 
 /// One of the user's own requests to join, as the waiting room shows it.
@@ -384,6 +395,28 @@ pub enum Decision {
 #[serde(rename_all = "camelCase")]
 pub struct AdmitAllArgs {
     pub appointment_id: Option<String>,
+}
+
+/// Arguments of `claim_kiosk`: the code the kiosk shows (dash and case do not matter) and where
+/// the kiosk stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimKioskArgs {
+    pub code: String,
+    pub location: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Arguments of `send_kiosk_command`: a command from the closed list, and for `showMessage`
+/// the text to show the room (1 to 280 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskCommandArgs {
+    pub device_id: String,
+    pub command: DeviceCommandKind,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// Why the session ended without the user signing out.
@@ -519,6 +552,11 @@ pub enum AppError {
     /// No call can start: none running, one already running, or no way to carry it here.
     #[error("{detail}")]
     CallUnavailable { detail: String },
+
+    /// The clinic server refused a fleet action (claiming a code, a command to a kiosk);
+    /// `detail` says why and what to do.
+    #[error("{detail}")]
+    FleetRefused { detail: String },
 
     #[error("Something went wrong inside the app: {detail}")]
     Internal { detail: String },

@@ -3,6 +3,7 @@
 pub mod call;
 pub mod desk;
 pub mod kiosk;
+pub mod kiosks;
 pub mod login;
 pub mod settings;
 pub mod update;

@@ -19,6 +19,7 @@
 //! - State reaches the UI only as numbered events; commands that change state answer nothing.
 
 mod enrolment;
+mod fleet;
 mod kiosk_commands;
 mod kiosk_life;
 mod maintenance;

@@ -1,4 +1,5 @@
-//! The top bar: who is signed in, the live connection's state, settings and sign-out.
+//! The top bar: who is signed in, the live connection's state, settings and sign-out, and for
+//! administrators the way to the Kiosks screen.
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
@@ -14,6 +15,9 @@ pub struct HeaderViewProps {
     pub busy: bool,
     pub on_sign_out: Callback<MouseEvent>,
     pub on_open_settings: Callback<MouseEvent>,
+    /// Administrators only: opens the Kiosks screen (no button for other roles).
+    #[prop_or_default]
+    pub on_open_kiosks: Option<Callback<MouseEvent>>,
 }
 
 #[function_component(HeaderView)]
@@ -47,6 +51,11 @@ pub fn header_view(props: &HeaderViewProps) -> Html {
                 <strong id="signed-in-name">{ &session.display_name }</strong>
                 <span class="role" id="signed-in-role">{ session.user.role.as_str() }</span>
             </span>
+            if let Some(on_open_kiosks) = props.on_open_kiosks.clone() {
+                <button id="open-kiosks" class="secondary" type="button" onclick={on_open_kiosks}>
+                    { "Kiosks" }
+                </button>
+            }
             <button id="open-settings" class="secondary" type="button"
                 onclick={props.on_open_settings.clone()}>
                 { "Settings" }

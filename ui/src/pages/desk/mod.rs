@@ -44,6 +44,9 @@ pub struct DeskPageProps {
     pub focus: UseStateHandle<Option<FocusAppointment>>,
     /// Called after sign-out, with the notice for the login screen.
     pub on_signed_out: Callback<Option<String>>,
+    /// Administrators only: opens the Kiosks screen.
+    #[prop_or_default]
+    pub on_open_kiosks: Option<Callback<()>>,
 }
 
 /// The stateful page: sends the doctor's decisions and Join.
@@ -211,6 +214,9 @@ pub fn desk_page(props: &DeskPageProps) -> Html {
                 joining={*joining}
                 join_error={(*join_error).clone()}
                 {on_join}
+                on_open_kiosks={props.on_open_kiosks.clone().map(|open| {
+                    Callback::from(move |_: MouseEvent| open.emit(()))
+                })}
             />
             if *settings_open {
                 <SettingsPage on_close={on_close_settings} />
@@ -267,6 +273,9 @@ pub struct DeskViewProps {
     /// Joins `(session_id, appointment_id)`.
     #[prop_or_default]
     pub on_join: Callback<(String, String)>,
+    /// Administrators only: the header's Kiosks button.
+    #[prop_or_default]
+    pub on_open_kiosks: Option<Callback<MouseEvent>>,
 }
 
 /// The screen as a pure function of its props, so it is testable without a webview.
@@ -281,6 +290,7 @@ pub fn desk_view(props: &DeskViewProps) -> Html {
                 busy={props.signing_out}
                 on_sign_out={props.on_sign_out.clone()}
                 on_open_settings={props.on_open_settings.clone()}
+                on_open_kiosks={props.on_open_kiosks.clone()}
             />
             <main class="content desk">
                 if let Some(problem) = &props.session.remember_problem {
