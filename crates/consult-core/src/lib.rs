@@ -35,6 +35,7 @@ pub mod config;
 pub mod desk;
 pub mod desktop;
 pub mod diagnostics;
+pub mod heal;
 pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;
