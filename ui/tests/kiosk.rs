@@ -70,6 +70,24 @@ async fn switched_off_says_so_as_an_alert_and_that_it_keeps_trying() {
 }
 
 #[tokio::test]
+async fn offline_tells_the_room_calmly_in_a_live_region_that_it_reconnects() {
+    let html = render(Some(KioskStatus::Offline)).await;
+    assert!(html.contains(r#"data-state="offline""#), "{html}");
+    assert!(html.contains(KioskStatus::OFFLINE), "{html}");
+    assert!(html.contains(KioskStatus::OFFLINE_DETAIL), "{html}");
+    assert!(html.contains(r#"role="status""#), "{html}");
+    assert!(html.contains(r#"aria-live="polite""#), "{html}");
+    // Calm: no alarm, no error words, nothing for the patient to do.
+    assert!(!html.contains(r#"role="alert""#), "{html}");
+    for alarming in ["error", "failed", "cannot"] {
+        assert!(
+            !html.to_lowercase().contains(alarming),
+            "{alarming}: {html}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_problem_says_what_happened_and_before_any_status_it_is_getting_ready() {
     let html = render(Some(KioskStatus::Problem {
         message: "Cannot reach the clinic server".into(),

@@ -38,6 +38,7 @@ pub mod device_commands;
 pub mod diagnostics;
 pub mod enrolment;
 pub mod fleet;
+pub mod heal;
 pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;

@@ -14,7 +14,8 @@
 //! - A running call is left when its visit is no longer due (cancelled, moved away, its meeting
 //!   ended, past its end plus the grace), its conference ended or it failed (a failed call is
 //!   then joined again, after `retry`: nobody is at a kiosk to press Retry).
-//! - After a failed attempt the same visit is tried again only after `retry`.
+//! - After a failed attempt the same visit is tried again only after `retry`; a visit whose
+//!   call was lost (its window died: [`crate::heal`]) is joined again from the moment given.
 
 use std::time::Duration;
 
@@ -53,6 +54,8 @@ pub struct Situation<'a> {
     pub call: Option<&'a CallScreen>,
     /// The last attempt to join, by session id, and when it was made.
     pub last_attempt: Option<(&'a str, OffsetDateTime)>,
+    /// A lost call to join again (by session id), from when ([`crate::heal::Heal::rejoin`]).
+    pub rejoin: Option<(&'a str, OffsetDateTime)>,
 }
 
 /// What to do now, and when to look again if nothing else happens first.
@@ -85,12 +88,7 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
             _ => Step::Leave,
         };
     }
-    let next = situation
-        .appointments
-        .iter()
-        .filter(|appointment| due(appointment))
-        .min_by_key(|appointment| (appointment.start_time, appointment.id.clone()));
-    let Some(visit) = next else {
+    let Some(visit) = live_visit(situation.appointments, now, timing) else {
         return Step::Wait {
             wake: situation
                 .appointments
@@ -100,6 +98,15 @@ pub fn decide(situation: &Situation<'_>, timing: VisitTiming) -> Step {
                 .min(),
         };
     };
+    if let Some((session_id, at)) = situation.rejoin {
+        if session_id == visit.session_id {
+            if now < at {
+                return Step::Wait { wake: Some(at) };
+            }
+            // Even behind the waiting room: the kiosk was in this call already.
+            return Step::Join(visit.clone());
+        }
+    }
     if let Some((session_id, at)) = situation.last_attempt {
         let again = at + timing.retry;
         if session_id == visit.session_id && now < again {
@@ -167,9 +174,19 @@ pub fn consent(
 /// Whether any visit is due at `now`: the kiosk is in a visit's time, in its call or not (the
 /// heartbeat's `visit` state when no call runs).
 pub fn any_due(appointments: &[Appointment], now: OffsetDateTime, timing: VisitTiming) -> bool {
+    live_visit(appointments, now, timing).is_some()
+}
+
+/// The visit the kiosk is due in now (the earliest), if any.
+pub fn live_visit(
+    appointments: &[Appointment],
+    now: OffsetDateTime,
+    timing: VisitTiming,
+) -> Option<&Appointment> {
     appointments
         .iter()
-        .any(|appointment| is_due(appointment, now, timing))
+        .filter(|appointment| is_due(appointment, now, timing))
+        .min_by_key(|appointment| (appointment.start_time, appointment.id.clone()))
 }
 
 fn is_due(appointment: &Appointment, now: OffsetDateTime, timing: VisitTiming) -> bool {
@@ -260,6 +277,7 @@ mod tests {
                 own_requests: &[],
                 call: None,
                 last_attempt: None,
+                rejoin: None,
             },
             VisitTiming::default(),
         )
@@ -330,6 +348,7 @@ mod tests {
                 own_requests: &own,
                 call: None,
                 last_attempt: None,
+                rejoin: None,
             },
             VisitTiming::default(),
         );
@@ -344,6 +363,7 @@ mod tests {
                 own_requests: &declined,
                 call: None,
                 last_attempt: None,
+                rejoin: None,
             },
             VisitTiming::default(),
         );
@@ -362,6 +382,7 @@ mod tests {
                     own_requests: &[],
                     call: Some(call),
                     last_attempt: None,
+                    rejoin: None,
                 },
                 VisitTiming::default(),
             )
@@ -459,6 +480,7 @@ mod tests {
                     own_requests: &[],
                     call: None,
                     last_attempt: Some(("ses_a", at_time)),
+                    rejoin: None,
                 },
                 VisitTiming::default(),
             )
@@ -472,6 +494,68 @@ mod tests {
         assert_eq!(
             attempt(START - time::Duration::seconds(30)),
             Step::Join(visits[0].clone())
+        );
+    }
+
+    fn after_a_death(
+        now: OffsetDateTime,
+        appointments: &[Appointment],
+        rejoin_at: OffsetDateTime,
+    ) -> Step {
+        decide(
+            &Situation {
+                now,
+                appointments,
+                own_requests: &[],
+                call: None,
+                // Joined 10 s ago: the retry time alone would wait 20 s more.
+                last_attempt: Some(("ses_a", now - time::Duration::seconds(10))),
+                rejoin: Some(("ses_a", rejoin_at)),
+            },
+            VisitTiming::default(),
+        )
+    }
+
+    #[test]
+    fn a_call_whose_window_was_killed_during_the_visit_is_joined_again_at_once() {
+        let visits = [visit("a", START)];
+        let now = START + time::Duration::minutes(5);
+        assert_eq!(
+            after_a_death(now, &visits, now),
+            Step::Join(visits[0].clone())
+        );
+        // Behind the waiting room too: the kiosk had been let in.
+        let mut behind = visit("a", START);
+        behind.waiting_room = true;
+        let behind = [behind];
+        assert_eq!(
+            after_a_death(now, &behind, now),
+            Step::Join(behind[0].clone())
+        );
+    }
+
+    #[test]
+    fn a_backed_off_rejoin_waits_for_its_moment() {
+        let visits = [visit("a", START)];
+        let now = START + time::Duration::minutes(5);
+        let later = now + time::Duration::seconds(5);
+        assert_eq!(
+            after_a_death(now, &visits, later),
+            Step::Wait { wake: Some(later) }
+        );
+    }
+
+    #[test]
+    fn no_rejoin_once_the_doctor_ended_the_visit_or_after_it() {
+        // The doctor ended the meeting: the desk dropped the visit.
+        let now = START + time::Duration::minutes(5);
+        assert_eq!(after_a_death(now, &[], now), Step::Wait { wake: None });
+        // Past its end plus the grace.
+        let visits = [visit("a", START)];
+        let late = START + time::Duration::minutes(41);
+        assert_eq!(
+            after_a_death(late, &visits, late),
+            Step::Wait { wake: None }
         );
     }
 }

@@ -231,6 +231,10 @@ pub enum KioskStatus {
     /// when the countdown ends (consent before the camera).
     #[serde(rename_all = "camelCase")]
     CameraSoon { doctor: String, seconds: u64 },
+    /// A visit is on but its call is lost (the network, the clinic server or Jitsi cannot be
+    /// reached, or the call's window died) and no call runs: the kiosk joins again by itself
+    /// as soon as it can, inside the visit's window. Never shown over a running call.
+    Offline,
     /// The clinic switched this kiosk off; it tries again by itself.
     #[serde(rename_all = "camelCase")]
     SwitchedOff { retry_in_secs: u64 },
@@ -307,6 +311,11 @@ pub struct RoomMessage {
 impl KioskStatus {
     /// What the kiosk says while the clinic has it switched off.
     pub const SWITCHED_OFF: &'static str = "This kiosk has been switched off by the clinic.";
+    /// What the kiosk says to the room while its visit's call is lost (calm: nothing to do).
+    pub const OFFLINE: &'static str = "We lost the connection. Reconnecting…";
+    /// Under it: the patient need not do anything.
+    pub const OFFLINE_DETAIL: &'static str =
+        "Please stay here. Your visit will continue on this screen by itself.";
 }
 
 /// A state the core sends as an event, numbered in the order the core changed it, so the UI can

@@ -135,6 +135,17 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
                 })} />
         };
     }
+    let offline = matches!(
+        (*status).as_ref().map(|revised| &revised.value),
+        Some(KioskStatus::Offline)
+    );
+    // The core says so only while no call runs: over a failed call and the thank-you too.
+    if offline {
+        return html! {
+            <KioskView status={Some(KioskStatus::Offline)} clock={*clock}
+                clinic={props.setup.clinic_name.clone()} />
+        };
+    }
     if let Some(screen) = live.call().cloned() {
         let countdown = match (*status).as_ref().map(|revised| &revised.value) {
             Some(KioskStatus::CameraSoon { doctor, seconds }) => Some((doctor.clone(), *seconds)),
@@ -337,6 +348,16 @@ pub fn kiosk_view(props: &KioskViewProps) -> Html {
                     <p class="muted">
                         { format!("The code is valid for {} minutes; then a new one appears.", valid_for_secs.div_ceil(60)) }
                     </p>
+                </div>
+            },
+        ),
+        // Calm words: nothing is wrong with the patient's side and nothing is theirs to do.
+        Some(KioskStatus::Offline) => (
+            "offline",
+            html! {
+                <div class="kiosk-offline" role="status">
+                    <p class="kiosk-note">{ KioskStatus::OFFLINE }</p>
+                    <p class="muted">{ KioskStatus::OFFLINE_DETAIL }</p>
                 </div>
             },
         ),

@@ -29,6 +29,7 @@ use super::browser::{BrowserError, BrowserExited, BrowserLaunch, BrowserWindow};
 use super::channel::{CallChannel, ChannelError, ChannelEvent, CoreMessage, PageMessage, PageMode};
 use super::deployment::{self, Deployment, DeploymentError, Trust};
 use super::{CallAction, CallState, InboundEvent};
+use crate::heal::{self, LostCall, WindowExit};
 use crate::session::SessionManager;
 
 /// What the shell does for a call: draw it, tell the user, and open the embedded frame. Called
@@ -75,6 +76,8 @@ struct Inner {
     active: Mutex<Option<ActiveCall>>,
     /// Ids of calls and of their pages.
     next_id: AtomicU64,
+    /// A kiosk's call closed because its window died, until its driver takes it.
+    lost: std::sync::Mutex<Option<LostCall>>,
 }
 
 struct ActiveCall {
@@ -275,6 +278,7 @@ impl CallHub {
             host,
             active: Mutex::new(None),
             next_id: AtomicU64::new(1),
+            lost: std::sync::Mutex::new(None),
         }))
     }
 
@@ -444,7 +448,9 @@ impl CallHub {
         })
     }
 
-    /// Ends the call when the user closes its browser window.
+    /// Ends the call when the user closes its browser window. A kiosk's window that dies
+    /// during the call ends it too, but as a lost call ([`CallHub::take_lost`]), which the
+    /// kiosk joins again ([`heal::window_exit`]).
     fn watch_browser(&self, page_id: u64, exited: BrowserExited) {
         let hub = self.clone();
         tokio::spawn(async move {
@@ -453,14 +459,42 @@ impl CallHub {
             }
             let id = {
                 let active = hub.0.active.lock().await;
-                match active.as_ref().filter(|call| call.page_is(page_id)) {
-                    Some(call) => call.id,
-                    None => return,
+                let Some(call) = active.as_ref().filter(|call| call.page_is(page_id)) else {
+                    return;
+                };
+                let view = call.state.view();
+                match heal::window_exit(call.kiosk, &view.phase) {
+                    WindowExit::HangUp => {
+                        tracing::info!("the call's browser window was closed: the call ends");
+                    }
+                    WindowExit::Lost => {
+                        tracing::warn!(
+                            "the kiosk's call window died during the call: the call is lost"
+                        );
+                        *hub.lost() = Some(LostCall {
+                            session_id: call.args.session_id.clone(),
+                            audio_muted: view.audio_muted,
+                            video_muted: view.video_muted,
+                        });
+                    }
                 }
+                call.id
             };
-            tracing::info!("the call's browser window was closed: the call ends");
             hub.close(id).await;
         });
+    }
+
+    fn lost(&self) -> std::sync::MutexGuard<'_, Option<LostCall>> {
+        self.0
+            .lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The kiosk's call that was lost because its window died, once (told before the close
+    /// that wakes the kiosk's driver).
+    pub fn take_lost(&self) -> Option<LostCall> {
+        self.lost().take()
     }
 
     /// Feeds a page's channel events into the call, in order, while it is the call's page.

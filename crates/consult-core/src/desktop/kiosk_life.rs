@@ -11,9 +11,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
-use consult_types::{AppError, CallControl, Heartbeat, JoinCallArgs, KioskActivity, KioskStatus};
+use consult_types::{
+    AppError, CallControl, CallPhase, Heartbeat, JoinCallArgs, KioskActivity, KioskStatus,
+};
 
 use super::{kiosk_commands, lock, Desktop, End, Inner, KIOSK_RETRY};
+use crate::heal::{self, Heal, Wanted};
 use crate::kiosk;
 use crate::session::SessionManager;
 use crate::visits::{self, Consent, Situation, Step, VisitTiming};
@@ -31,6 +34,16 @@ struct ConsentState {
     session_id: String,
     since: Option<OffsetDateTime>,
     done: bool,
+    /// What the countdown turns on (after a rejoin, only what the patient had on).
+    wanted: Wanted,
+}
+
+/// What the visits driver remembers between looks, for one life.
+#[derive(Default)]
+struct VisitsState {
+    last_attempt: Option<(String, OffsetDateTime)>,
+    consent: ConsentState,
+    heal: Heal,
 }
 
 impl Desktop {
@@ -151,8 +164,7 @@ impl Desktop {
     async fn visits_step(
         &self,
         generation: u64,
-        last_attempt: &mut Option<(String, OffsetDateTime)>,
-        consent: &mut ConsentState,
+        state: &mut VisitsState,
     ) -> Option<Option<OffsetDateTime>> {
         let guard = self.0.life.read().await;
         let life = guard
@@ -161,14 +173,46 @@ impl Desktop {
         let dashboard = life.desk.dashboard().await;
         let call = self.0.calls.screen().await;
         let now = OffsetDateTime::now_utc();
+        let timing = self.visit_timing();
+        let VisitsState {
+            last_attempt,
+            consent,
+            heal,
+        } = state;
+        if let Some(lost) = self.0.calls.take_lost() {
+            let at = heal.window_died(&lost.session_id, now);
+            tracing::warn!(
+                in_secs = (at - now).whole_seconds(),
+                "kiosk: the call was lost; joining it again"
+            );
+            // Muted again, and the countdown runs again before anything goes on.
+            let wanted = if consent.session_id == lost.session_id {
+                heal::wanted_after_rejoin(consent.done, consent.wanted, &lost)
+            } else {
+                Wanted::default()
+            };
+            *consent = ConsentState {
+                session_id: lost.session_id.clone(),
+                wanted,
+                ..ConsentState::default()
+            };
+        }
+        let phase = call.as_ref().map(|call| &call.view.phase);
+        if heal.observe(phase, &dashboard.connection) {
+            tracing::info!("kiosk: the clinic server is back; joining may be tried at once");
+            *last_attempt = None;
+        }
+        let live = visits::live_visit(&dashboard.appointments, now, timing).is_some();
+        self.show_offline(heal.offline(live, phase, &dashboard.connection));
         let situation = Situation {
             now,
             appointments: &dashboard.appointments,
             own_requests: &dashboard.own_requests,
             call: call.as_ref(),
             last_attempt: last_attempt.as_ref().map(|(id, at)| (id.as_str(), *at)),
+            rejoin: heal.rejoin(),
         };
-        match visits::decide(&situation, self.visit_timing()) {
+        match visits::decide(&situation, timing) {
             Step::Wait { wake } => {
                 let Some(call) = call.as_ref() else {
                     // A countdown whose call is gone says nothing any more.
@@ -185,6 +229,7 @@ impl Desktop {
                         ..ConsentState::default()
                     };
                 }
+                let wanted = consent.wanted;
                 let step =
                     visits::consent(call, consent.since, consent.done, now, CONSENT_COUNTDOWN);
                 let doctor = || {
@@ -220,10 +265,10 @@ impl Desktop {
                         consent.done = true;
                         let view = &call.view;
                         let mut controls = Vec::new();
-                        if view.audio_muted {
+                        if view.audio_muted && wanted.audio {
                             controls.push(CallControl::ToggleAudio);
                         }
-                        if view.video_muted && !call.audio_only {
+                        if view.video_muted && wanted.video && !call.audio_only {
                             controls.push(CallControl::ToggleVideo);
                         }
                         for control in controls {
@@ -241,7 +286,13 @@ impl Desktop {
                 })
             }
             Step::Leave => {
-                tracing::info!("kiosk: the visit is over; leaving the call");
+                if phase.is_some_and(|phase| matches!(phase, CallPhase::Failed { .. })) {
+                    // Joined again later (after `retry`); meanwhile the room is told.
+                    heal.call_failed();
+                }
+                tracing::info!(
+                    "kiosk: leaving the call (its visit is over, or it ended or failed)"
+                );
                 self.0.calls.leave().await;
                 // Between patients: nothing of this visit stays in the webview.
                 self.0.ports.call_window.forget_visit();
@@ -264,6 +315,7 @@ impl Desktop {
             }
             Step::Join(visit) => {
                 *last_attempt = Some((visit.session_id.clone(), now));
+                heal.attempted();
                 tracing::info!(appointment_id = %visit.id, "kiosk: joining its visit");
                 let session = Arc::clone(&life.session);
                 // Not holding the life across the join, which takes seconds: an end can come.
@@ -276,6 +328,9 @@ impl Desktop {
                 if let Err(error) = self.open_call(session, args).await {
                     tracing::warn!(%error, "kiosk: joining its visit failed; trying again later");
                     self.kiosk_error(&error);
+                    heal.call_failed();
+                    // Said at once, not at the next look.
+                    self.show_offline(true);
                 }
                 Some(None)
             }
@@ -284,6 +339,20 @@ impl Desktop {
 }
 
 impl Desktop {
+    /// The offline screen on or off; it replaces the countdown (whose call is gone) but not
+    /// the sign-in loop's statuses.
+    fn show_offline(&self, offline: bool) {
+        let status = lock(&self.0.kiosk).status.clone();
+        match (offline, status) {
+            (true, KioskStatus::Ready | KioskStatus::CameraSoon { .. }) => {
+                tracing::info!("kiosk: the visit's call is lost; the room is told");
+                self.set_kiosk(KioskStatus::Offline);
+            }
+            (false, KioskStatus::Offline) => self.set_kiosk(KioskStatus::Ready),
+            _ => {}
+        }
+    }
+
     /// One heartbeat for life `generation`: what the kiosk is doing, sent with its session.
     /// `None` when that life is over; else when to beat next. A beat that fails makes the next
     /// one say `offlineRecovered`.
@@ -449,16 +518,12 @@ async fn kiosk_run(desktop: Weak<Inner>) {
 /// Kiosk mode's visits for life `generation`: look, act, sleep until something changes or the
 /// next moment comes; end with the life.
 async fn visits_run(desktop: Weak<Inner>, generation: u64, wake: Arc<Notify>) {
-    let mut last_attempt = None;
-    let mut consent = ConsentState::default();
+    let mut state = VisitsState::default();
     loop {
         let Some(inner) = desktop.upgrade() else {
             return;
         };
-        let Some(next) = Desktop(inner)
-            .visits_step(generation, &mut last_attempt, &mut consent)
-            .await
-        else {
+        let Some(next) = Desktop(inner).visits_step(generation, &mut state).await else {
             return;
         };
         let nap = next
