@@ -266,7 +266,7 @@ impl Desktop {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             state,
             call_path,
-            self_test: None,
+            self_test: self.last_self_test(),
             last_error: None,
             acknowledged: Vec::new(),
         };
@@ -330,6 +330,10 @@ async fn kiosk_run(desktop: Weak<Inner>) {
                     Arc::clone(&desktop_now.0.kiosk_wake),
                 ));
                 tokio::spawn(heartbeat_run(Arc::downgrade(&desktop_now.0), generation));
+                tokio::spawn(super::self_test::self_test_run(
+                    Arc::downgrade(&desktop_now.0),
+                    generation,
+                ));
                 tracing::info!("kiosk signed in");
                 let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());
                 drop(desktop_now);
