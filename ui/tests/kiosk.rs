@@ -174,11 +174,20 @@ async fn maintenance_offers_exit_reload_and_the_self_test_and_lists_its_results(
     use consult_ui::pages::kiosk::{MaintenanceView, MaintenanceViewProps};
     let html = LocalServerRenderer::<MaintenanceView>::with_props(MaintenanceViewProps {
         checked_offline: true,
-        self_test: Some(vec![SelfTestCheck {
-            name: "Camera".into(),
-            passed: false,
-            detail: "No camera found".into(),
-        }]),
+        self_test: Some(vec![
+            SelfTestCheck {
+                name: "Camera".into(),
+                passed: false,
+                skipped: false,
+                detail: "No camera found".into(),
+            },
+            SelfTestCheck {
+                name: "Speaker".into(),
+                passed: true,
+                skipped: true,
+                detail: "Not tested: the microphone is simulated".into(),
+            },
+        ]),
         on_action: Default::default(),
     })
     .render()
@@ -196,6 +205,8 @@ async fn maintenance_offers_exit_reload_and_the_self_test_and_lists_its_results(
         html.contains(r#"data-passed="false""#) && html.contains("Camera: Problem"),
         "{html}"
     );
+    // Skipped is neither a pass nor a problem.
+    assert!(html.contains("Speaker: Not tested"), "{html}");
 }
 
 mod call {

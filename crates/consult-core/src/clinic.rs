@@ -268,6 +268,13 @@ impl ClinicClient {
         .await
     }
 
+    /// `GET /health` (no sign-in): whether the server answers (the kiosk's self-test).
+    pub async fn health(&self) -> Result<(), AppError> {
+        self.send::<serde_json::Value>(self.request_to(Method::GET, &["health"])?)
+            .await
+            .map(drop)
+    }
+
     /// `POST /devices/me/heartbeat` (kiosks): alive, and how.
     pub async fn heartbeat(
         &self,

@@ -146,6 +146,10 @@ pub struct KioskConfig {
     /// The clinic's name, shown on the idle screen (nothing when unset).
     #[serde(default)]
     pub clinic_name: Option<String>,
+    /// The Jitsi deployment the kiosk's calls use (the one given to `--kiosk-chromium-policy`),
+    /// checked by the self-test before any visit tells it; unset, that check is skipped.
+    #[serde(default)]
+    pub jitsi_url: Option<Url>,
 }
 
 /// `[updates]` (`CONSULT_UPDATES__ENABLED`, `…__ENDPOINT`, `…__CHECK_INTERVAL_HOURS`): in-app
@@ -244,6 +248,7 @@ const ENV_KEYS: &[&str] = &[
     "kiosk__leave_grace_secs",
     "kiosk__show_first_name",
     "kiosk__clinic_name",
+    "kiosk__jitsi_url",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",

@@ -318,6 +318,7 @@ mod tests {
             leave_grace_secs: None,
             show_first_name: false,
             clinic_name: None,
+            jitsi_url: None,
         }
     }
 

@@ -2,14 +2,14 @@
 //! pad is checked by the server, which audits every attempt and locks the exit after too many
 //! wrong ones. When the server cannot be reached, the [`ExitGate`] checks it against the hash
 //! the kiosk fetched at its last sign-in, under the same rule (counted here, in memory). A right
-//! PIN opens the maintenance screen; the self-test it offers is [`self_test`].
+//! PIN opens the maintenance screen; the self-test it offers is [`crate::self_test`]'s.
 
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
 
-use consult_types::{AppError, CallPathKind, CallSupport, ExitPinPolicy, SelfTestCheck};
+use consult_types::{AppError, ExitPinPolicy};
 
 /// How long the maintenance screen stays open without being closed: staff who walk away do not
 /// leave the kiosk's exit open for the next patient.
@@ -79,59 +79,14 @@ pub fn matches(pin: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// What the self-test found out before it looks at the devices: the sign-in (`Ok` with who and
-/// where, or why not) and how calls run here.
-pub struct Findings {
-    pub sign_in: Result<String, AppError>,
-    pub calls: Result<CallSupport, AppError>,
-}
-
-/// The self-test's checks, in the order the maintenance screen lists them.
-pub fn self_test(findings: Findings) -> Vec<SelfTestCheck> {
-    let check = |name: &str, passed: bool, detail: String| SelfTestCheck {
-        name: name.to_owned(),
-        passed,
-        detail,
-    };
-    let mut checks = vec![match findings.sign_in {
-        Ok(who) => check("Clinic server", true, who),
-        Err(error) => check("Clinic server", false, error.to_string()),
-    }];
-    checks.push(match findings.calls {
-        Ok(support) => match support.path {
-            CallPathKind::Embedded => check("Video calls", true, "In the kiosk's window".into()),
-            CallPathKind::Browser => check(
-                "Video calls",
-                true,
-                format!(
-                    "In a {} window",
-                    support.browser.as_deref().unwrap_or("browser")
-                ),
-            ),
-            CallPathKind::None => check(
-                "Video calls",
-                false,
-                [support.reason, support.install_hint]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        },
-        Err(error) => check("Video calls", false, error.to_string()),
-    });
-    let (camera, microphone) = devices();
-    checks.push(check("Camera", camera.0, camera.1));
-    checks.push(check("Microphone", microphone.0, microphone.1));
-    checks
-}
-
-type Found = (bool, String);
+/// Whether a device is listed, and what was found or what to do.
+pub type Found = (bool, String);
 
 /// Whether the system lists a camera and a sound card (Linux: `/dev/video*`,
-/// `/proc/asound/cards`). Elsewhere the webview's own prompt is the check.
+/// `/proc/asound/cards`): what the self-test says when it cannot look through them
+/// ([`crate::self_test::Media::NotRun`]). Blocking file reads.
 #[cfg(target_os = "linux")]
-fn devices() -> (Found, Found) {
+pub fn devices() -> (Found, Found) {
     let cameras = std::fs::read_dir("/dev")
         .map(|entries| {
             entries
@@ -145,7 +100,7 @@ fn devices() -> (Found, Found) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn devices() -> (Found, Found) {
+pub fn devices() -> (Found, Found) {
     let unchecked = || (true, "Not checked on this system".to_owned());
     (unchecked(), unchecked())
 }
@@ -254,29 +209,6 @@ mod tests {
         assert!(matches("135790", &hash));
         assert!(!matches("135791", &hash));
         assert!(!matches("135790", "not a phc string"));
-    }
-
-    #[test]
-    fn the_self_test_names_what_failed_and_what_to_do() {
-        let checks = self_test(Findings {
-            sign_in: Err(AppError::ServerUnreachable {
-                server: "https://clinic.example".into(),
-            }),
-            calls: Ok(CallSupport {
-                path: CallPathKind::None,
-                browser: None,
-                forced: false,
-                reason: Some("This webview has no WebRTC.".into()),
-                install_hint: Some("Install Chromium.".into()),
-            }),
-        });
-        let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["Clinic server", "Video calls", "Camera", "Microphone"]
-        );
-        assert!(!checks[0].passed && checks[0].detail.contains("https://clinic.example"));
-        assert!(!checks[1].passed && checks[1].detail.contains("Install Chromium."));
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub mod logfile;
 pub mod ports;
 pub mod push;
 pub mod secrets;
+pub mod self_test;
 pub mod session;
 pub mod settings;
 pub mod startup;

@@ -847,6 +847,7 @@ mod kiosk_mode {
             leave_grace_secs: None,
             show_first_name: false,
             clinic_name: None,
+            jitsi_url: None,
         }
     }
 

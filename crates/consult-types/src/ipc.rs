@@ -259,6 +259,9 @@ pub enum KioskStatus {
 pub struct SelfTestCheck {
     pub name: String,
     pub passed: bool,
+    /// Not tested (no such device, or the test could not run); `passed` is then true.
+    #[serde(default)]
+    pub skipped: bool,
     /// What was found, or what to do.
     pub detail: String,
 }

@@ -806,8 +806,12 @@ pub fn maintenance_view(props: &MaintenanceViewProps) -> Html {
             if let Some(checks) = &props.self_test {
                 <ul id="self-test" class="self-test" aria-live="polite">
                     { for checks.iter().map(|check| html! {
-                        <li data-passed={check.passed.to_string()}>
-                            <strong>{ format!("{}: {}", check.name, if check.passed { "OK" } else { "Problem" }) }</strong>
+                        <li data-passed={check.passed.to_string()} data-skipped={check.skipped.to_string()}>
+                            <strong>{ format!("{}: {}", check.name, match (check.passed, check.skipped) {
+                                (_, true) => "Not tested",
+                                (true, false) => "OK",
+                                (false, false) => "Problem",
+                            }) }</strong>
                             { format!(" — {}", check.detail) }
                         </li>
                     }) }

@@ -84,6 +84,9 @@ pub struct BrowserLaunch<'a> {
     /// is an X display (Xwayland under cage) so that the app can watch it, and every other
     /// window the browser opens is closed at once ([`super::lockdown`]).
     pub locked: bool,
+    /// The kiosk's media self-test: no window at all (`--headless`), sound without a click, and
+    /// a profile named apart from a call's.
+    pub headless: bool,
 }
 
 impl BrowserWindow {
@@ -103,7 +106,11 @@ impl BrowserWindow {
             return Err(BrowserError::AsRoot);
         }
         let profile = tempfile::Builder::new()
-            .prefix("consult-call-")
+            .prefix(if launch.headless {
+                "consult-selftest-"
+            } else {
+                "consult-call-"
+            })
             .tempdir()
             .map_err(|error| start_error(error.to_string()))?;
         let start = write_start_page(profile.path(), launch.page_url)
@@ -120,7 +127,7 @@ impl BrowserWindow {
             .spawn()
             .map_err(|error| start_error(error.to_string()))?;
         let pid = child.id();
-        tracing::info!(program = %launch.program.display(), pid, locked = launch.locked, "call window opened in the browser");
+        tracing::info!(program = %launch.program.display(), pid, locked = launch.locked, headless = launch.headless, "call window opened in the browser");
         // Held until the browser is gone.
         let watch = match pid {
             Some(pid) if launch.locked => lock_windows(pid),
@@ -232,6 +239,11 @@ fn arguments(
             args.push("--ozone-platform=x11".into());
         }
     }
+    if launch.headless {
+        // The test tone plays without anyone clicking.
+        args.push("--headless=new".into());
+        args.push("--autoplay-policy=no-user-gesture-required".into());
+    }
     let mut profile_flag = OsString::from("--user-data-dir=");
     profile_flag.push(profile);
     args.push(profile_flag);
@@ -276,6 +288,7 @@ mod tests {
             extra_args: &extra,
             allow_root: true,
             locked: false,
+            headless: false,
         };
         let args: Vec<String> = arguments(
             &launch,
@@ -315,6 +328,7 @@ mod tests {
             extra_args: &[],
             allow_root: false,
             locked: true,
+            headless: false,
         };
         let strings = |on_x11: bool| -> Vec<String> {
             arguments(

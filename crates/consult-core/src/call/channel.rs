@@ -34,6 +34,8 @@ use consult_types::{CallControl, CallView};
 const PAGE_HTML: &str = include_str!("page/call.html");
 const PAGE_JS: &str = include_str!("page/call.js");
 const PAGE_CSS: &str = include_str!("page/call.css");
+const SELF_TEST_HTML: &str = include_str!("page/selftest.html");
+const SELF_TEST_JS: &str = include_str!("page/selftest.js");
 /// A page that connects must prove itself this quickly.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for a refused page (4000–4999 are for applications).
@@ -63,6 +65,10 @@ pub enum PageMessage {
     Control { control: CallControl },
     /// The page is going away (window closed or reloaded).
     Closing,
+    /// The kiosk's self-test page (`/selftest`) measured the camera, microphone and speaker.
+    SelfTest {
+        report: crate::self_test::MediaReport,
+    },
 }
 
 /// What the core sends to the call page. `Debug` is [`Display`](std::fmt::Display): a load
@@ -214,6 +220,9 @@ impl CallChannel {
             .route("/call.js", get(page_js))
             .route("/call.css", get(page_css))
             .route("/call/ws", get(page_socket))
+            // The kiosk's media self-test (`call/media_check.rs`), on the same channel.
+            .route("/selftest", get(self_test_html))
+            .route("/selftest.js", get(self_test_js))
             .with_state(shared.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -242,6 +251,11 @@ impl CallChannel {
     /// the call; never log it.
     pub fn page_url(&self, mode: PageMode) -> String {
         format!("{}call#k={}&mode={}", self.origin, self.key, mode.as_str())
+    }
+
+    /// The self-test page's address with the key in its fragment; never log it.
+    pub fn self_test_url(&self) -> String {
+        format!("{}selftest#k={}", self.origin, self.key)
     }
 
     /// `http://127.0.0.1:<port>`, for navigation allow-lists.
@@ -325,6 +339,24 @@ async fn page_html(State(shared): State<Arc<Shared>>) -> Response {
         }
     }
     response
+}
+
+async fn self_test_html(State(shared): State<Arc<Shared>>) -> Response {
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        SELF_TEST_HTML,
+    )
+        .into_response();
+    for (name, value) in security_headers(&shared) {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+async fn self_test_js() -> Response {
+    asset("text/javascript; charset=utf-8", SELF_TEST_JS)
 }
 
 async fn page_js() -> Response {

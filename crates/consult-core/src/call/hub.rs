@@ -433,6 +433,7 @@ impl CallHub {
                     extra_args: &options.browser_args,
                     allow_root: options.browser_allow_root,
                     locked: kiosk,
+                    headless: false,
                 })?;
                 self.watch_browser(id, exited);
                 Carrier::Browser { _window: window }
@@ -530,7 +531,10 @@ impl CallHub {
                 tracing::info!("call page disconnected");
                 return true;
             }
-            ChannelEvent::Message(PageMessage::Hello { .. }) => return true,
+            // A self-test's report is no call's business.
+            ChannelEvent::Message(PageMessage::Hello { .. } | PageMessage::SelfTest { .. }) => {
+                return true
+            }
             ChannelEvent::Message(PageMessage::LoadFailed { detail }) => {
                 tracing::warn!(%detail, "external_api.js did not load in the call page");
                 call.state.fail(format!("The video call could not start: {detail}. Check your network connection and press Retry; if it keeps failing, tell your clinic's IT."));

@@ -1,7 +1,8 @@
 //! The video call: how it is carried on this machine ([`path`]), its state built only from
 //! Jitsi's events ([`state`]), the names Jitsi's IFrame API uses ([`wire`], [`events`]), the
 //! loopback call page and its channel ([`channel`]), the deployment check ([`deployment`]), the
-//! browser window ([`browser`]), and the hub that runs one call with all of them ([`hub`]). A
+//! browser window ([`browser`]), the kiosk self-test's media check in that browser
+//! ([`media_check`]), and the hub that runs one call with all of them ([`hub`]). A
 //! kiosk's browser window is locked: Chromium's kiosk flags, a managed policy
 //! ([`chromium_policy`]) and a watch of its windows ([`lockdown`], on X11 `x11_watch`).
 
@@ -12,6 +13,7 @@ pub mod deployment;
 mod events;
 pub mod hub;
 pub mod lockdown;
+pub mod media_check;
 pub mod path;
 mod state;
 pub mod wire;

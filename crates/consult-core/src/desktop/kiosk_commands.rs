@@ -85,7 +85,7 @@ impl Desktop {
                 return;
             }
             Action::SelfTest => {
-                self.remote_self_test().await;
+                self.run_self_test().await;
                 Ok(())
             }
             Action::LeaveCall => {

@@ -392,7 +392,7 @@ impl Desktop {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             state,
             call_path,
-            self_test: None,
+            self_test: self.last_self_test(),
             last_error,
             acknowledged,
         };
@@ -491,6 +491,10 @@ async fn kiosk_run(desktop: Weak<Inner>) {
                     Arc::downgrade(&desktop_now.0),
                     generation,
                     Arc::clone(&desktop_now.0.kiosk_beat),
+                ));
+                tokio::spawn(super::self_test::self_test_run(
+                    Arc::downgrade(&desktop_now.0),
+                    generation,
                 ));
                 tracing::info!("kiosk signed in");
                 let (retry, since) = (desktop_now.kiosk_retry(), std::time::Instant::now());

@@ -1,6 +1,6 @@
 //! Kiosk mode's administrator exit and maintenance screen: the PIN typed on the kiosk is
 //! checked by the server, or by the kiosk's [`ExitGate`] while the server is away; a right one
-//! opens the maintenance screen (exit, reload, self-test) for at most
+//! opens the maintenance screen (exit, reload, the self-test of `self_test.rs`) for at most
 //! [`MAINTENANCE_TIMEOUT`]. The screen is an overlay on the kiosk's status: the sign-in loop
 //! and the visits go on behind it.
 
@@ -10,7 +10,7 @@ use std::time::Instant;
 use consult_types::{AppError, KioskStatus, MaintenanceAction, SelfTestCheck};
 
 use super::{lock, Desktop};
-use crate::kiosk_exit::{self, ExitGate, Findings, MAINTENANCE_TIMEOUT};
+use crate::kiosk_exit::{self, ExitGate, MAINTENANCE_TIMEOUT};
 use crate::session::SessionManager;
 
 /// What the kiosk shows: its own status, or the maintenance screen over it.
@@ -139,11 +139,13 @@ impl Desktop {
             exit.openings += 1;
             exit.openings
         };
+        // The last self-test (run at sign-in and on schedule) is there at once.
+        let self_test = self.last_self_test_checks();
         self.change_kiosk(|shown| {
             shown.maintenance = Some(Maintenance {
                 opening,
                 checked_offline,
-                self_test: None,
+                self_test,
             });
         });
         tracing::info!("kiosk: maintenance screen opened");
@@ -182,59 +184,21 @@ impl Desktop {
                 self.0.ports.ui.reload();
             }
             MaintenanceAction::Close => self.change_kiosk(|shown| shown.maintenance = None),
-            MaintenanceAction::SelfTest => {
-                let checks = self.self_test().await;
-                self.change_kiosk(|shown| {
-                    if let Some(open) = shown.maintenance.as_mut() {
-                        open.self_test = Some(checks);
-                    }
-                });
-            }
+            MaintenanceAction::SelfTest => self.run_self_test().await,
         }
         Ok(())
     }
 
-    /// A self-test the clinic asked for (a remote `selfTest`): shown on the maintenance screen
-    /// if it is open.
-    pub(super) async fn remote_self_test(&self) {
-        let checks = self.self_test().await;
-        tracing::info!(
-            failed = checks.iter().filter(|check| !check.passed).count(),
-            "kiosk: self-test done, as the clinic asked"
-        );
+    /// Shows a self-test's lines on the maintenance screen, if it is open.
+    pub(super) fn show_self_test(&self, checks: Vec<SelfTestCheck>) {
+        if lock(&self.0.kiosk).maintenance.is_none() {
+            return;
+        }
         self.change_kiosk(|shown| {
             if let Some(open) = shown.maintenance.as_mut() {
                 open.self_test = Some(checks);
             }
         });
-    }
-
-    async fn self_test(&self) -> Vec<SelfTestCheck> {
-        let sign_in = match self.session().await {
-            Ok(session) => session.me().await.map(|user| {
-                format!(
-                    "Signed in as {} at {}",
-                    user.display_name(),
-                    session.client().base_url()
-                )
-            }),
-            Err(_) => Err(match &lock(&self.0.kiosk).status {
-                KioskStatus::Problem { message, .. } => AppError::Internal {
-                    detail: message.clone(),
-                },
-                KioskStatus::SwitchedOff { .. } => AppError::Config {
-                    detail: KioskStatus::SWITCHED_OFF.into(),
-                },
-                _ => AppError::NotSignedIn,
-            }),
-        };
-        let findings = Findings {
-            sign_in,
-            calls: self.call_support(),
-        };
-        tokio::task::spawn_blocking(move || kiosk_exit::self_test(findings))
-            .await
-            .unwrap_or_default()
     }
 
     /// Changes what the kiosk shows and sends it, stamped under the lock so changes reach the

@@ -24,6 +24,7 @@ mod kiosk_commands;
 mod kiosk_life;
 mod maintenance;
 mod relay;
+mod self_test;
 pub mod setup;
 mod updates;
 
@@ -117,6 +118,8 @@ struct Inner {
     early: tokio::sync::Mutex<EarlyRestore>,
     /// In-app updates ([`crate::updates`], carried out by `updates.rs`).
     updates: updates::UpdatesLink,
+    /// A kiosk's self-test: the last outcome, for the heartbeat and the maintenance screen.
+    self_test: self_test::SelfTestSlot,
 }
 
 /// The saved sign-in read before the page asks for it: the page takes the result once; a later
@@ -209,6 +212,7 @@ impl Desktop {
             kiosk_wake,
             early: tokio::sync::Mutex::new(EarlyRestore::NotBegun),
             updates,
+            self_test: self_test::SelfTestSlot::default(),
         }))
     }
 
