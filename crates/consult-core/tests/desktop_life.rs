@@ -1538,6 +1538,7 @@ mod kiosk_fleet {
             leave_grace_secs: None,
             show_first_name: false,
             clinic_name: None,
+            jitsi_url: None,
         };
         world.desktop_configured(None, None, |config| config.kiosk = Some(kiosk))
     }

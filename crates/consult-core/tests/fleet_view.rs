@@ -52,6 +52,8 @@ impl Ui for Shell {
     fn show(&self) {}
     fn reload(&self) {}
     fn leave_kiosk(&self) {}
+    fn restart_kiosk(&self) {}
+    fn kiosk_message(&self, _message: &Revised<Option<consult_types::RoomMessage>>) {}
     fn update_changed(&self, _banner: &consult_types::UpdateBanner) {}
 }
 
