@@ -3,9 +3,12 @@
 //! A command's argument is always named `args` (JSON `{"args": …}`). Commands that change the
 //! dashboard or the call answer nothing: the new state follows as an event.
 
-use tauri::State;
+use std::sync::Arc;
+
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use consult_core::desktop::Desktop;
+use consult_core::watchdog::{self, Watchdog};
 use consult_types::{
     AdmitAllArgs, AppError, CallControl, CallSupport, ClaimKioskArgs, DecideArgs, DeviceStatus,
     FirstPaintArgs, JoinCallArgs, KioskCommandArgs, KioskUnlockArgs, LoginArgs, MaintenanceAction,
@@ -86,6 +89,14 @@ pub async fn kiosk_maintenance(desktop: State<'_, Desktop>, args: MaintenanceAct
 #[tracing::instrument(skip_all)]
 pub fn kiosk_dismiss_message(desktop: State<'_, Desktop>) {
     desktop.dismiss_room_message();
+}
+
+/// The page is alive; while a service manager's watchdog watches the app, when to say so again.
+#[tauri::command]
+pub fn ui_pulse<R: Runtime>(app: AppHandle<R>) -> Option<u64> {
+    let watchdog = app.try_state::<Arc<Watchdog>>()?;
+    watchdog.pulse();
+    u64::try_from(watchdog::UI_PULSE.as_millis()).ok()
 }
 
 /// The user pressed a key or moved the pointer (the UI throttles this to one call per 10 s).

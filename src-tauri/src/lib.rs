@@ -22,6 +22,7 @@ use std::sync::Arc;
 use tauri::{AppHandle, Manager, Runtime, WindowEvent};
 
 use consult_core::desktop::{Desktop, Ports};
+use consult_core::watchdog::{Supervisor, Watchdog};
 
 use crate::embedded::{EmbeddedAccess, ShellCallWindow};
 use crate::kiosk_shell::KioskLock;
@@ -126,6 +127,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
             commands::kiosk_maintenance,
             commands::kiosk_dismiss_message,
             commands::user_active,
+            commands::ui_pulse,
             commands::settings,
             commands::save_settings,
             commands::call_support,
@@ -156,6 +158,13 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 if let Err(error) = logging::attach(dir) {
                     tracing::warn!(%error, "no log file");
                 }
+            }
+            // A service manager's watchdog (the kiosk's unit) is fed while the page is alive.
+            if let Some(supervisor) = Supervisor::from_env() {
+                tracing::info!(every = ?supervisor.ping_every, "watchdog: pinging the service manager while the page is alive");
+                let watchdog = Arc::new(Watchdog::new(supervisor));
+                app.manage(Arc::clone(&watchdog));
+                tauri::async_runtime::spawn(async move { watchdog.run().await });
             }
             let desktop = Desktop::load(&config_dir, log_dir, store.clone(), ports);
             consult_core::startup::step("configuration and settings loaded");

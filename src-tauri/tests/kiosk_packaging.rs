@@ -50,6 +50,9 @@ fn the_kiosk_unit_verifies() {
         "Conflicts=getty@tty1.service",
         "ExecStart=/usr/bin/cage -d -- /usr/lib/consult/consult-kiosk-session /usr/bin/consult",
         "Restart=on-failure",
+        "Type=notify",
+        "NotifyAccess=all",
+        "WatchdogSec=30",
     ] {
         assert!(unit.lines().any(|l| l == line), "the unit lacks {line:?}");
     }

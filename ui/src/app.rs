@@ -70,6 +70,17 @@ pub fn app() -> Html {
         });
     }
 
+    // The service manager's watchdog (a kiosk's unit) is fed only while this page's event loop
+    // runs: a timer and an IPC round trip, from whatever screen is shown.
+    use_effect_with((), move |_| {
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Ok(Some(next_ms)) = ipc::ui_pulse().await {
+                let next_ms = u32::try_from(next_ms).unwrap_or(u32::MAX);
+                gloo_timers::future::TimeoutFuture::new(next_ms).await;
+            }
+        });
+    });
+
     {
         // Start-up ends when the first real screen (not "Starting…") is on screen.
         let starting = matches!(*screen, Screen::Starting);

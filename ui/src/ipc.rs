@@ -108,6 +108,11 @@ pub async fn kiosk_dismiss_message() -> Result<(), AppError> {
     invoke(commands::KIOSK_DISMISS_MESSAGE, &()).await
 }
 
+/// The page is alive; the answer is when to say so again (`None`: nobody watches).
+pub async fn ui_pulse() -> Result<Option<u64>, AppError> {
+    invoke(commands::UI_PULSE, &()).await
+}
+
 pub async fn user_active() -> Result<(), AppError> {
     invoke(commands::USER_ACTIVE, &()).await
 }

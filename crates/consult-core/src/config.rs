@@ -150,6 +150,10 @@ pub struct KioskConfig {
     /// checked by the self-test before any visit tells it; unset, that check is skipped.
     #[serde(default)]
     pub jitsi_url: Option<Url>,
+    /// The local hour (0-23) at which the kiosk restarts itself each night, or as soon after
+    /// it as no visit is within 30 minutes and no call runs (see `nightly.rs`); unset: never.
+    #[serde(default)]
+    pub nightly_restart_hour: Option<u8>,
 }
 
 /// `[updates]` (`CONSULT_UPDATES__ENABLED`, `…__ENDPOINT`, `…__CHECK_INTERVAL_HOURS`): in-app
@@ -249,6 +253,7 @@ const ENV_KEYS: &[&str] = &[
     "kiosk__show_first_name",
     "kiosk__clinic_name",
     "kiosk__jitsi_url",
+    "kiosk__nightly_restart_hour",
     "notifications__enabled",
     "notifications__join_requests",
     "notifications__calls",
@@ -406,6 +411,12 @@ impl AppConfig {
             {
                 return Err(AppError::Config {
                     detail: "[kiosk] device_id is empty: set the device id the clinic's administrator registered for this kiosk, or leave it out to enrol the kiosk with a code".into(),
+                });
+            }
+            if kiosk.nightly_restart_hour.is_some_and(|hour| hour > 23) {
+                return Err(AppError::Config {
+                    detail: "[kiosk] nightly_restart_hour must be an hour of the day, 0 to 23"
+                        .into(),
                 });
             }
             if kiosk.retry_secs == Some(0) {

@@ -319,6 +319,7 @@ mod tests {
             show_first_name: false,
             clinic_name: None,
             jitsi_url: None,
+            nightly_restart_hour: None,
         }
     }
 

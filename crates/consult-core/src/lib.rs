@@ -20,10 +20,12 @@
 //! - [`visits`]: when a kiosk joins and leaves its visits' calls by itself (I/O-free).
 //! - [`kiosk`]: kiosk mode's device credential (file or keychain, never configuration) and what
 //!   its own sign-in shows.
+//! - [`nightly`]: when a kiosk restarts itself at night, clear of visits (I/O-free).
 //! - [`call`]: the video call: its state, built from Jitsi's events, its controls, the hub that
 //!   runs it, and which path carries it here (webview, browser window, or none and why).
 //! - [`updates`]: in-app updates: when to check, when to ask, never during a call or on a kiosk
 //!   (I/O-free; the shell's updater behind the [`ports::Updater`] port does the rest).
+//! - [`watchdog`]: a service manager's watchdog, fed only while the page is alive.
 //! - [`desktop`]: the one service the shell talks to: the signed-in life (sign-in or restore,
 //!   desk, idle sign-out, the call, sign-out and its reasons), reaching the shell only through
 //!   the [`ports`].
@@ -43,6 +45,7 @@ pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;
 pub mod logfile;
+pub mod nightly;
 pub mod ports;
 pub mod push;
 pub mod secrets;
@@ -54,5 +57,6 @@ pub mod tls;
 pub mod updates;
 pub mod visits;
 pub mod waiting;
+pub mod watchdog;
 
 pub use consult_types::AppError;

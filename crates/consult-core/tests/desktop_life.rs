@@ -252,6 +252,17 @@ impl World {
         idle_clock: Option<Arc<dyn SleepClock>>,
         configure: impl FnOnce(&mut AppConfig),
     ) -> (Desktop, Arc<Shell>) {
+        self.desktop_started(idle_timeout, idle_clock, configure, None)
+    }
+
+    /// Like [`World::desktop_configured`], for an app that started at `started_at`.
+    fn desktop_started(
+        &self,
+        idle_timeout: Option<Duration>,
+        idle_clock: Option<Arc<dyn SleepClock>>,
+        configure: impl FnOnce(&mut AppConfig),
+        started_at: Option<time::OffsetDateTime>,
+    ) -> (Desktop, Arc<Shell>) {
         let file = self.config_dir.path().join("config.toml");
         std::fs::write(&file, "keychain = \"none\"\n").unwrap();
         let mut config = AppConfig::load_with_machine(&file, None).unwrap();
@@ -281,6 +292,7 @@ impl World {
             log_dir: None,
             config_file: None,
             update_first_delay: Some(Duration::from_millis(200)),
+            started_at,
         };
         (Desktop::new(setup, ports, options), shell)
     }
@@ -848,6 +860,7 @@ mod kiosk_mode {
             show_first_name: false,
             clinic_name: None,
             jitsi_url: None,
+            nightly_restart_hour: None,
         }
     }
 
@@ -1134,6 +1147,63 @@ mod kiosk_mode {
             .await
             .unwrap();
         (doctor.tokens, booked.id)
+    }
+
+    /// A kiosk that has run since yesterday, restarting nightly at this very hour.
+    fn kiosk_due_for_its_nightly_restart(world: &World) -> (Desktop, Arc<Shell>) {
+        let hour = u8::try_from(jiff::Zoned::now().hour()).unwrap();
+        let kiosk = KioskConfig {
+            nightly_restart_hour: Some(hour),
+            ..kiosk_config(world, DEMO_DEVICE_SECRET, 0o600)
+        };
+        let yesterday = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        world.desktop_started(
+            None,
+            None,
+            |config| config.kiosk = Some(kiosk),
+            Some(yesterday),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_nightly_restart_comes_at_its_hour_when_no_visit_is_near() {
+        let world = World::start().await;
+        let (desktop, shell) = kiosk_due_for_its_nightly_restart(&world);
+        desktop.startup().await.unwrap();
+        shell
+            .wait_for("the nightly restart", |shell| {
+                *shell.restarts.lock().unwrap() == 1
+            })
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_nightly_restart_waits_while_a_visit_is_within_half_an_hour() {
+        let world = World::start().await;
+        // The demo kiosk's visit in 20 minutes, on its schedule before the kiosk starts.
+        let (_doctor, appointment) = book_for_kiosk(&world, Duration::from_secs(20 * 60)).await;
+        let (desktop, shell) = kiosk_due_for_its_nightly_restart(&world);
+        desktop.startup().await.unwrap();
+        shell
+            .wait_for("the visit on the kiosk's schedule, live", |shell| {
+                shell.last_dashboard().is_some_and(|dashboard| {
+                    dashboard.value.connection == Connection::Online
+                        && dashboard
+                            .value
+                            .appointments
+                            .iter()
+                            .any(|a| a.id == appointment)
+                })
+            })
+            .await;
+        // The driver has looked with the schedule live (it looks on every change) and again.
+        desktop.republish_dashboard().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            *shell.restarts.lock().unwrap(),
+            0,
+            "restarted 20 minutes before a visit"
+        );
     }
 
     async fn doctor_posts(world: &World, doctor: &Tokens, path: &str) {
@@ -1539,6 +1609,7 @@ mod kiosk_fleet {
             show_first_name: false,
             clinic_name: None,
             jitsi_url: None,
+            nightly_restart_hour: None,
         };
         world.desktop_configured(None, None, |config| config.kiosk = Some(kiosk))
     }

@@ -61,6 +61,9 @@ pub mod commands {
         KIOSK_DISMISS_MESSAGE = "kiosk_dismiss_message";
         /// The user did something (key, pointer); resets the idle sign-out timer. Throttled by the UI.
         USER_ACTIVE = "user_active";
+        /// The page is alive (its event loop and IPC work) → `Option<u64>`: milliseconds until
+        /// the next pulse while a service manager's watchdog watches the app, `None` to stop.
+        UI_PULSE = "ui_pulse";
         /// The settings as the user may see and change them: [`SettingsView`].
         ///
         /// [`SettingsView`]: crate::SettingsView

@@ -44,6 +44,8 @@ struct VisitsState {
     last_attempt: Option<(String, OffsetDateTime)>,
     consent: ConsentState,
     heal: Heal,
+    /// The nightly restart was asked for (`nightly.rs`): not again.
+    restart_asked: bool,
 }
 
 impl Desktop {
@@ -178,6 +180,7 @@ impl Desktop {
             last_attempt,
             consent,
             heal,
+            ..
         } = state;
         if let Some(lost) = self.0.calls.take_lost() {
             let at = heal.window_died(&lost.session_id, now);
@@ -527,8 +530,17 @@ async fn visits_run(desktop: Weak<Inner>, generation: u64, wake: Arc<Notify>) {
         let Some(inner) = desktop.upgrade() else {
             return;
         };
-        let Some(next) = Desktop(inner).visits_step(generation, &mut state).await else {
+        let desktop_now = Desktop(inner);
+        let Some(next) = desktop_now.visits_step(generation, &mut state).await else {
             return;
+        };
+        let nightly = desktop_now
+            .nightly_step(generation, &mut state.restart_asked)
+            .await;
+        drop(desktop_now);
+        let next = match (next, nightly) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         let nap = next
             .map(|at| (at - OffsetDateTime::now_utc()).max(time::Duration::ZERO))

@@ -23,6 +23,7 @@ mod fleet;
 mod kiosk_commands;
 mod kiosk_life;
 mod maintenance;
+mod nightly;
 mod relay;
 mod self_test;
 pub mod setup;
@@ -79,6 +80,9 @@ pub struct DesktopOptions {
     pub config_file: Option<PathBuf>,
     /// Replaces [`crate::updates::FIRST_CHECK_DELAY`] (tests cannot wait).
     pub update_first_delay: Option<Duration>,
+    /// When this run of the app began, for a kiosk's nightly restart; now when unset (tests
+    /// pretend the kiosk has run since yesterday).
+    pub started_at: Option<OffsetDateTime>,
 }
 
 /// How long a kiosk that cannot sign in waits before it tries again.
@@ -120,6 +124,8 @@ struct Inner {
     updates: updates::UpdatesLink,
     /// A kiosk's self-test: the last outcome, for the heartbeat and the maintenance screen.
     self_test: self_test::SelfTestSlot,
+    /// When this run of the app began (a kiosk restarts once a night, not again after it).
+    started_at: OffsetDateTime,
 }
 
 /// The saved sign-in read before the page asks for it: the page takes the result once; a later
@@ -193,6 +199,7 @@ impl Desktop {
             changed: Arc::clone(&kiosk_wake),
             updates_wake: Arc::clone(&updates.wake),
         }));
+        let started_at = options.started_at.unwrap_or_else(OffsetDateTime::now_utc);
         Desktop(Arc::new(Inner {
             setup,
             ports,
@@ -213,6 +220,7 @@ impl Desktop {
             early: tokio::sync::Mutex::new(EarlyRestore::NotBegun),
             updates,
             self_test: self_test::SelfTestSlot::default(),
+            started_at,
         }))
     }
 
