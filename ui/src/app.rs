@@ -53,6 +53,16 @@ impl From<StartupState> for Screen {
     }
 }
 
+/// Says the page is alive, and again when the core asks (see `ipc::ui_pulse`).
+fn pulse() {
+    wasm_bindgen_futures::spawn_local(async {
+        if let Ok(Some(next_ms)) = ipc::ui_pulse().await {
+            let next_ms = u32::try_from(next_ms).unwrap_or(u32::MAX);
+            gloo_timers::callback::Timeout::new(next_ms, pulse).forget();
+        }
+    });
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let screen = use_state(|| Screen::Starting);
@@ -72,14 +82,7 @@ pub fn app() -> Html {
 
     // The service manager's watchdog (a kiosk's unit) is fed only while this page's event loop
     // runs: a timer and an IPC round trip, from whatever screen is shown.
-    use_effect_with((), move |_| {
-        wasm_bindgen_futures::spawn_local(async move {
-            while let Ok(Some(next_ms)) = ipc::ui_pulse().await {
-                let next_ms = u32::try_from(next_ms).unwrap_or(u32::MAX);
-                gloo_timers::future::TimeoutFuture::new(next_ms).await;
-            }
-        });
-    });
+    use_effect_with((), |_| pulse());
 
     {
         // Start-up ends when the first real screen (not "Starting…") is on screen.

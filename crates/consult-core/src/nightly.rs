@@ -162,7 +162,14 @@ mod tests {
             AppointmentStatus::Scheduled,
         );
         assert_eq!(
-            next(now, &utc(), 3, STARTED_YESTERDAY, &[soon.clone()], false),
+            next(
+                now,
+                &utc(),
+                3,
+                STARTED_YESTERDAY,
+                std::slice::from_ref(&soon),
+                false
+            ),
             Nightly::LookAgainAt(datetime!(2026-12-04 04:05 UTC))
         );
         // Ended 20 minutes ago: clear 10 minutes from now.
