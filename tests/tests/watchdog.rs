@@ -100,14 +100,20 @@ async fn the_watchdog_is_fed_while_the_page_lives_and_starves_when_it_freezes() 
         "pings {widest:?} apart while the page lives: systemd would have restarted the app"
     );
 
-    // The page's event loop is stuck from now on (a busy loop, as a hung webview would be).
-    app.client()
-        .execute(
-            "window.setTimeout(function () { for (;;) {} }, 0); return true;",
+    // The page's event loop is stuck half a second from now (a busy loop, as a hung webview's
+    // would be): late enough for this script's answer to leave the page first.
+    let injected = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.client().execute(
+            "window.setTimeout(function () { for (;;) {} }, 500); return true;",
             Vec::new(),
-        )
-        .await
-        .expect("the busy loop is injected");
+        ),
+    )
+    .await;
+    assert!(
+        matches!(injected, Ok(Ok(_))),
+        "the busy loop is injected: {injected:?}"
+    );
     let frozen_at = Instant::now();
 
     // Pings go on while the last pulse is fresh, then stop for good: well past the 4 s timeout.
