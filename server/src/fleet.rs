@@ -148,6 +148,8 @@ struct Seen<'a> {
     ),
     health: DeviceHealth,
     self_test_at: Option<OffsetDateTime>,
+    /// Commands carried out: the fleet view says so as soon as the beat comes.
+    acknowledged: &'a [String],
 }
 
 impl<'a> Seen<'a> {
@@ -161,6 +163,7 @@ impl<'a> Seen<'a> {
             ),
             health: DeviceHealth::of(Some(report)),
             self_test_at: report.self_test.as_ref().map(|test| test.at),
+            acknowledged: &report.acknowledged,
         }
     }
 }

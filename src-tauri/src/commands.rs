@@ -180,6 +180,9 @@ pub async fn claim_kiosk(desktop: State<'_, Desktop>, args: ClaimKioskArgs) -> R
 /// Administrators' Kiosks screen: one command to one kiosk.
 #[tauri::command]
 #[tracing::instrument(skip_all, fields(device_id = %args.device_id, command = args.command.as_str()))]
-pub async fn send_kiosk_command(desktop: State<'_, Desktop>, args: KioskCommandArgs) -> Reply {
+pub async fn send_kiosk_command(
+    desktop: State<'_, Desktop>,
+    args: KioskCommandArgs,
+) -> Reply<String> {
     desktop.send_kiosk_command(args).await
 }

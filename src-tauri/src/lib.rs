@@ -166,6 +166,10 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 app.manage(Arc::clone(&watchdog));
                 tauri::async_runtime::spawn(async move { watchdog.run().await });
             }
+            if let Some(dev_server) = window::dev_server(handle) {
+                tracing::info!(%dev_server, "a development build: the pages come from the dev server");
+                consult_core::call::channel::allow_dev_app_origin(&dev_server);
+            }
             let desktop = Desktop::load(&config_dir, log_dir, store.clone(), ports);
             consult_core::startup::step("configuration and settings loaded");
             let kiosk = desktop.is_kiosk();

@@ -48,6 +48,8 @@ pub fn create_main<R: Runtime>(
     kiosk: bool,
 ) -> tauri::Result<WebviewWindow<R>> {
     let navigation_access = Arc::clone(&access);
+    let dev_server = dev_server(app);
+    let navigation_dev_server = dev_server.clone();
     let mut builder =
         WebviewWindowBuilder::new(app, MAIN_LABEL, WebviewUrl::App("index.html".into()));
     if kiosk {
@@ -59,7 +61,7 @@ pub fn create_main<R: Runtime>(
         .min_inner_size(MIN_WIDTH, MIN_HEIGHT)
         .on_navigation(move |url| {
             // `about:blank` is the first document of every new frame (Jitsi's iframe too).
-            let allowed = is_app_page(url)
+            let allowed = is_app_page(url, navigation_dev_server.as_ref())
                 || (FRAMES_REACH_ON_NAVIGATION
                     && (url.as_str() == "about:blank" || navigation_access.allows_frame(url)));
             if allowed {
@@ -77,7 +79,7 @@ pub fn create_main<R: Runtime>(
         .on_permission_request(move |_webview, kind| media_permission(&access, kind))
         .build()?;
     embedded::enable_webrtc(&window);
-    keep_top_level_on_app_pages(&window);
+    keep_top_level_on_app_pages(&window, dev_server);
     if kiosk {
         kiosk_shell::watch_window_state(&window);
     }
@@ -95,7 +97,7 @@ pub fn create_main<R: Runtime>(
 /// response is the main frame's document; the iframes' `sandbox` (no top navigation) is the
 /// other guard, and the only one where the webview cannot tell (macOS).
 #[cfg(target_os = "linux")]
-fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>) {
+fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>, dev_server: Option<Url>) {
     use webkit2gtk::glib::prelude::Cast as _;
     use webkit2gtk::{
         PolicyDecisionExt as _, PolicyDecisionType, ResponsePolicyDecision,
@@ -105,7 +107,7 @@ fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>) {
     let result = window.with_webview(|platform| {
         platform
             .inner()
-            .connect_decide_policy(|_view, decision, kind| {
+            .connect_decide_policy(move |_view, decision, kind| {
                 if kind != PolicyDecisionType::Response {
                     return false;
                 }
@@ -119,7 +121,10 @@ fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>) {
                     .request()
                     .and_then(|request| request.uri())
                     .and_then(|uri| Url::parse(&uri).ok());
-                if url.as_ref().is_some_and(is_app_page) {
+                if url
+                    .as_ref()
+                    .is_some_and(|url| is_app_page(url, dev_server.as_ref()))
+                {
                     return false;
                 }
                 tracing::warn!(
@@ -139,7 +144,7 @@ fn keep_top_level_on_app_pages<R: Runtime>(window: &WebviewWindow<R>) {
 /// On Windows `on_navigation` is the guard (WebView2 reports only the top level's navigations
 /// there); on macOS, where it sees every frame's, the iframes' `sandbox` is.
 #[cfg(not(target_os = "linux"))]
-fn keep_top_level_on_app_pages<R: Runtime>(_window: &WebviewWindow<R>) {}
+fn keep_top_level_on_app_pages<R: Runtime>(_window: &WebviewWindow<R>, _dev_server: Option<Url>) {}
 
 /// Camera, microphone and screen capture only for a running embedded call; nothing else.
 fn media_permission(access: &EmbeddedAccess, kind: PermissionKind) -> PermissionResponse {
@@ -238,13 +243,24 @@ pub fn current_state<R: Runtime>(
     })
 }
 
+/// The development server (`build.devUrl`, Trunk's) whose pages a `cargo tauri dev` build
+/// shows instead of its bundled ones; `None` in every other build.
+pub fn dev_server<R: Runtime>(app: &AppHandle<R>) -> Option<Url> {
+    if !tauri::is_dev() {
+        return None;
+    }
+    app.config().build.dev_url.clone()
+}
+
 /// The app's own pages: `tauri://localhost` (Linux, macOS) or `http(s)://tauri.localhost`
-/// (Windows). Anything else would give a remote page the app's window and IPC.
-fn is_app_page(url: &Url) -> bool {
-    matches!(
+/// (Windows), and in a development build the dev server's origin (`dev_server`). Anything else
+/// would give a remote page the app's window and IPC.
+fn is_app_page(url: &Url, dev_server: Option<&Url>) -> bool {
+    let bundled = matches!(
         (url.scheme(), url.host_str()),
         ("tauri", Some("localhost")) | ("http" | "https", Some("tauri.localhost"))
-    )
+    );
+    bundled || dev_server.is_some_and(|dev| dev.origin() == url.origin())
 }
 
 #[cfg(test)]
@@ -292,7 +308,10 @@ mod tests {
             "http://tauri.localhost/",
             "https://tauri.localhost/x",
         ] {
-            assert!(is_app_page(&Url::parse(allowed).unwrap()), "{allowed}");
+            assert!(
+                is_app_page(&Url::parse(allowed).unwrap(), None),
+                "{allowed}"
+            );
         }
         for blocked in [
             "https://evil.example/",
@@ -302,7 +321,36 @@ mod tests {
             "https://tauri.localhost.evil.example/",
             "data:text/html,hi",
         ] {
-            assert!(!is_app_page(&Url::parse(blocked).unwrap()), "{blocked}");
+            assert!(
+                !is_app_page(&Url::parse(blocked).unwrap(), None),
+                "{blocked}"
+            );
         }
+    }
+
+    #[test]
+    fn a_development_build_also_allows_its_dev_server_and_only_that_origin() {
+        let dev = Url::parse("http://127.0.0.1:1420").unwrap();
+        for allowed in ["http://127.0.0.1:1420/", "http://127.0.0.1:1420/index.html"] {
+            assert!(
+                is_app_page(&Url::parse(allowed).unwrap(), Some(&dev)),
+                "{allowed}"
+            );
+        }
+        for blocked in [
+            "http://127.0.0.1:1421/",
+            "https://127.0.0.1:1420/",
+            "http://localhost:1420/",
+            "http://127.0.0.1/",
+        ] {
+            assert!(
+                !is_app_page(&Url::parse(blocked).unwrap(), Some(&dev)),
+                "{blocked}"
+            );
+        }
+        assert!(!is_app_page(
+            &Url::parse("http://127.0.0.1:1420/").unwrap(),
+            None
+        ));
     }
 }

@@ -170,6 +170,8 @@ async fn a_kiosk_that_falls_silent_turns_offline_on_the_screen() {
     )
     .await;
     let took = silent_since.elapsed();
+    // The figure for docs/benchmarks.md ("kiosk goes silent → the administrator's screen").
+    eprintln!("silent → shown offline on the Kiosks screen: {took:?}");
     assert!(
         took >= Duration::from_secs(85),
         "offline too early: {took:?}"

@@ -178,7 +178,8 @@ pub async fn claim_kiosk(args: ClaimKioskArgs) -> Result<DeviceStatus, AppError>
 }
 
 /// Administrators: one command to one kiosk.
-pub async fn send_kiosk_command(args: KioskCommandArgs) -> Result<(), AppError> {
+/// The command's id, which the kiosk acknowledges in a heartbeat.
+pub async fn send_kiosk_command(args: KioskCommandArgs) -> Result<String, AppError> {
     invoke(commands::SEND_KIOSK_COMMAND, &Args { args }).await
 }
 

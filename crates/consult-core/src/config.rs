@@ -15,11 +15,12 @@ use url::{Host, Url};
 
 use consult_types::AppError;
 
+use crate::machine_policy::Policy;
+
 /// Environment variable naming a config file to use instead of the default location.
 pub const CONFIG_FILE_ENV: &str = "CONSULT_CONFIG";
-/// The machine-wide configuration that wins over everything else. Windows (the registry's
-/// `HKLM\Software\Policies\Consult`) and macOS (managed preferences) are documented, not read
-/// yet.
+/// The machine-wide configuration file that wins over everything else (Linux). Windows and
+/// macOS have their policy stores instead ([`crate::machine_policy`]).
 #[cfg(all(unix, not(target_os = "macos")))]
 pub const MACHINE_FILE: Option<&str> = Some("/etc/consult/config.toml");
 #[cfg(not(all(unix, not(target_os = "macos"))))]
@@ -297,30 +298,65 @@ fn environment() -> Env {
     Env::prefixed(ENV_PREFIX).only(ENV_KEYS).split("__")
 }
 
+/// Where the machine-wide configuration comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Machine<'a> {
+    None,
+    /// A TOML file (Linux: [`MACHINE_FILE`]).
+    File(&'a Path),
+    /// The platform's policy store (Windows' registry, macOS' managed preferences).
+    Policy(&'a Policy),
+}
+
+impl Machine<'_> {
+    fn merge_into(self, figment: Figment) -> Figment {
+        match self {
+            Machine::None => figment,
+            Machine::File(path) => figment.merge(Toml::file(path)),
+            Machine::Policy(policy) => figment.merge(policy.clone()),
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Machine::None => String::new(),
+            Machine::File(path) => format!(" {}", path.display()),
+            Machine::Policy(policy) => format!(" ({})", policy.source),
+        }
+    }
+}
+
 impl AppConfig {
     /// Loads the configuration: `file` if it exists (a missing file is not an error, a broken
-    /// one is), then the `CONSULT_*` environment variables, then the machine-wide file.
+    /// one is), then the `CONSULT_*` environment variables, then the machine-wide policy
+    /// (Windows, macOS) or file (Linux).
     pub fn load(file: &Path) -> Result<AppConfig, AppError> {
-        AppConfig::load_with_machine(file, MACHINE_FILE.map(Path::new))
+        match crate::machine_policy::read()? {
+            Some(policy) => AppConfig::load_with_source(file, Machine::Policy(&policy)),
+            None => AppConfig::load_with_machine(file, MACHINE_FILE.map(Path::new)),
+        }
     }
 
     /// [`AppConfig::load`] with the machine-wide file at `machine` (tests use their own).
     pub fn load_with_machine(file: &Path, machine: Option<&Path>) -> Result<AppConfig, AppError> {
+        AppConfig::load_with_source(file, machine.map_or(Machine::None, Machine::File))
+    }
+
+    /// [`AppConfig::load`] with the machine-wide configuration from `machine`.
+    pub fn load_with_source(file: &Path, machine: Machine<'_>) -> Result<AppConfig, AppError> {
         let mut admin = Figment::new().merge(Toml::file(file)).merge(environment());
         if admin.find_value("updates.public_key").is_ok() {
             // Whoever can write the user's file or environment must not choose whose updates
             // the app installs.
             return Err(AppError::Config {
                 detail: format!(
-                    "[updates] public_key is accepted only in the machine-wide file{}, which only an administrator can change; remove it from the user's configuration file and the environment (CONSULT_UPDATES__PUBLIC_KEY)",
-                    machine.map_or_else(String::new, |machine| format!(" {}", machine.display()))
+                    "[updates] public_key is accepted only in the machine-wide configuration{}, which only an administrator can change; remove it from the user's configuration file and the environment (CONSULT_UPDATES__PUBLIC_KEY)",
+                    machine.describe()
                 ),
             });
         }
-        if let Some(machine) = machine {
-            // Last, so what it sets wins over the user's file and the environment.
-            admin = admin.merge(Toml::file(machine));
-        }
+        // Last, so what it sets wins over the user's file and the environment.
+        admin = machine.merge_into(admin);
         let mut config = Self::from_figment(defaults().merge(admin.clone()))?;
         // What the administrator set is what the file and environment alone contain.
         config.preset = USER_FACING
@@ -335,10 +371,21 @@ impl AppConfig {
     /// and where it came from (the diagnostics report). Works on a broken configuration too:
     /// what cannot be read is left out.
     pub fn origins(file: &Path, machine: Option<&Path>) -> Vec<SettingOrigin> {
-        let mut figment = defaults().merge(Toml::file(file)).merge(environment());
-        if let Some(machine) = machine {
-            figment = figment.merge(Toml::file(machine));
+        match (machine, crate::machine_policy::read()) {
+            (None, Ok(Some(policy))) => {
+                AppConfig::origins_with_source(file, Machine::Policy(&policy))
+            }
+            _ => AppConfig::origins_with_source(file, machine.map_or(Machine::None, Machine::File)),
         }
+    }
+
+    /// [`AppConfig::origins`] with the machine-wide configuration from `machine`.
+    pub fn origins_with_source(file: &Path, machine: Machine<'_>) -> Vec<SettingOrigin> {
+        let machine_file = match machine {
+            Machine::File(path) => Some(path),
+            _ => None,
+        };
+        let figment = machine.merge_into(defaults().merge(Toml::file(file)).merge(environment()));
         let mut leaves = Vec::new();
         if let Ok(dict) = figment.extract::<figment::value::Dict>() {
             flatten("", &dict, &mut leaves);
@@ -350,11 +397,12 @@ impl AppConfig {
                     Some(meta) => match &meta.source {
                         // figment makes a relative path absolute.
                         Some(figment::Source::File(path))
-                            if machine.is_some_and(|machine| path.ends_with(machine)) =>
+                            if machine_file.is_some_and(|machine| path.ends_with(machine)) =>
                         {
                             format!("machine-wide file {}", path.display())
                         }
                         Some(figment::Source::File(path)) => format!("file {}", path.display()),
+                        _ if meta.name.starts_with("machine-wide policy") => meta.name.to_string(),
                         _ if meta.name.contains("environment") => format!(
                             "environment {ENV_PREFIX}{}",
                             key.replace('.', "__").to_uppercase()
@@ -958,7 +1006,7 @@ mod tests {
                 match AppConfig::load_with_machine(&file, machine) {
                     Err(AppError::Config { detail }) => {
                         assert!(detail.contains("public_key"), "{detail}");
-                        assert!(detail.contains("machine-wide file"), "{detail}");
+                        assert!(detail.contains("machine-wide configuration"), "{detail}");
                     }
                     other => panic!("expected a config error, got {other:?}"),
                 }

@@ -104,9 +104,14 @@ pub fn report(inputs: &Inputs) -> String {
                 present(*exists)
             );
         }
-        None => {
-            let _ = writeln!(out, "  4. machine-wide file: none on this OS");
-        }
+        None => match crate::machine_policy::LOCATION {
+            Some(policy) => {
+                let _ = writeln!(out, "  4. machine-wide policy: {policy}");
+            }
+            None => {
+                let _ = writeln!(out, "  4. machine-wide file: none on this OS");
+            }
+        },
     }
     let _ = writeln!(out, "\nConfigured settings:");
     for setting in &inputs.settings {

@@ -4,6 +4,8 @@
 //! crate, so all of it is tested with plain `cargo test`, against a real clinic server.
 //!
 //! - [`config`]: where the clinic server is, from a file and the environment.
+//! - [`machine_policy`]: the machine-wide configuration of Windows' registry and macOS' managed
+//!   preferences.
 //! - [`clinic`]: the HTTP client for the clinic API and how its failures map to [`AppError`].
 //! - [`secrets`]: the OS keychain that holds the refresh token.
 //! - [`session`]: sign-in, restore on start, refresh, sign-out; the access token lives only here.
@@ -45,6 +47,7 @@ pub mod idle;
 pub mod kiosk;
 pub mod kiosk_exit;
 pub mod logfile;
+pub mod machine_policy;
 pub mod nightly;
 pub mod ports;
 pub mod push;

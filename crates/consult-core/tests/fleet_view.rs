@@ -414,7 +414,7 @@ async fn a_command_from_the_fleet_view_reaches_the_kiosks_event_stream() {
         .await
         .unwrap_err();
     assert!(refusal(empty).contains("Type the message"));
-    admin
+    let id = admin
         .send_kiosk_command(KioskCommandArgs {
             device_id: DEMO_DEVICE_ID.into(),
             command: DeviceCommandKind::ShowMessage,
@@ -436,6 +436,8 @@ async fn a_command_from_the_fleet_view_reaches_the_kiosks_event_stream() {
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(seen.contains("showMessage"), "{seen}");
+    // The id the administrator got is the one the kiosk will acknowledge.
+    assert!(seen.contains(&format!("\"id\":\"{id}\"")), "{id} in {seen}");
 
     let gone = admin
         .send_kiosk_command(KioskCommandArgs {

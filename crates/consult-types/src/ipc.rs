@@ -97,7 +97,8 @@ pub mod commands {
         /// (`Dashboard::kiosks`) follows as an event.
         CLAIM_KIOSK = "claim_kiosk";
         /// Administrators: one command to one kiosk, over its event stream:
-        /// [`crate::KioskCommandArgs`] → `()`.
+        /// [`crate::KioskCommandArgs`] → the command's id, which the kiosk lists in its next
+        /// heartbeat once carried out (`DeviceStatus::last_report`'s `acknowledged`).
         SEND_KIOSK_COMMAND = "send_kiosk_command";
     }
 }

@@ -110,6 +110,24 @@ async fn a_kiosk_that_beats_is_online_and_administrators_hear_each_change_once()
     assert_eq!(unhealthy["lastReport"]["selfTest"]["camera"], "failed");
     stream.assert_quiet(Duration::from_millis(500)).await;
 
+    // A beat acknowledging a command is heard at once (the fleet view says it was done), and
+    // the next plain one, which acknowledges nothing, once more.
+    let mut acknowledging = beat("inCall", "failed");
+    acknowledging["acknowledged"] = json!(["cmd_done"]);
+    beats(&server, &kiosk, acknowledging).await.data();
+    assert_eq!(
+        next_status(&mut stream).await["lastReport"]["acknowledged"],
+        json!(["cmd_done"])
+    );
+    beats(&server, &kiosk, beat("inCall", "failed"))
+        .await
+        .data();
+    assert_eq!(
+        next_status(&mut stream).await["lastReport"].get("acknowledged"),
+        None
+    );
+    stream.assert_quiet(Duration::from_millis(500)).await;
+
     let row = demo_kiosk_row(&server, &admin).await;
     assert_eq!(row["online"], true);
     assert_eq!(row["health"], "unhealthy");

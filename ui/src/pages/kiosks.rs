@@ -134,6 +134,31 @@ pub fn announcement(before: &[DeviceStatus], after: &[DeviceStatus]) -> Option<S
     (!said.is_empty()).then(|| said.join(" "))
 }
 
+/// A command sent and not yet seen acknowledged: to whom, what, and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaited {
+    pub device_id: String,
+    pub location: String,
+    pub command: DeviceCommandKind,
+    pub id: String,
+}
+
+/// Whether the kiosk's last report acknowledges the awaited command, in words. A heartbeat lists
+/// what it carried out since the one before, so the screen keeps the words once seen.
+pub fn acknowledgement(kiosks: &[DeviceStatus], awaited: &Awaited) -> Option<String> {
+    let kiosk = kiosks
+        .iter()
+        .find(|kiosk| kiosk.device_id == awaited.device_id)?;
+    let report = kiosk.last_report.as_ref()?;
+    report.acknowledged.contains(&awaited.id).then(|| {
+        format!(
+            "Done: {} carried out \u{201c}{}\u{201d}.",
+            awaited.location,
+            command_label(awaited.command)
+        )
+    })
+}
+
 /// The last self-test's words when a part of it failed.
 fn failed_parts(kiosk: &DeviceStatus) -> Option<String> {
     let test = kiosk
@@ -162,6 +187,7 @@ pub fn kiosks_page(props: &KiosksPageProps) -> Html {
     let messages = use_state(HashMap::<String, String>::new);
     let sending = use_state(|| false);
     let command_result = use_state(|| None::<Result<String, String>>);
+    let awaited = use_state(|| None::<Awaited>);
     let announced = use_state(|| None::<String>);
     let shown = use_mut_ref(|| None::<Vec<DeviceStatus>>);
 
@@ -171,6 +197,23 @@ pub fn kiosks_page(props: &KiosksPageProps) -> Html {
             let interval = Interval::new(TICK_MILLIS, move || clock.set(Clock::now()));
             move || drop(interval)
         });
+    }
+    {
+        // The kiosk's heartbeat acknowledges the last command sent: said once, then kept.
+        let (awaited, command_result) = (awaited.clone(), command_result.clone());
+        use_effect_with(
+            (props.kiosks.clone(), (*awaited).clone()),
+            move |(kiosks, waiting)| {
+                let done = kiosks
+                    .as_deref()
+                    .zip(waiting.as_ref())
+                    .and_then(|(kiosks, waiting)| acknowledgement(kiosks, waiting));
+                if let Some(words) = done {
+                    command_result.set(Some(Ok(words)));
+                    awaited.set(None);
+                }
+            },
+        );
     }
     {
         // Said once per change, by comparing with the fleet shown before.
@@ -239,6 +282,7 @@ pub fn kiosks_page(props: &KiosksPageProps) -> Html {
     let on_command = {
         let (messages, sending, command_result) =
             (messages.clone(), sending.clone(), command_result.clone());
+        let awaited = awaited.clone();
         let kiosks = props.kiosks.clone().unwrap_or_default();
         Callback::from(move |(device_id, command): (String, DeviceCommandKind)| {
             if *sending {
@@ -252,6 +296,7 @@ pub fn kiosks_page(props: &KiosksPageProps) -> Html {
                 .map_or_else(|| device_id.clone(), |kiosk| kiosk.location.clone());
             sending.set(true);
             command_result.set(None);
+            awaited.set(None);
             let args = KioskCommandArgs {
                 device_id: device_id.clone(),
                 command,
@@ -259,9 +304,16 @@ pub fn kiosks_page(props: &KiosksPageProps) -> Html {
             };
             let (messages, sending, command_result) =
                 (messages.clone(), sending.clone(), command_result.clone());
+            let awaited = awaited.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 match ipc::send_kiosk_command(args).await {
-                    Ok(()) => {
+                    Ok(id) => {
+                        awaited.set(Some(Awaited {
+                            device_id: device_id.clone(),
+                            location: location.clone(),
+                            command,
+                            id,
+                        }));
                         if command == DeviceCommandKind::ShowMessage {
                             let mut typed = (*messages).clone();
                             typed.remove(&device_id);
@@ -572,6 +624,34 @@ mod tests {
             self_test_label(Some(&test(Check::Failed, Check::Failed))),
             "Camera failed, Speaker failed"
         );
+    }
+
+    #[test]
+    fn a_command_is_done_when_that_kiosks_report_lists_its_id() {
+        let awaited = Awaited {
+            device_id: "dev_1".into(),
+            location: "Room 3".into(),
+            command: DeviceCommandKind::ShowMessage,
+            id: "cmd_9".into(),
+        };
+        let mut acked = kiosk(true, None);
+        assert_eq!(
+            acknowledgement(std::slice::from_ref(&acked), &awaited),
+            None
+        );
+        if let Some(report) = acked.last_report.as_mut() {
+            report.acknowledged = vec!["cmd_8".into(), "cmd_9".into()];
+        }
+        assert_eq!(
+            acknowledgement(std::slice::from_ref(&acked), &awaited).as_deref(),
+            Some("Done: Room 3 carried out \u{201c}Show message\u{201d}.")
+        );
+        // Another kiosk's report says nothing of it.
+        let other = Awaited {
+            device_id: "dev_2".into(),
+            ..awaited
+        };
+        assert_eq!(acknowledgement(&[acked], &other), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -166,6 +166,8 @@ pub struct CallChannel {
 struct Shared {
     key: String,
     origin: String,
+    /// `frame-ancestors`: the app's own pages (see [`frame_ancestors`]).
+    ancestors: String,
     jitsi_origin: String,
     events: mpsc::UnboundedSender<ChannelEvent>,
     /// The authenticated page's outbox, and its connection number.
@@ -209,6 +211,7 @@ impl CallChannel {
         let shared = Arc::new(Shared {
             key: key.clone(),
             origin: origin.clone(),
+            ancestors: frame_ancestors(DEV_APP_ORIGIN.get().map(String::as_str)),
             jitsi_origin: jitsi_origin.origin().ascii_serialization(),
             events,
             page: Mutex::new(None),
@@ -296,6 +299,25 @@ impl Drop for CallChannel {
     }
 }
 
+/// The origin the app's pages come from in a development build (`cargo tauri dev` serves them
+/// from Trunk's server, not `tauri://localhost`): set once by the shell, in such builds only.
+static DEV_APP_ORIGIN: OnceLock<String> = OnceLock::new();
+
+/// A development build's pages come from `origin`: its call pages may be framed by it.
+pub fn allow_dev_app_origin(origin: &Url) {
+    let _ = DEV_APP_ORIGIN.set(origin.origin().ascii_serialization());
+}
+
+/// Who may frame the call page: the app's own pages on every platform, and a development
+/// build's dev server (`dev`).
+fn frame_ancestors(dev: Option<&str>) -> String {
+    let bundled = "'self' tauri://localhost http://tauri.localhost https://tauri.localhost";
+    match dev {
+        Some(dev) => format!("{bundled} {dev}"),
+        None => bundled.to_owned(),
+    }
+}
+
 fn security_headers(shared: &Shared) -> [(header::HeaderName, String); 5] {
     let jitsi = &shared.jitsi_origin;
     let own = &shared.origin;
@@ -307,9 +329,9 @@ fn security_headers(shared: &Shared) -> [(header::HeaderName, String); 5] {
             format!(
                 "default-src 'none'; script-src 'self' {jitsi}; frame-src {jitsi}; \
                  connect-src {ws} {jitsi}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-                 base-uri 'none'; form-action 'none'; \
-                 frame-ancestors 'self' tauri://localhost http://tauri.localhost https://tauri.localhost",
-                ws = own.replacen("http://", "ws://", 1)
+                 base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}",
+                ws = own.replacen("http://", "ws://", 1),
+                ancestors = shared.ancestors,
             ),
         ),
         (
@@ -538,6 +560,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_apps_pages_frame_the_call_and_a_dev_server_only_in_a_dev_build() {
+        let bundled = frame_ancestors(None);
+        assert_eq!(
+            bundled,
+            "'self' tauri://localhost http://tauri.localhost https://tauri.localhost"
+        );
+        assert!(!bundled.contains("127.0.0.1"));
+        assert_eq!(
+            frame_ancestors(Some("http://127.0.0.1:1420")),
+            format!("{bundled} http://127.0.0.1:1420")
+        );
+    }
 
     #[test]
     fn keys_are_random_and_compared_whole() {

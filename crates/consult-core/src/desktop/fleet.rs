@@ -13,10 +13,10 @@ impl Desktop {
         self.desk().await?.claim_kiosk(args).await
     }
 
-    /// Sends one command to one kiosk; the kiosk acknowledges it in its next heartbeat.
-    pub async fn send_kiosk_command(&self, args: KioskCommandArgs) -> Result<(), AppError> {
+    /// Sends one command to one kiosk; its id, which the kiosk's heartbeat lists once carried
+    /// out (`Heartbeat::acknowledged`, in the fleet's `last_report`).
+    pub async fn send_kiosk_command(&self, args: KioskCommandArgs) -> Result<String, AppError> {
         self.touch();
-        self.desk().await?.send_kiosk_command(&args).await?;
-        Ok(())
+        Ok(self.desk().await?.send_kiosk_command(&args).await?.id)
     }
 }

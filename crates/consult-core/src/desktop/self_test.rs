@@ -175,6 +175,8 @@ impl Desktop {
         let checks = outcome.checks.clone();
         *lock(&self.0.self_test.last) = Some(outcome);
         self.show_self_test(checks);
+        // The clinic's fleet view hears the result at once, not at the next beat.
+        self.0.kiosk_beat.notify_one();
     }
 
     /// Resolves when a visit's call needs the camera and microphone.
