@@ -6,13 +6,21 @@
 //!
 //! `bench-server [--requests N] [--clients N]` (defaults 1000 and 10000). The open-file limit of
 //! this process (inherited by the server) must exceed the client count; `scripts/bench` raises it.
+//!
+//! `bench-server kiosks [--kiosks N]` (default 1000) measures a kiosk fleet instead (issue 14):
+//! N devices created by an administrator, each signed in, holding its event stream and beating
+//! every 30 s, spread evenly over the period; the server's CPU and memory over three beat periods
+//! against the same server idle with the same devices, then how long after a kiosk's last beat
+//! the administrator's stream says it is offline. Each kiosk holds two sockets (its stream, and
+//! the connection its beats reuse) here and two in the server: the open-file limit must exceed
+//! twice the kiosk count, or fewer kiosks are measured.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consult_e2e::bench::goal;
-use consult_e2e::clinic::Actor;
+use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
 use consult_e2e::{ClinicApi, ClinicServer, DEMO_DOCTOR_EMAIL, DEMO_PASSWORD};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
@@ -58,28 +66,39 @@ fn config_toml() -> String {
     )
 }
 
+const USAGE: &str =
+    "usage: bench-server [--requests N] [--clients N] | bench-server kiosks [--kiosks N]";
+
 struct Args {
+    /// `bench-server kiosks`: the kiosk fleet instead of the load figures.
+    kiosk_fleet: bool,
     requests: usize,
     clients: usize,
+    kiosks: usize,
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
+        kiosk_fleet: false,
         requests: 1000,
         clients: 10_000,
+        kiosks: 1000,
     };
-    let mut iter = std::env::args().skip(1);
+    let mut iter = std::env::args().skip(1).peekable();
+    if iter.peek().map(String::as_str) == Some("kiosks") {
+        iter.next();
+        args.kiosk_fleet = true;
+    }
     while let Some(flag) = iter.next() {
         let value = iter
             .next()
             .and_then(|value| value.parse().ok())
             .unwrap_or_else(|| panic!("{flag} needs a number"));
-        match flag.as_str() {
-            "--requests" => args.requests = value,
-            "--clients" => args.clients = value,
-            other => {
-                panic!("unknown argument {other}; usage: bench-server [--requests N] [--clients N]")
-            }
+        match (flag.as_str(), args.kiosk_fleet) {
+            ("--requests", false) => args.requests = value,
+            ("--clients", false) => args.clients = value,
+            ("--kiosks", true) => args.kiosks = value,
+            (other, _) => panic!("unexpected argument {other}; {USAGE}"),
         }
     }
     args
@@ -88,6 +107,10 @@ fn parse_args() -> Args {
 #[tokio::main]
 async fn main() {
     let mut args = parse_args();
+    if args.kiosk_fleet {
+        kiosk_fleet(args.kiosks).await;
+        return;
+    }
     let files = open_files_limit();
     // Each stream is one socket here and one in the server; leave room for everything else.
     if args.clients + 200 > files {
@@ -265,7 +288,11 @@ async fn main() {
 }
 
 fn start_server(label: &str) -> (ClinicServer, Api) {
-    let server = ClinicServer::start_demo_with_config(label, &config_toml());
+    start_server_with(label, &config_toml())
+}
+
+fn start_server_with(label: &str, config_toml: &str) -> (ClinicServer, Api) {
+    let server = ClinicServer::start_demo_with_config(label, config_toml);
     let api = Api {
         clinic: ClinicApi::new(server.url()),
         base: server.url().to_owned(),
@@ -627,6 +654,610 @@ impl Crowd {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The kiosk fleet (issue 14): N kiosks beating every 30 s, and silent ones seen offline.
+
+/// A kiosk's beat period (`BEAT_SECS` in server/src/fleet.rs, the answer's `nextBeatSecs`).
+const BEAT: Duration = Duration::from_secs(30);
+/// The sweep that turns kiosks offline after three missed beats runs this often: the server's
+/// default (`device_check_secs`), written out so that the report can say what it measured.
+const DEVICE_CHECK_SECS: u64 = 10;
+/// Each measured window: three beat periods.
+const FLEET_WINDOW: Duration = Duration::from_secs(90);
+/// How often the server's RSS is read within a window.
+const RSS_SAMPLE: Duration = Duration::from_secs(5);
+/// Kiosks that fall silent to time their offline event, spread over the beat period.
+const SILENT_KIOSKS: usize = 5;
+/// Issue 14's goal: a kiosk that goes silent is offline for the administrator within 100 s.
+const GOAL_OFFLINE_SECS: f64 = 100.0;
+/// Devices created, and kiosks signed in, this many at a time.
+const DEVICE_CONCURRENCY: usize = 8;
+
+/// A kiosk device, signed in.
+struct FleetKiosk {
+    device_id: String,
+    access_token: String,
+}
+
+async fn kiosk_fleet(mut kiosks: usize) {
+    let files = open_files_limit();
+    // Two sockets a kiosk (stream, beats) here and in the server, and room for everything else.
+    if 2 * kiosks + 200 > files {
+        let fewer = files.saturating_sub(200) / 2;
+        println!(
+            "WARNING: the open-files limit is {files}, too low for {kiosks} kiosks; measuring \
+             {fewer}. Raise it with `ulimit -n 20000` (scripts/bench does, as far as the hard \
+             limit allows)."
+        );
+        kiosks = fewer;
+    }
+    assert!(
+        kiosks >= SILENT_KIOSKS,
+        "at least {SILENT_KIOSKS} kiosks are needed"
+    );
+    let mut rows = Vec::new();
+    // Before `[jitsi]`, so it stays a top-level key.
+    let config = format!("device_check_secs = {DEVICE_CHECK_SECS}\n{}", config_toml());
+    let (server, api) = start_server_with("bench-kiosks", &config);
+    let pid = server.pid();
+    println!(
+        "server {} (pid {pid}), open-files limit {files}, {kiosks} kiosks",
+        server.url()
+    );
+    let admin = api.login(DEMO_ADMIN_EMAIL, DEMO_PASSWORD).await;
+
+    // The devices, as an administrator registers them (`POST /devices`: an id and a secret
+    // each), and each kiosk signed in with its credential.
+    let started = Instant::now();
+    let created: Vec<(usize, String, String)> = run_collect(kiosks, DEVICE_CONCURRENCY, {
+        let api = api.clone();
+        let token = admin.access_token.clone();
+        move |n| {
+            let api = api.clone();
+            let token = token.clone();
+            async move {
+                let body = json!({ "location": format!("Bench room {n}"), "name": "Bench" });
+                let device = api
+                    .call(Method::POST, "/devices", Some(&token), Some(body))
+                    .await;
+                let text = |field: &str| device[field].as_str().expect(field).to_owned();
+                (n, text("deviceId"), text("deviceSecret"))
+            }
+        }
+    })
+    .await;
+    let created_in = started.elapsed();
+    let started = Instant::now();
+    let created = Arc::new(created);
+    let mut signed_in: Vec<(usize, FleetKiosk)> = run_collect(kiosks, DEVICE_CONCURRENCY, {
+        let api = api.clone();
+        let created = created.clone();
+        move |index| {
+            let api = api.clone();
+            let created = created.clone();
+            async move {
+                let (n, device_id, secret) = &created[index];
+                let kiosk = api.clinic.device_login(device_id, secret).await;
+                (
+                    *n,
+                    FleetKiosk {
+                        device_id: device_id.clone(),
+                        access_token: kiosk.access_token,
+                    },
+                )
+            }
+        }
+    })
+    .await;
+    let signed_in_in = started.elapsed();
+    signed_in.sort_by_key(|(n, _)| *n);
+    let fleet: Vec<FleetKiosk> = signed_in.into_iter().map(|(_, kiosk)| kiosk).collect();
+    rows.push((
+        "kiosk devices created by the administrator (`POST /devices`), then signed in \
+         (`POST /auth/device-login`)"
+            .to_owned(),
+        format!(
+            "**{kiosks}** in {:.1} s, then in {:.1} s ({DEVICE_CONCURRENCY} at a time)",
+            created_in.as_secs_f64(),
+            signed_in_in.as_secs_f64()
+        ),
+    ));
+    println!("{}: {}", rows[0].0, rows[0].1);
+
+    // The administrator's event stream, open from here to the end: the fleet view.
+    let mut admin_view = AdminView {
+        messages: api.open_stream(&admin.access_token).await.forward().await,
+        online: 0,
+        offline: Vec::new(),
+    };
+
+    // The floor: the same server with the same devices, no kiosk stream and no beat.
+    settle().await;
+    println!(
+        "idle floor: {} s, {kiosks} devices, no kiosk stream or beat",
+        FLEET_WINDOW.as_secs()
+    );
+    let idle = Usage::measure(pid, FLEET_WINDOW).await;
+    println!("idle: {}", idle.describe());
+
+    // The fleet: every kiosk opens its stream, then beats every 30 s at its place in the period.
+    let started = Instant::now();
+    let mut running = Fleet::start(&api, fleet).await;
+    let connected_in = started.elapsed();
+    rows.push((
+        "kiosk event streams opened (`GET /events` with each kiosk's token, `ready` received)"
+            .to_owned(),
+        format!(
+            "**{kiosks}** in {:.1} s ({CONNECT_CONCURRENCY} connecting at a time)",
+            connected_in.as_secs_f64()
+        ),
+    ));
+    // One period for each kiosk's first beat (which brings it online: one `device_status` event
+    // each on the administrator's stream), then the steady state.
+    tokio::time::sleep(BEAT).await;
+    settle().await;
+    admin_view.drain();
+    println!(
+        "warm-up: {} of {kiosks} kiosks reported online on the administrator's stream",
+        admin_view.online
+    );
+    rows.push((
+        "`device_status` online events on the administrator's stream after the first beats"
+            .to_owned(),
+        format!("{} of {kiosks}", admin_view.online),
+    ));
+    println!(
+        "beating: {} s, {kiosks} kiosks beating every {} s with their streams open",
+        FLEET_WINDOW.as_secs(),
+        BEAT.as_secs()
+    );
+    let window_start = Instant::now();
+    let beating = Usage::measure(pid, FLEET_WINDOW).await;
+    let window_end = Instant::now();
+    println!("beating: {}", beating.describe());
+    let mut beats = running.beats_between(window_start, window_end);
+
+    rows.push((
+        format!(
+            "server idle: {kiosks} devices, the administrator's stream only, over {} s",
+            FLEET_WINDOW.as_secs()
+        ),
+        idle.describe(),
+    ));
+    rows.push((
+        format!(
+            "server with {kiosks} kiosks beating every {} s (spread evenly) and {kiosks} kiosk \
+             streams open, over {} s",
+            BEAT.as_secs(),
+            FLEET_WINDOW.as_secs()
+        ),
+        beating.describe(),
+    ));
+    // A floor of a few clock ticks makes a ratio that says little; the difference says more.
+    let cpu_ratio = if idle.ticks > 0 {
+        format!(
+            "{:.0} x (+{:.2} % of one core)",
+            beating.cpu / idle.cpu,
+            (beating.cpu - idle.cpu) * 100.0
+        )
+    } else {
+        format!(
+            "idle used no measurable CPU (+{:.2} % of one core)",
+            beating.cpu * 100.0
+        )
+    };
+    rows.push((
+        "beating against idle (ratios in the same run)".to_owned(),
+        format!(
+            "CPU {cpu_ratio}; VmRSS **{:.2} x** ({:+.1} MiB, {:.1} KiB a kiosk){}",
+            beating.rss_mean / idle.rss_mean,
+            (beating.rss_mean - idle.rss_mean) / 1024.0,
+            (beating.rss_mean - idle.rss_mean) / kiosks as f64,
+            match (idle.pss, beating.pss) {
+                (Some(idle), Some(beating)) =>
+                    format!("; PSS {:.2} x", beating as f64 / idle as f64),
+                _ => String::new(),
+            }
+        ),
+    ));
+    let failed = beats.iter().filter(|beat| !beat.ok).count();
+    beats.sort_by_key(|beat| beat.took);
+    let took: Vec<Duration> = beats.iter().map(|beat| beat.took).collect();
+    let window_secs = (window_end - window_start).as_secs_f64();
+    rows.push((
+        format!("heartbeats (`POST /devices/me/heartbeat`) sent in the {window_secs:.0} s window"),
+        if took.is_empty() {
+            "none".to_owned()
+        } else {
+            format!(
+                "**{}** ({:.1}/s), failed {failed}; latency p50 {}, p99 {}, max {}; server CPU \
+                 {:.2} ms a beat (beating minus idle CPU time, over the beats)",
+                beats.len(),
+                beats.len() as f64 / window_secs,
+                ms(percentile(&took, 0.50)),
+                ms(percentile(&took, 0.99)),
+                ms(*took.last().expect("measured")),
+                (beating.cpu - idle.cpu) * window_secs * 1000.0 / beats.len() as f64,
+            )
+        },
+    ));
+    rows.push((
+        "CPU used by other processes during the windows (skews the figures above)".to_owned(),
+        format!(
+            "idle {:.0} %, beating {:.0} % of the machine ({} cores)",
+            idle.others * 100.0,
+            beating.others * 100.0,
+            std::thread::available_parallelism().map_or(1, usize::from)
+        ),
+    ));
+
+    // Silent kiosks: a few, spread over the period (so over the sweep's phase too), stop after
+    // their next beat and close their stream, as a kiosk switched off; the others beat on.
+    let silent: Vec<usize> = (0..SILENT_KIOSKS)
+        .map(|i| i * running.kiosks.len() / SILENT_KIOSKS)
+        .collect();
+    println!(
+        "silencing kiosks {silent:?} after their next beat; waiting for the administrator's \
+         stream to show them offline"
+    );
+    for &n in &silent {
+        running.silenced[n].store(true, Ordering::Relaxed);
+    }
+    let mut last_beats = Vec::new();
+    for _ in &silent {
+        let (n, at) = tokio::time::timeout(2 * BEAT, running.last_beats.recv())
+            .await
+            .expect("each silenced kiosk beats once more within two periods")
+            .expect("the fleet reports its silenced kiosks");
+        last_beats.push((running.kiosks[n].clone(), at));
+    }
+    let ids: Vec<String> = last_beats.iter().map(|(id, _)| id.clone()).collect();
+    admin_view
+        .wait_for_offline(&ids, Duration::from_secs(OFFLINE_WAIT_SECS))
+        .await;
+    let mut offline_after = Vec::new();
+    for (id, last_beat) in &last_beats {
+        let shown = admin_view
+            .offline
+            .iter()
+            .find(|(offline, _)| offline == id)
+            .map(|(_, at)| *at)
+            .unwrap_or_else(|| {
+                panic!("kiosk {id} was not shown offline within {OFFLINE_WAIT_SECS} s")
+            });
+        offline_after.push(shown - *last_beat);
+    }
+    let unexpected: Vec<&String> = admin_view
+        .offline
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| !ids.contains(id))
+        .collect();
+    let each = offline_after
+        .iter()
+        .map(|after| format!("{:.1}", after.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sorted = offline_after.clone();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    let max = *sorted.last().expect("measured");
+    rows.push((
+        format!(
+            "silent kiosk → offline: last beat sent → `device_status` with `online: false` on \
+             the administrator's stream ({} kiosks; offline after 3 missed beats, {} s, seen by \
+             a sweep every {DEVICE_CHECK_SECS} s)",
+            offline_after.len(),
+            3 * BEAT.as_secs()
+        ),
+        format!(
+            "{each} s; median **{:.1} s**, max **{:.1} s** (goal ≤ {GOAL_OFFLINE_SECS:.0} s)",
+            median.as_secs_f64(),
+            max.as_secs_f64()
+        ),
+    ));
+    rows.push((
+        "kiosks that kept beating but were shown offline (should be none)".to_owned(),
+        format!("{}", unexpected.len()),
+    ));
+    for (figure, value) in &rows[rows.len() - 2..] {
+        println!("{figure}: {value}");
+    }
+    goal(
+        "slowest silent kiosk, last beat → offline on the administrator's stream, against issue 14's goal (s)",
+        max.as_secs_f64(),
+        GOAL_OFFLINE_SECS,
+        1.0,
+    );
+    let failed_later = running.beats_between(window_end, Instant::now());
+    let failed_later = failed_later.iter().filter(|beat| !beat.ok).count();
+    let streams_lost = running.streams_lost.load(Ordering::Relaxed);
+    rows.push((
+        "after the window: failed heartbeats, kiosk streams closed by the server".to_owned(),
+        format!("{failed_later}, {streams_lost}"),
+    ));
+    running.close().await;
+    drop(server);
+
+    println!();
+    println!("| figure | value |");
+    println!("|---|---|");
+    for (figure, value) in rows {
+        println!("| {figure} | {value} |");
+    }
+}
+
+/// How long after the last of the silenced kiosks' beats their offline events may take.
+const OFFLINE_WAIT_SECS: u64 = 180;
+
+/// The administrator's stream: the `device_status` events it brought.
+struct AdminView {
+    messages: mpsc::UnboundedReceiver<SseMessage>,
+    /// Events saying a kiosk is online.
+    online: usize,
+    /// Events saying a kiosk is offline, and when they arrived.
+    offline: Vec<(String, Instant)>,
+}
+
+impl AdminView {
+    fn take(&mut self, message: SseMessage) {
+        if message.event != "device_status" {
+            return;
+        }
+        let status: Value = serde_json::from_str(&message.data).unwrap_or(Value::Null);
+        match status["online"].as_bool() {
+            Some(true) => self.online += 1,
+            Some(false) => {
+                let id = status["deviceId"].as_str().expect("deviceId").to_owned();
+                self.offline.push((id, message.at));
+            }
+            None => panic!("a device_status without `online`: {}", message.data),
+        }
+    }
+
+    /// Takes what has arrived so far.
+    fn drain(&mut self) {
+        while let Ok(message) = self.messages.try_recv() {
+            self.take(message);
+        }
+    }
+
+    /// Waits until every one of `ids` was shown offline, or `timeout`.
+    async fn wait_for_offline(&mut self, ids: &[String], timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.drain();
+        while !ids
+            .iter()
+            .all(|id| self.offline.iter().any(|(offline, _)| offline == id))
+        {
+            match tokio::time::timeout_at(deadline, self.messages.recv()).await {
+                Ok(Some(message)) => self.take(message),
+                Ok(None) => panic!("the administrator's stream closed"),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// One heartbeat as a kiosk sent it.
+struct BeatRecord {
+    sent: Instant,
+    took: Duration,
+    ok: bool,
+}
+
+/// The kiosks, each on a task of its own.
+struct Fleet {
+    /// Device ids, by kiosk number.
+    kiosks: Vec<String>,
+    /// Set for a kiosk to stop after its next beat.
+    silenced: Arc<Vec<AtomicBool>>,
+    /// Every beat sent.
+    beats: mpsc::UnboundedReceiver<BeatRecord>,
+    /// A silenced kiosk's number and when it sent its last beat.
+    last_beats: mpsc::UnboundedReceiver<(usize, Instant)>,
+    /// Kiosk streams that ended before the run did.
+    streams_lost: Arc<AtomicUsize>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Fleet {
+    /// Every kiosk opens its event stream on connections of its own, as a kiosk does, then
+    /// beats every [`BEAT`], kiosk n of N at n/N of the period. Returns once every stream is
+    /// ready.
+    async fn start(api: &Api, fleet: Vec<FleetKiosk>) -> Fleet {
+        let count = fleet.len();
+        let silenced: Arc<Vec<AtomicBool>> =
+            Arc::new((0..count).map(|_| AtomicBool::new(false)).collect());
+        let (beats_tx, beats) = mpsc::unbounded_channel();
+        let (last_tx, last_beats) = mpsc::unbounded_channel();
+        let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<()>();
+        let (stop, stop_rx) = watch::channel(false);
+        let streams_lost = Arc::new(AtomicUsize::new(0));
+        let permits = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+        let epoch = Instant::now();
+        let kiosks = fleet.iter().map(|kiosk| kiosk.device_id.clone()).collect();
+        let mut tasks = Vec::with_capacity(count);
+        for (n, kiosk) in fleet.into_iter().enumerate() {
+            let base = api.base.clone();
+            let silenced = silenced.clone();
+            let beats_tx = beats_tx.clone();
+            let last_tx = last_tx.clone();
+            let ready_tx = ready_tx.clone();
+            let mut stop_rx = stop_rx.clone();
+            let streams_lost = streams_lost.clone();
+            let permits = permits.clone();
+            tasks.push(tokio::spawn(async move {
+                let client = Client::builder()
+                    .connect_timeout(Duration::from_secs(30))
+                    .build()
+                    .expect("HTTP client");
+                let mut stream = {
+                    let _permit = permits.acquire().await.expect("open");
+                    let mut stream = open_stream(&client, &base, &kiosk.access_token).await;
+                    expect_ready(&mut stream).await;
+                    stream
+                };
+                let _ = ready_tx.send(());
+                let mut due = epoch + BEAT.mul_f64(n as f64 / count as f64);
+                while due < Instant::now() {
+                    due += BEAT;
+                }
+                let mut ticker = tokio::time::interval_at(due.into(), BEAT);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut open = true;
+                loop {
+                    tokio::select! {
+                        _ = ticker.tick() => {
+                            let sent = Instant::now();
+                            let ok = heartbeat(&client, &base, &kiosk.access_token).await;
+                            let _ = beats_tx.send(BeatRecord { sent, took: sent.elapsed(), ok });
+                            if silenced[n].load(Ordering::Relaxed) {
+                                // Silent from now on: no beat, and its stream and connections
+                                // close as this task ends.
+                                let _ = last_tx.send((n, sent));
+                                break;
+                            }
+                        }
+                        message = stream.next(), if open => {
+                            if message.is_none() {
+                                open = false;
+                                streams_lost.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        // Its `Ref` dropped at once: it must not live across the beat's await.
+                        _ = async { drop(stop_rx.wait_for(|stop| *stop).await) } => break,
+                    }
+                }
+            }));
+        }
+        drop(ready_tx);
+        for ready in 0..count {
+            tokio::time::timeout(Duration::from_secs(300), ready_rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("only {ready} of {count} kiosk streams ready in 300 s"))
+                .expect("every kiosk reports its stream ready");
+        }
+        Fleet {
+            kiosks,
+            silenced,
+            beats,
+            last_beats,
+            streams_lost,
+            stop,
+            tasks,
+        }
+    }
+
+    /// The beats sent from `start` until `end`, of those reported so far; earlier ones are
+    /// dropped.
+    fn beats_between(&mut self, start: Instant, end: Instant) -> Vec<BeatRecord> {
+        let mut beats = Vec::new();
+        while let Ok(beat) = self.beats.try_recv() {
+            if beat.sent >= start && beat.sent < end {
+                beats.push(beat);
+            }
+        }
+        beats
+    }
+
+    async fn close(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// `POST /devices/me/heartbeat` as an idle, healthy kiosk; whether the server took it.
+async fn heartbeat(client: &Client, base: &str, token: &str) -> bool {
+    let response = client
+        .post(format!("{base}/devices/me/heartbeat"))
+        .bearer_auth(token)
+        .timeout(BEAT)
+        .json(&json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "state": "idle",
+            "callPath": "browser",
+        }))
+        .send()
+        .await;
+    match response {
+        Ok(response) if response.status().is_success() => response
+            .json::<Value>()
+            .await
+            .is_ok_and(|body| body["data"]["nextBeatSecs"].as_u64() == Some(BEAT.as_secs())),
+        _ => false,
+    }
+}
+
+/// The server's CPU and memory over a window.
+struct Usage {
+    /// CPU time over wall time: 1.0 is one core busy.
+    cpu: f64,
+    /// The same CPU time in clock ticks (10 ms): how coarse `cpu` is.
+    ticks: u64,
+    /// VmRSS, KiB: the mean of samples every [`RSS_SAMPLE`], and the largest.
+    rss_mean: f64,
+    rss_max: u64,
+    /// PSS at the end, KiB (`/proc/<pid>/smaps_rollup`), when readable.
+    pss: Option<u64>,
+    threads: u64,
+    /// CPU used by processes other than the server and this benchmark, as a share of the
+    /// machine.
+    others: f64,
+}
+
+impl Usage {
+    async fn measure(pid: u32, window: Duration) -> Usage {
+        let ours = std::process::id();
+        let (server_before, ours_before, machine_before) =
+            (cpu_ticks(pid), cpu_ticks(ours), machine_busy_ticks());
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        let mut next = started;
+        while next < started + window {
+            tokio::time::sleep_until(next.into()).await;
+            samples.push(rss_kib(pid));
+            next += RSS_SAMPLE;
+        }
+        tokio::time::sleep_until((started + window).into()).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let server = cpu_ticks(pid) - server_before;
+        let busy = cpu_ticks(ours) - ours_before + server;
+        let others = machine_busy_ticks()
+            .saturating_sub(machine_before)
+            .saturating_sub(busy);
+        samples.push(rss_kib(pid));
+        let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+        Usage {
+            cpu: server as f64 / ticks_per_second() / elapsed,
+            ticks: server,
+            rss_mean: samples.iter().sum::<u64>() as f64 / samples.len() as f64,
+            rss_max: samples.iter().copied().max().unwrap_or(0),
+            pss: pss_kib(pid),
+            threads: threads(pid),
+            others: others as f64 / ticks_per_second() / elapsed / cores,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "CPU **{:.2} %** of one core ({} clock ticks); VmRSS **{:.1} MiB** (mean, max {:.1}){}; \
+             {} threads",
+            self.cpu * 100.0,
+            self.ticks,
+            self.rss_mean / 1024.0,
+            self.rss_max as f64 / 1024.0,
+            self.pss
+                .map(|pss| format!(", PSS {:.1} MiB", pss as f64 / 1024.0))
+                .unwrap_or_default(),
+            self.threads
+        )
+    }
+}
+
 /// Lets the server's allocator and the kernel catch up before memory is read.
 async fn settle() {
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -795,25 +1426,29 @@ impl Api {
     }
 
     async fn open_stream(&self, token: &str) -> SseStream {
-        let response = self
-            .client
-            .get(format!("{}/events", self.base))
-            .bearer_auth(token)
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("GET /events: {error}"));
-        assert!(
-            response.status().is_success(),
-            "GET /events: {}",
-            response.status()
-        );
-        SseStream {
-            response,
-            buffer: Vec::new(),
-            event: String::new(),
-            data: String::new(),
-        }
+        open_stream(&self.client, &self.base, token).await
+    }
+}
+
+/// `GET /events` on `client`'s own connections.
+async fn open_stream(client: &Client, base: &str, token: &str) -> SseStream {
+    let response = client
+        .get(format!("{base}/events"))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("GET /events: {error}"));
+    assert!(
+        response.status().is_success(),
+        "GET /events: {}",
+        response.status()
+    );
+    SseStream {
+        response,
+        buffer: Vec::new(),
+        event: String::new(),
+        data: String::new(),
     }
 }
 
@@ -931,6 +1566,16 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn threads(pid: u32) -> u64 {
     status_field(pid, "Threads:")
+}
+
+/// Proportional set size, KiB (`/proc/<pid>/smaps_rollup`), if readable.
+fn pss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
 }
 
 /// User plus system CPU time of `pid`, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
