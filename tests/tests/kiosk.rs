@@ -6,61 +6,13 @@
 
 use std::time::Duration;
 
+use consult_e2e::axe::{assert_accessible, wcag_violations};
 use consult_e2e::clinic::{
     id_of, Actor, DemoKioskSecret, DEMO_ADMIN_EMAIL, DEMO_DEVICE_SECRET, DEMO_PATIENT_NAME,
 };
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession, NotificationDaemon};
 use serde_json::Value;
-
-/// WCAG 2.2 AA violations on the screen shown now, found by axe-core (installed from
-/// tools/package.json), outside the Jitsi frame (Jitsi's own page, not ours), and how many
-/// rules passed (so a check that checked nothing does not pass).
-async fn wcag_violations(app: &App) -> (Vec<Value>, usize) {
-    let axe = consult_e2e::paths::workspace_root().join("tools/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe)
-        .unwrap_or_else(|error| panic!("{}: {error} (scripts/test installs it)", axe.display()));
-    app.client()
-        .execute(&axe, vec![])
-        .await
-        .expect("axe-core loads in the page");
-    let found = app
-        .client()
-        .execute_async(
-            r##"const done = arguments[arguments.length - 1];
-            axe.run({ exclude: [["#call-frame"]] }, {
-                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
-            }).then(
-                (result) => done({
-                    passes: result.passes.length,
-                    violations: result.violations.map((v) => ({
-                        id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map((n) => n.target.join(" ")),
-                    })),
-                }),
-                (error) => done({ passes: 0, violations: [{ id: "axe-failed", help: String(error) }] }),
-            );"##,
-            vec![],
-        )
-        .await
-        .expect("axe-core runs");
-    let violations = found["violations"].as_array().cloned().unwrap_or_default();
-    let passes = found["passes"].as_u64().unwrap_or_default();
-    (violations, usize::try_from(passes).unwrap_or_default())
-}
-
-async fn assert_accessible(app: &App, screen: &str) {
-    let (violations, passes) = wcag_violations(app).await;
-    assert!(
-        passes > 0,
-        "axe-core checked nothing on the {screen} screen"
-    );
-    assert!(
-        violations.is_empty(),
-        "WCAG 2.2 AA violations on the {screen} screen: {}",
-        serde_json::to_string_pretty(&violations).unwrap_or_default()
-    );
-}
 
 /// WCAG 2.2's resize-text and reflow criteria on the screen shown now, at 200 % zoom. Page zoom
 /// at 200 % lays a page out exactly as a viewport of half the width and height at 100 % (each

@@ -8,50 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+use consult_e2e::axe::assert_accessible;
 use consult_e2e::clinic::{Actor, DEMO_ADMIN_EMAIL};
 use consult_e2e::{App, AppLaunch, ClinicApi, ClinicServer, IsolatedSession};
 use serde_json::{json, Value};
-
-/// WCAG 2.2 AA violations on the screen shown now (axe-core, as in kiosk.rs), and how many
-/// rules passed.
-async fn assert_accessible(app: &App, screen: &str) {
-    let axe = consult_e2e::paths::workspace_root().join("tools/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe)
-        .unwrap_or_else(|error| panic!("{}: {error} (scripts/test installs it)", axe.display()));
-    app.client()
-        .execute(&axe, vec![])
-        .await
-        .expect("axe-core loads in the page");
-    let found = app
-        .client()
-        .execute_async(
-            r##"const done = arguments[arguments.length - 1];
-            axe.run(document, {
-                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
-            }).then(
-                (result) => done({
-                    passes: result.passes.length,
-                    violations: result.violations.map((v) => ({
-                        id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")),
-                    })),
-                }),
-                (error) => done({ passes: 0, violations: [{ id: "axe-failed", help: String(error) }] }),
-            );"##,
-            vec![],
-        )
-        .await
-        .expect("axe-core runs");
-    assert!(
-        found["passes"].as_u64().unwrap_or_default() > 0,
-        "axe-core checked nothing on the {screen} screen"
-    );
-    let violations = found["violations"].as_array().cloned().unwrap_or_default();
-    assert!(
-        violations.is_empty(),
-        "WCAG 2.2 AA violations on the {screen} screen: {}",
-        serde_json::to_string_pretty(&violations).unwrap_or_default()
-    );
-}
 
 /// A kiosk with nothing but `[kiosk]` settings and no device id: an unenrolled kiosk.
 fn unenrolled_kiosk<'a>(

@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use consult_e2e::axe::assert_accessible;
 use consult_e2e::clinic::{DemoKioskSecret, DEMO_ADMIN_EMAIL};
 use consult_e2e::jitsi::{JitsiStandIn, StandInOptions};
 use consult_e2e::process;
@@ -48,47 +49,6 @@ fn kill_call_browser(app: &App) -> SystemTime {
         .expect("kill runs");
     assert!(killed.success(), "kill -9 {}", pids[0]);
     SystemTime::now()
-}
-
-/// axe-core's WCAG 2.2 AA check of the screen shown now (as tests/tests/kiosk.rs does it).
-async fn assert_accessible(app: &App, screen: &str) {
-    let axe = consult_e2e::paths::workspace_root().join("tools/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe)
-        .unwrap_or_else(|error| panic!("{}: {error} (scripts/test installs it)", axe.display()));
-    app.client()
-        .execute(&axe, vec![])
-        .await
-        .expect("axe-core loads in the page");
-    let found = app
-        .client()
-        .execute_async(
-            r##"const done = arguments[arguments.length - 1];
-            axe.run({ exclude: [["#call-frame"]] }, {
-                runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
-            }).then(
-                (result) => done({
-                    passes: result.passes.length,
-                    violations: result.violations.map((v) => ({
-                        id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map((n) => n.target.join(" ")),
-                    })),
-                }),
-                (error) => done({ passes: 0, violations: [{ id: "axe-failed", help: String(error) }] }),
-            );"##,
-            vec![],
-        )
-        .await
-        .expect("axe-core runs");
-    let violations = found["violations"].as_array().cloned().unwrap_or_default();
-    assert!(
-        found["passes"].as_u64().unwrap_or_default() > 0,
-        "axe-core checked nothing on the {screen} screen"
-    );
-    assert!(
-        violations.is_empty(),
-        "WCAG 2.2 AA violations on the {screen} screen: {}",
-        serde_json::to_string_pretty(&violations).unwrap_or_default()
-    );
 }
 
 /// A kiosk in a visit on the browser path. Field order is drop order.

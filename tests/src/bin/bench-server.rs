@@ -661,7 +661,7 @@ impl Crowd {
 const BEAT: Duration = Duration::from_secs(30);
 /// The sweep that turns kiosks offline after three missed beats runs this often: the server's
 /// default (`device_check_secs`), written out so that the report can say what it measured.
-const DEVICE_CHECK_SECS: u64 = 10;
+const DEVICE_CHECK_SECS: u64 = 5;
 /// Each measured window: three beat periods.
 const FLEET_WINDOW: Duration = Duration::from_secs(90);
 /// How often the server's RSS is read within a window.
