@@ -150,6 +150,7 @@ pub fn wire<R: Runtime>(builder: tauri::Builder<R>, then: fn(&AppHandle<R>)) -> 
                 ui: Arc::new(MainWindow::new(handle)),
                 notifier: notify::notifier(handle, act_on_clicks(handle)),
                 call_window: Arc::new(ShellCallWindow::new(handle, Arc::clone(&access))),
+                memory: store.clone(),
             };
             let config_dir = app.path().app_config_dir()?;
             // Without a log directory the app still runs, logging to stderr only.

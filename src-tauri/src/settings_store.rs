@@ -1,5 +1,6 @@
 //! `settings.json` in the app's data dir (tauri-plugin-store): the user's non-secret settings
-//! for the core's [`SettingsStore`], and the main window's place. Never a token or password.
+//! for the core's [`SettingsStore`], the main window's place, and a kiosk's consent for the
+//! visit under way ([`KioskMemory`]). Never a token or password.
 
 use std::sync::Arc;
 
@@ -9,12 +10,16 @@ use serde_json::{Map, Value};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::{Store, StoreExt};
 
+use consult_core::heal::KeptConsent;
+use consult_core::ports::KioskMemory;
 use consult_core::settings::{SettingsStore, UserSettings};
 use consult_types::AppError;
 
 pub const FILE: &str = "settings.json";
 /// The [`UserSettings`] fields, each a top-level key of the file.
 const USER_KEYS: [&str; 3] = ["serverUrl", "notifications", "idleLogoffSecs"];
+/// A kiosk's [`KeptConsent`].
+const KIOSK_CONSENT: &str = "kioskConsent";
 
 pub struct PluginSettingsStore<R: Runtime> {
     store: Arc<Store<R>>,
@@ -73,6 +78,22 @@ impl<R: Runtime> SettingsStore for PluginSettingsStore<R> {
             }
         }
         self.store.save().map_err(internal)
+    }
+}
+
+impl<R: Runtime> KioskMemory for PluginSettingsStore<R> {
+    fn kept_consent(&self) -> Option<KeptConsent> {
+        self.get(KIOSK_CONSENT)
+    }
+
+    fn keep_consent(&self, consent: Option<&KeptConsent>) -> Result<(), AppError> {
+        match consent {
+            Some(consent) => self.put(KIOSK_CONSENT, consent),
+            None => {
+                self.store.delete(KIOSK_CONSENT);
+                self.store.save().map_err(internal)
+            }
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //! clinic server is stopped for 20 s during a call and the call goes on with nothing shown to
 //! the patient; the server is stopped and the call is lost too, and the room sees the offline
 //! screen (checked by axe-core) until the server is back and the kiosk is in the call again.
+//! The app killed with everything it started, as its service's watchdog would, starts again,
+//! rejoins muted and turns on only what the patient had on.
 //!
 //! DOM contract: docs/desktop-contracts.md.
 
@@ -54,6 +56,8 @@ fn kill_call_browser(app: &App) -> SystemTime {
 /// A kiosk in a visit on the browser path. Field order is drop order.
 struct KioskCall {
     app: App,
+    /// The app's environment, for a restart.
+    env: Vec<(String, String)>,
     jitsi: JitsiStandIn,
     server: ClinicServer,
     _wm: WindowManager,
@@ -75,19 +79,20 @@ impl KioskCall {
         let server = ClinicServer::start_demo_with_config(label, &jitsi.server_config_toml());
         let api = ClinicApi::new(server.url());
         let secret = DemoKioskSecret::write();
+        let env: Vec<(String, String)> = secret
+            .env()
+            .into_iter()
+            .chain([
+                ("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into()),
+                ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
+            ])
+            .chain(jitsi.app_env("browser"))
+            .collect();
         let app = App::launch(AppLaunch {
             session: &session,
             server_url: server.url().to_owned(),
             label: label.to_owned(),
-            env: secret
-                .env()
-                .into_iter()
-                .chain([
-                    ("CONSULT_KIOSK__JOIN_LEAD_SECS".into(), "600".into()),
-                    ("CONSULT_KIOSK__RETRY_SECS".into(), "2".into()),
-                ])
-                .chain(jitsi.app_env("browser"))
-                .collect(),
+            env: env.clone(),
         })
         .await;
         app.wait_for("#kiosk[data-state=\"ready\"]").await;
@@ -109,12 +114,57 @@ impl KioskCall {
         assert!(join.accepted, "{join:?}");
         KioskCall {
             app,
+            env,
             jitsi,
             server,
             _wm: wm,
             _secret: secret,
             _daemon: daemon,
             _session: session,
+        }
+    }
+
+    /// The app dies as its service's watchdog would end it, everything it started with it
+    /// (systemd stops the unit's whole control group), and starts again in the same session.
+    async fn restarted(self, label: &str) -> KioskCall {
+        let KioskCall {
+            app,
+            env,
+            jitsi,
+            server,
+            _wm,
+            _secret,
+            _daemon,
+            _session,
+        } = self;
+        let doomed: Vec<u32> = process::descendants(app.driver_pid())
+            .into_iter()
+            .filter(|pid| process::name_of(*pid) == "consult")
+            .flat_map(|pid| std::iter::once(pid).chain(process::descendants(pid)))
+            .collect();
+        assert!(!doomed.is_empty(), "the app is running");
+        for pid in doomed {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
+        app.quit().await;
+        let app = App::launch(AppLaunch {
+            session: &_session,
+            server_url: server.url().to_owned(),
+            label: label.to_owned(),
+            env: env.clone(),
+        })
+        .await;
+        KioskCall {
+            app,
+            env,
+            jitsi,
+            server,
+            _wm,
+            _secret,
+            _daemon,
+            _session,
         }
     }
 
@@ -207,6 +257,81 @@ async fn a_killed_call_browser_is_back_in_the_call_within_15_s_and_muted_until_t
     kiosk.doctor_comes_in(&again.room).await;
     assert!(kiosk.toggles() >= toggles_before + 2);
     kiosk.app.screenshot("kiosk-heal-rejoined").await;
+    kiosk.app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kiosk_restarted_during_a_visit_turns_on_only_what_the_patient_had_on() {
+    let kiosk = KioskCall::open("kiosk-heal-restart").await;
+    let first = kiosk.joined(1, CALL_TIMEOUT);
+    kiosk.doctor_comes_in(&first.room).await;
+    // The patient turns the camera off; Jitsi says so.
+    let pressed = |css: &'static str, on: &'static str| {
+        let app = &kiosk.app;
+        async move {
+            app.wait_for_attr(css, "aria-pressed", Duration::from_secs(10), |value| {
+                value == on
+            })
+            .await
+        }
+    };
+    pressed("#kiosk-camera", "true").await;
+    kiosk.app.click("#kiosk-camera").await;
+    pressed("#kiosk-camera", "false").await;
+
+    let kiosk = kiosk.restarted("kiosk-heal-restart-again").await;
+    let again = kiosk.joined(2, CALL_TIMEOUT);
+    assert!(again.accepted, "{again:?}");
+    assert_eq!(again.room, first.room, "the same visit's call");
+    assert_eq!(muted(&again), (Value::Bool(true), Value::Bool(true)));
+    assert!(
+        kiosk
+            .app
+            .logs()
+            .contains("consent was kept from before the restart"),
+        "{}",
+        kiosk.app.logs()
+    );
+    kiosk
+        .app
+        .wait_for("#kiosk-call[data-phase=\"joined\"]")
+        .await;
+    let commands_before = kiosk.jitsi.commands().len();
+    kiosk.jitsi.send_event(
+        &again.room,
+        serde_json::json!({"name": "participant-joined", "id": "doctor1", "displayName": "Ada Lovelace"}),
+    );
+    kiosk.app.wait_for("#consent-countdown").await;
+    kiosk.app.wait_gone("#consent-countdown").await;
+    let app = &kiosk.app;
+    app.wait_for_attr(
+        "#kiosk-mic",
+        "aria-pressed",
+        Duration::from_secs(10),
+        |on| on == "true",
+    )
+    .await;
+    // Time for a second toggle, were one coming.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let toggled: Vec<String> = kiosk.jitsi.commands()[commands_before..]
+        .iter()
+        .filter(|command| command.name.starts_with("toggle-"))
+        .map(|command| command.name.clone())
+        .collect();
+    assert_eq!(
+        toggled,
+        ["toggle-audio"],
+        "only the microphone went on again"
+    );
+    assert_eq!(
+        kiosk
+            .app
+            .attr("#kiosk-camera", "aria-pressed")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+    kiosk.app.screenshot("kiosk-heal-restarted").await;
     kiosk.app.quit().await;
 }
 

@@ -20,6 +20,9 @@
 //! - After a rejoin the kiosk is muted again and the consent countdown runs again when the
 //!   doctor is seen; it then turns on only what the patient had on when the call was lost (or
 //!   both, if the first countdown had not ended).
+//! - The same holds across the app's own restarts (the watchdog's, a crash, a remote restart):
+//!   what the countdown would turn on for the visit under way is kept ([`KeptConsent`], in the
+//!   shell's settings file) whenever it changes, and forgotten when the kiosk leaves the visit.
 
 use std::time::Duration;
 
@@ -53,7 +56,7 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// What the consent countdown turns on when it ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Wanted {
     pub audio: bool,
     pub video: bool,
@@ -86,6 +89,25 @@ pub fn wanted_after_rejoin(consent_done: bool, before: Wanted, lost: &LostCall) 
         }
     } else {
         before
+    }
+}
+
+/// What a kiosk keeps across its own restarts for the visit under way: the call it is for, and
+/// what the consent countdown turns on once that call is joined again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptConsent {
+    pub session_id: String,
+    pub wanted: Wanted,
+}
+
+impl KeptConsent {
+    /// What to keep while `call` runs: what a rejoin of it would turn on, were it lost now.
+    pub fn of(consent_done: bool, before: Wanted, call: &LostCall) -> KeptConsent {
+        KeptConsent {
+            session_id: call.session_id.clone(),
+            wanted: wanted_after_rejoin(consent_done, before, call),
+        }
     }
 }
 
@@ -298,5 +320,41 @@ mod tests {
             wanted_after_rejoin(false, Wanted::default(), &lost),
             Wanted::default()
         );
+    }
+
+    #[test]
+    fn what_is_kept_for_a_restart_is_what_a_rejoin_would_turn_on() {
+        let running = LostCall {
+            session_id: "ses_a".into(),
+            audio_muted: false,
+            video_muted: true,
+        };
+        let kept = KeptConsent::of(true, Wanted::default(), &running);
+        assert_eq!(kept.session_id, "ses_a");
+        assert_eq!(
+            kept.wanted,
+            Wanted {
+                audio: true,
+                video: false
+            }
+        );
+        // Before the first countdown ended: what it would turn on, whatever Jitsi shows now.
+        let restored = Wanted {
+            audio: true,
+            video: false,
+        };
+        let muted = LostCall {
+            audio_muted: true,
+            video_muted: true,
+            ..running
+        };
+        assert_eq!(KeptConsent::of(false, restored, &muted).wanted, restored);
+        // The settings file's form: read back as written.
+        let text = serde_json::to_string(&kept).unwrap();
+        assert_eq!(
+            text,
+            r#"{"sessionId":"ses_a","wanted":{"audio":true,"video":false}}"#
+        );
+        assert_eq!(serde_json::from_str::<KeptConsent>(&text).unwrap(), kept);
     }
 }

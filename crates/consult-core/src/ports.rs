@@ -1,9 +1,10 @@
 //! The ports through which the core's [`Desktop`](crate::desktop::Desktop) reaches the outside:
-//! the UI, native notifications, the call's window and the updater. The Tauri shell implements
-//! them; the core's tests implement them with recorders. Each returns at once: a port hands work
-//! to its own task and never calls back into the core while the core waits on it. The
-//! [`Updater`] is the one exception: its futures are the work itself, and the core runs them (and
-//! its blocking `install`) on a task of their own.
+//! the UI, native notifications, the call's window, what a kiosk keeps across restarts and the
+//! updater. The Tauri shell implements them; the core's tests implement them with recorders.
+//! Each returns at once: a port hands work to its own task and never calls back into the core
+//! while the core waits on it. [`KioskMemory`] writes a small file before it returns, and the
+//! [`Updater`]'s futures are the work itself, run by the core (with its blocking `install`) on
+//! a task of their own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,12 +12,13 @@ use std::pin::Pin;
 use url::Url;
 
 use consult_types::{
-    CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, RoomMessage,
+    AppError, CallScreen, Dashboard, Decision, FocusAppointment, KioskStatus, Revised, RoomMessage,
     SessionEnded, UpdateBanner,
 };
 
 use crate::alerts::Alert;
 use crate::call::deployment::Deployment;
+use crate::heal::KeptConsent;
 
 /// The UI: what it is told. State reaches it only through these events; commands that change
 /// state answer nothing, so a reply can never bring back an older state than an event did.
@@ -44,6 +46,15 @@ pub trait Ui: Send + Sync + 'static {
     fn kiosk_message(&self, message: &Revised<Option<RoomMessage>>);
     /// The in-app update banner after any change.
     fn update_changed(&self, banner: &UpdateBanner);
+}
+
+/// What a kiosk keeps across the app's restarts (the shell: a key of its settings file, which
+/// holds nothing secret): the patient's camera and microphone choice for the visit under way.
+pub trait KioskMemory: Send + Sync + 'static {
+    /// What was kept, if anything (an unreadable entry is nothing).
+    fn kept_consent(&self) -> Option<KeptConsent>;
+    /// Keeps `consent`, or forgets what was kept (`None`).
+    fn keep_consent(&self, consent: Option<&KeptConsent>) -> Result<(), AppError>;
 }
 
 /// A future the [`Updater`] port returns.

@@ -18,9 +18,10 @@ use consult_core::call::deployment::Deployment;
 use consult_core::config::{AppConfig, CallPathChoice};
 use consult_core::desk::DeskOptions;
 use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
+use consult_core::heal::{KeptConsent, Wanted};
 use consult_core::idle::SleepClock;
 use consult_core::ports::{
-    CallWindow, NotificationAction, Notifier, Ui, UpdateError, UpdateFuture, Updater,
+    CallWindow, KioskMemory, NotificationAction, Notifier, Ui, UpdateError, UpdateFuture, Updater,
 };
 use consult_core::push::PushOptions;
 use consult_core::settings::{SettingsStore, UserSettings};
@@ -62,6 +63,18 @@ struct Shell {
     restarts: Mutex<usize>,
     /// Room messages sent to the kiosk's screen.
     messages: Mutex<Vec<Revised<Option<consult_types::RoomMessage>>>>,
+    /// What the kiosk keeps for a restart.
+    kept: Mutex<Option<KeptConsent>>,
+}
+
+impl KioskMemory for Shell {
+    fn kept_consent(&self) -> Option<KeptConsent> {
+        self.kept.lock().unwrap().clone()
+    }
+    fn keep_consent(&self, consent: Option<&KeptConsent>) -> Result<(), AppError> {
+        *self.kept.lock().unwrap() = consent.cloned();
+        Ok(())
+    }
 }
 
 impl Ui for Shell {
@@ -118,6 +131,13 @@ impl CallWindow for Shell {
 }
 
 impl Shell {
+    /// The session id of the call on screen, if one is.
+    fn call_session(&self) -> Option<String> {
+        let calls = self.calls.lock().unwrap();
+        let call = calls.last()?.value.as_ref()?;
+        Some(call.session_id.clone())
+    }
+
     fn call_open(&self) -> bool {
         self.calls
             .lock()
@@ -275,6 +295,7 @@ impl World {
             ui: shell.clone(),
             notifier: shell.clone(),
             call_window: shell.clone(),
+            memory: shell.clone(),
         };
         let min_backoff = Duration::from_millis(200);
         let options = DesktopOptions {
@@ -1245,6 +1266,15 @@ mod kiosk_mode {
         shell
             .wait_for("the kiosk in its visit's call", |shell| shell.call_open())
             .await;
+        // Kept for a restart: this call, both on after the countdown (it has not run yet).
+        shell
+            .wait_for("the visit's consent kept", |shell| {
+                shell.kept_consent().is_some_and(|kept| {
+                    Some(&kept.session_id) == shell.call_session().as_ref()
+                        && kept.wanted == Wanted::default()
+                })
+            })
+            .await;
 
         assert_eq!(*shell.forgotten.lock().unwrap(), 0);
         doctor_posts(&world, &doctor, &format!("DELETE appointments/{visit}")).await;
@@ -1256,6 +1286,42 @@ mod kiosk_mode {
                 *shell.forgotten.lock().unwrap() == 1
             })
             .await;
+        assert_eq!(shell.kept_consent(), None, "the visit's consent forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_restarted_during_a_visit_takes_up_the_consent_it_kept() {
+        let world = World::start_with_meetings().await;
+        book_for_kiosk(&world, Duration::from_secs(5 * 60)).await;
+        let (first, shell) = kiosk_with_calls(&world, Duration::from_secs(10 * 60));
+        first.startup().await.unwrap();
+        shell
+            .wait_for("the kiosk in its visit's call", |shell| shell.call_open())
+            .await;
+        let session_id = shell.call_session().unwrap();
+        first.leave_call().await;
+        drop(first);
+
+        // The app before the restart had turned on the microphone only (the patient's choice):
+        // what it kept is what the new one starts from, and keeps while the call runs.
+        let kept = KeptConsent {
+            session_id: session_id.clone(),
+            wanted: Wanted {
+                audio: true,
+                video: false,
+            },
+        };
+        let (again, shell) = kiosk_with_calls(&world, Duration::from_secs(10 * 60));
+        shell.keep_consent(Some(&kept)).unwrap();
+        again.startup().await.unwrap();
+        shell
+            .wait_for("the restarted kiosk in the same call", |shell| {
+                shell.call_session().as_ref() == Some(&session_id)
+            })
+            .await;
+        // It looked at the call (the kiosk becomes ready with it) and kept what it had.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(shell.kept_consent(), Some(kept));
     }
 
     #[tokio::test]

@@ -15,7 +15,8 @@ use consult_core::clinic::ClinicClient;
 use consult_core::config::AppConfig;
 use consult_core::desk::DeskOptions;
 use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
-use consult_core::ports::{CallWindow, Notifier, Ui};
+use consult_core::heal::KeptConsent;
+use consult_core::ports::{CallWindow, KioskMemory, Notifier, Ui};
 use consult_core::push::PushOptions;
 use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::clock::Clock;
@@ -39,6 +40,16 @@ const WAIT: Duration = Duration::from_secs(20);
 #[derive(Default)]
 struct Shell {
     dashboards: Mutex<Vec<Revised<Dashboard>>>,
+}
+
+/// An administrator's desktop keeps nothing for a kiosk's restart.
+impl KioskMemory for Shell {
+    fn kept_consent(&self) -> Option<KeptConsent> {
+        None
+    }
+    fn keep_consent(&self, _consent: Option<&KeptConsent>) -> Result<(), AppError> {
+        Ok(())
+    }
 }
 
 impl Ui for Shell {
@@ -170,6 +181,7 @@ impl World {
             ui: shell.clone(),
             notifier: shell.clone(),
             call_window: shell.clone(),
+            memory: shell.clone(),
         };
         let min_backoff = Duration::from_millis(200);
         let options = DesktopOptions {

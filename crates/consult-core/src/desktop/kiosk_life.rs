@@ -16,7 +16,7 @@ use consult_types::{
 };
 
 use super::{kiosk_commands, lock, Desktop, End, Inner, KIOSK_RETRY};
-use crate::heal::{self, Heal, Wanted};
+use crate::heal::{self, Heal, KeptConsent, LostCall, Wanted};
 use crate::kiosk;
 use crate::session::SessionManager;
 use crate::visits::{self, Consent, Situation, Step, VisitTiming};
@@ -46,6 +46,27 @@ struct VisitsState {
     heal: Heal,
     /// The nightly restart was asked for (`nightly.rs`): not again.
     restart_asked: bool,
+    /// What the kiosk's memory holds for a restart (written only when it changes).
+    kept: Option<KeptConsent>,
+}
+
+impl VisitsState {
+    /// A life's start: consent as the app kept it before a restart, if it did.
+    fn recalled(kept: Option<KeptConsent>) -> VisitsState {
+        let consent = kept.as_ref().map_or_else(ConsentState::default, |kept| {
+            tracing::info!("kiosk: the visit's consent was kept from before the restart");
+            ConsentState {
+                session_id: kept.session_id.clone(),
+                wanted: kept.wanted,
+                ..ConsentState::default()
+            }
+        });
+        VisitsState {
+            consent,
+            kept,
+            ..VisitsState::default()
+        }
+    }
 }
 
 impl Desktop {
@@ -180,6 +201,7 @@ impl Desktop {
             last_attempt,
             consent,
             heal,
+            kept,
             ..
         } = state;
         if let Some(lost) = self.0.calls.take_lost() {
@@ -283,6 +305,16 @@ impl Desktop {
                         None
                     }
                 };
+                let keep = KeptConsent::of(
+                    consent.done,
+                    consent.wanted,
+                    &LostCall {
+                        session_id: call.session_id.clone(),
+                        audio_muted: call.view.audio_muted,
+                        video_muted: call.view.video_muted,
+                    },
+                );
+                self.keep_consent(kept, Some(keep));
                 Some(match (wake, next) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -297,8 +329,9 @@ impl Desktop {
                     "kiosk: leaving the call (its visit is over, or it ended or failed)"
                 );
                 self.0.calls.leave().await;
-                // Between patients: nothing of this visit stays in the webview.
+                // Between patients: nothing of this visit stays in the webview or the memory.
                 self.0.ports.call_window.forget_visit();
+                self.keep_consent(kept, None);
                 Some(None)
             }
             Step::AskToJoin(visit) | Step::Join(visit)
@@ -437,6 +470,19 @@ impl Desktop {
     fn left_by_clinic(&self, session_id: &str) -> bool {
         lock(&self.0.device).left_by_clinic.contains(session_id)
     }
+
+    /// Gives the kiosk's memory `now` if it differs from what it holds (`kept`).
+    fn keep_consent(&self, kept: &mut Option<KeptConsent>, now: Option<KeptConsent>) {
+        if *kept == now {
+            return;
+        }
+        match self.0.ports.memory.keep_consent(now.as_ref()) {
+            Ok(()) => *kept = now,
+            // Tried again at the next look; meanwhile a restart would fall back to both on
+            // after the countdown, as on a first join.
+            Err(error) => tracing::warn!(%error, "kiosk: the visit's consent could not be kept"),
+        }
+    }
 }
 
 /// Runs `work` on `store` off the runtime's threads (the keychain and files block).
@@ -525,7 +571,11 @@ async fn kiosk_run(desktop: Weak<Inner>) {
 /// Kiosk mode's visits for life `generation`: look, act, sleep until something changes or the
 /// next moment comes; end with the life.
 async fn visits_run(desktop: Weak<Inner>, generation: u64, wake: Arc<Notify>) {
-    let mut state = VisitsState::default();
+    let Some(inner) = desktop.upgrade() else {
+        return;
+    };
+    let mut state = VisitsState::recalled(inner.ports.memory.kept_consent());
+    drop(inner);
     loop {
         let Some(inner) = desktop.upgrade() else {
             return;

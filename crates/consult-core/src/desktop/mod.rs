@@ -47,7 +47,7 @@ use consult_types::{
 use crate::call::CallHub;
 use crate::desk::{Desk, DeskOptions};
 use crate::idle::{idle_reason, IdleTimer, SleepClock};
-use crate::ports::{CallWindow, NotificationAction, Notifier, Ui};
+use crate::ports::{CallWindow, KioskMemory, NotificationAction, Notifier, Ui};
 use crate::session::{Restored, SessionManager};
 use crate::settings::SettingsStore;
 use relay::{CallRelay, DeskRelay, OnScreen, Revisions};
@@ -60,6 +60,8 @@ pub struct Ports {
     pub ui: Arc<dyn Ui>,
     pub notifier: Arc<dyn Notifier>,
     pub call_window: Arc<dyn CallWindow>,
+    /// A kiosk's consent for the visit under way, across restarts (unused on other devices).
+    pub memory: Arc<dyn KioskMemory>,
 }
 
 /// Knobs for tests and special set-ups; [`Desktop::load`] uses the defaults.
