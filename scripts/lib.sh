@@ -34,6 +34,9 @@ APT_PACKAGES=(
   # The in-app updater installs a .deb with `sudo dpkg -i` when pkexec is absent
   # (tests/tests/installed_updates.rs runs it as root in scripts/check-package).
   sudo
+  # A speaker heard by a microphone: the self-test's tone through a null sink's loop
+  # (crates/consult-core/tests/speaker_loop.rs runs a server of its own; none starts by itself).
+  pulseaudio
 )
 
 step() {

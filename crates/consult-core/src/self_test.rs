@@ -33,6 +33,8 @@ pub const FLAT_SPREAD: f64 = 6.0;
 pub const SILENCE_RMS: f64 = 0.0005;
 /// The test tone must be this much louder (dB, at its own frequency) while it plays than before.
 pub const TONE_MARGIN_DB: f64 = 20.0;
+/// A quiet level at or below this is exact silence (the page reports -200 for it).
+const SILENT_DB: f64 = -150.0;
 
 /// What the media check page measured (`call/page/selftest.js`), camelCase on its wire.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -252,12 +254,15 @@ fn speaker(report: &MediaReport) -> Part {
         );
     };
     if tone - quiet >= TONE_MARGIN_DB {
+        let how = if quiet <= SILENT_DB {
+            // A digital input (a virtual device) hears exact zeros: no margin to speak of.
+            format!("{tone:.0} dBFS in a silent room")
+        } else {
+            format!("{:.0} dB over the room", tone - quiet)
+        };
         (
             Check::Passed,
-            format!(
-                "The test tone was heard back ({:.0} dB over the room)",
-                tone - quiet
-            ),
+            format!("The test tone was heard back ({how})"),
         )
     } else {
         (
@@ -485,6 +490,21 @@ mod tests {
         assert_eq!(
             judged(Media::Measured(no_output)).report.speaker,
             Check::Skipped
+        );
+        // A virtual loop hears exact zeros before the tone: the words say so, not "175 dB".
+        let silent_room = MediaReport {
+            quiet_db: Some(-200.0),
+            tone_db: Some(-24.6),
+            ..working()
+        };
+        let outcome = judged(Media::Measured(silent_room));
+        assert_eq!(outcome.report.speaker, Check::Passed);
+        assert!(
+            outcome.checks[2]
+                .detail
+                .contains("-25 dBFS in a silent room"),
+            "{}",
+            outcome.checks[2].detail
         );
     }
 

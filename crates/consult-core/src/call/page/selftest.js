@@ -94,6 +94,14 @@
         }
         return Number.isFinite(loudest) ? loudest : -200;
       };
+      // A microphone may deliver its first samples a second or more after it opens: the quiet
+      // level is measured once it does (a real one always hears something), or after 2 s (a
+      // virtual one may hear exact silence), so a sound starting late is not taken for the tone.
+      for (let i = 0; i < 40; i += 1) {
+        analyser.getFloatTimeDomainData(samples);
+        if (samples.some((sample) => sample !== 0)) break;
+        await sleep(50);
+      }
       const quiet = await listen(30);
       try {
         const outputs = (await navigator.mediaDevices.enumerateDevices())
