@@ -104,7 +104,6 @@ pub fn wait_for_line<T: Send + 'static>(
         .unwrap_or_else(|_| panic!("{what} did not announce itself within {timeout:?}"))
 }
 
-/// A log file for a child's output under the artifacts directory.
 /// Every process below `root` (children, theirs, and so on), from `/proc`.
 pub fn descendants(root: u32) -> Vec<u32> {
     let mut found = Vec::new();
@@ -128,6 +127,22 @@ fn children(pid: u32) -> Vec<u32> {
                 .filter_map(|pid| pid.parse().ok())
                 .collect::<Vec<u32>>()
         })
+        .collect()
+}
+
+/// Whether `pid` is the main process of a call's Chromium: its profile is `consult-call-*`, and
+/// it is not one of its zygotes or renderers (which have `--type=`).
+pub fn is_call_browser(pid: u32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&cmdline);
+    text.contains("chromium") && text.contains("consult-call-") && !text.contains("--type=")
+}
+
+/// The calls' main Chromium processes below `root` (not other tests' browsers).
+pub fn call_browsers_below(root: u32) -> Vec<u32> {
+    descendants(root)
+        .into_iter()
+        .filter(|pid| is_call_browser(*pid))
         .collect()
 }
 

@@ -1085,21 +1085,14 @@ fn chromium_with_call_profile() -> bool {
     !call_browser_pids().is_empty()
 }
 
-/// The main Chromium processes of calls (not their zygotes and renderers, which have `--type=`).
+/// The main Chromium processes of calls, anywhere on the machine.
 fn call_browser_pids() -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let text = String::from_utf8_lossy(&cmdline).into_owned();
-            let main = text.contains("chromium")
-                && text.contains("consult-call-")
-                && !text.contains("--type=");
-            main.then_some(pid)
-        })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|pid| consult_e2e::process::is_call_browser(*pid))
         .collect()
 }
 

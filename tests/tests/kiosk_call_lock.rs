@@ -30,17 +30,9 @@ const SETTLE: Duration = Duration::from_secs(3);
 const PATIENCE: Duration = Duration::from_secs(10);
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The main Chromium processes of this app's calls (not their zygotes and renderers, which have
-/// `--type=`; not other tests' browsers).
+/// The main Chromium processes of this app's calls.
 fn call_browser_pids(app: &App) -> Vec<u32> {
-    process::descendants(app.driver_pid())
-        .into_iter()
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let text = String::from_utf8_lossy(&cmdline).into_owned();
-            text.contains("chromium") && text.contains("consult-call-") && !text.contains("--type=")
-        })
-        .collect()
+    process::call_browsers_below(app.driver_pid())
 }
 
 /// The Chromium windows of `pids`, whether the first is fullscreen, and the focused window.

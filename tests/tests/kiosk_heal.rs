@@ -28,17 +28,9 @@ const REJOIN_WITHIN: Duration = Duration::from_secs(15);
 const OUTAGE: Duration = Duration::from_secs(20);
 const OFFLINE_SCREEN: &str = "#kiosk[data-state=\"offline\"]";
 
-/// The main Chromium processes of this app's calls (not their zygotes and renderers, which have
-/// `--type=`; not other tests' browsers).
+/// The main Chromium processes of this app's calls.
 fn call_browser_pids(app: &App) -> Vec<u32> {
-    process::descendants(app.driver_pid())
-        .into_iter()
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let text = String::from_utf8_lossy(&cmdline).into_owned();
-            text.contains("chromium") && text.contains("consult-call-") && !text.contains("--type=")
-        })
-        .collect()
+    process::call_browsers_below(app.driver_pid())
 }
 
 /// Kills the call's browser as a crash would: no hang-up, no `readyToClose`.

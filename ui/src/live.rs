@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use serde::de::DeserializeOwned;
 use yew::prelude::*;
 
 use consult_types::{
@@ -132,4 +133,41 @@ pub fn use_live_state(
         });
     }
     (state, (*error).clone())
+}
+
+/// Kiosk mode's newest `event` (a [`Revised`] value): subscribes, then asks the core to send the
+/// kiosk's state again (`ipc::kiosk`), so what was sent before the page listened is not missed;
+/// an event older than the one shown changes nothing.
+#[hook]
+pub fn use_kiosk_event<T>(event: &'static str) -> Option<Revised<T>>
+where
+    T: DeserializeOwned + Clone + 'static,
+{
+    let shown = use_state(|| None::<Revised<T>>);
+    {
+        let shown = shown.clone();
+        use_effect_with((), move |_| {
+            let listener = Rc::new(RefCell::new(None::<Listener>));
+            let kept = Rc::clone(&listener);
+            wasm_bindgen_futures::spawn_local(async move {
+                let subscribed = listen(event, move |new: Revised<T>| {
+                    if is_newer(&*shown, &new) {
+                        shown.set(Some(new));
+                    }
+                })
+                .await;
+                match subscribed {
+                    Ok(subscription) => {
+                        *kept.borrow_mut() = Some(subscription);
+                        if let Err(error) = ipc::kiosk().await {
+                            web_sys::console::warn_1(&error.to_string().into());
+                        }
+                    }
+                    Err(error) => web_sys::console::warn_1(&error.to_string().into()),
+                }
+            });
+            move || drop(listener)
+        });
+    }
+    (*shown).clone()
 }

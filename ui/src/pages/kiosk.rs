@@ -5,21 +5,18 @@
 //! content drifts a few pixels over minutes, so a screen that shows it all day does not burn
 //! it in.
 
-use std::rc::Rc;
-
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
 use consult_types::{
     events as names, CallControl, CallPhase, CallScreen, Dashboard, JoinRequestStatus, KioskSetup,
-    KioskStatus, MaintenanceAction, Revised, RoomMessage, SelfTestCheck,
+    KioskStatus, MaintenanceAction, RoomMessage, SelfTestCheck,
 };
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::events::listen;
 use crate::ipc;
-use crate::live::use_live_state;
+use crate::live::{use_kiosk_event, use_live_state};
 use crate::pages::call::phase_name;
 
 const TICK_MILLIS: u32 = 10_000;
@@ -41,42 +38,13 @@ pub struct KioskPageProps {
 /// The stateful page: listens to the kiosk's status, asks for it once, keeps the clock.
 #[function_component(KioskPage)]
 pub fn kiosk_page(props: &KioskPageProps) -> Html {
-    let status = use_state(|| None::<Revised<KioskStatus>>);
+    let status = use_kiosk_event::<KioskStatus>(names::KIOSK_CHANGED);
     let clock = use_state(Clock::now);
     {
         let clock = clock.clone();
         use_effect_with((), move |_| {
             let interval = Interval::new(TICK_MILLIS, move || clock.set(Clock::now()));
             move || drop(interval)
-        });
-    }
-    {
-        let status = status.clone();
-        use_effect_with((), move |_| {
-            let listener = Rc::new(std::cell::RefCell::new(None));
-            let kept = Rc::clone(&listener);
-            wasm_bindgen_futures::spawn_local(async move {
-                let shown = status.clone();
-                let subscribed = listen(names::KIOSK_CHANGED, move |new: Revised<KioskStatus>| {
-                    // An event older than the one shown changes nothing.
-                    let newer = shown.as_ref().is_none_or(|old| old.revision < new.revision);
-                    if newer {
-                        shown.set(Some(new));
-                    }
-                })
-                .await;
-                match subscribed {
-                    Ok(subscription) => {
-                        *kept.borrow_mut() = Some(subscription);
-                        // What was sent before the page listened, sent again.
-                        if let Err(error) = ipc::kiosk().await {
-                            web_sys::console::warn_1(&error.to_string().into());
-                        }
-                    }
-                    Err(error) => web_sys::console::warn_1(&error.to_string().into()),
-                }
-            });
-            move || drop(listener)
         });
     }
     // The administrator's gesture on the clock, and the PIN pad it opens.
@@ -122,7 +90,7 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
     if let Some(KioskStatus::Maintenance {
         checked_offline,
         self_test,
-    }) = (*status).as_ref().map(|revised| &revised.value)
+    }) = status.as_ref().map(|revised| &revised.value)
     {
         return html! {
             <MaintenanceView checked_offline={*checked_offline} self_test={self_test.clone()}
@@ -136,7 +104,7 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
         };
     }
     let offline = matches!(
-        (*status).as_ref().map(|revised| &revised.value),
+        status.as_ref().map(|revised| &revised.value),
         Some(KioskStatus::Offline)
     );
     // The core says so only while no call runs: over a failed call and the thank-you too.
@@ -147,7 +115,7 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
         };
     }
     if let Some(screen) = live.call().cloned() {
-        let countdown = match (*status).as_ref().map(|revised| &revised.value) {
+        let countdown = match status.as_ref().map(|revised| &revised.value) {
             Some(KioskStatus::CameraSoon { doctor, seconds }) => Some((doctor.clone(), *seconds)),
             _ => None,
         };
@@ -173,7 +141,7 @@ pub fn kiosk_page(props: &KioskPageProps) -> Html {
     let visit = live.dashboard().map_or(KioskVisit::None, |dashboard| {
         KioskVisit::of(dashboard, clock.now, props.setup.shows_first_name)
     });
-    let status = (*status).as_ref().map(|revised| revised.value.clone());
+    let status = status.as_ref().map(|revised| revised.value.clone());
     let on_clock_tap = {
         let (taps, pin_pad) = (taps.clone(), pin_pad.clone());
         Callback::from(move |()| {
@@ -440,39 +408,7 @@ pub fn qr_code(props: &QrCodeProps) -> Html {
 /// shows, until someone taps it away or the core takes it back.
 #[function_component(RoomMessageLayer)]
 pub fn room_message_layer() -> Html {
-    let message = use_state(|| None::<Revised<Option<RoomMessage>>>);
-    {
-        let message = message.clone();
-        use_effect_with((), move |_| {
-            let listener = Rc::new(std::cell::RefCell::new(None));
-            let kept = Rc::clone(&listener);
-            wasm_bindgen_futures::spawn_local(async move {
-                let told = message.clone();
-                let subscribed = listen(
-                    names::KIOSK_MESSAGE,
-                    move |new: Revised<Option<RoomMessage>>| {
-                        // An event older than the one shown changes nothing.
-                        let newer = told.as_ref().is_none_or(|old| old.revision < new.revision);
-                        if newer {
-                            told.set(Some(new));
-                        }
-                    },
-                )
-                .await;
-                match subscribed {
-                    Ok(subscription) => {
-                        *kept.borrow_mut() = Some(subscription);
-                        // A message sent before this layer listened, sent again.
-                        if let Err(error) = ipc::kiosk().await {
-                            web_sys::console::warn_1(&error.to_string().into());
-                        }
-                    }
-                    Err(error) => web_sys::console::warn_1(&error.to_string().into()),
-                }
-            });
-            move || drop(listener)
-        });
-    }
+    let message = use_kiosk_event::<Option<RoomMessage>>(names::KIOSK_MESSAGE);
     let on_dismiss = Callback::from(|()| {
         wasm_bindgen_futures::spawn_local(async {
             if let Err(refused) = ipc::kiosk_dismiss_message().await {
@@ -480,10 +416,7 @@ pub fn room_message_layer() -> Html {
             }
         });
     });
-    match (*message)
-        .as_ref()
-        .and_then(|revised| revised.value.clone())
-    {
+    match message.as_ref().and_then(|revised| revised.value.clone()) {
         Some(message) => html! { <RoomMessageView {message} {on_dismiss} /> },
         None => html! {},
     }
