@@ -478,8 +478,8 @@ impl Desktop {
         }
         match self.0.ports.memory.keep_consent(now.as_ref()) {
             Ok(()) => *kept = now,
-            // Tried again at the next look; meanwhile a restart would fall back to both on
-            // after the countdown, as on a first join.
+            // Tried again at the next look; meanwhile a restart would start from what was kept
+            // before (or, with nothing kept, both on after the countdown, as on a first join).
             Err(error) => tracing::warn!(%error, "kiosk: the visit's consent could not be kept"),
         }
     }
