@@ -11,7 +11,7 @@ use std::time::Duration;
 use url::Url;
 
 mod support;
-use support::FakeJitsi;
+use support::{FakeJitsi, MemorySettings};
 
 use consult_core::alerts::Alert;
 use consult_core::call::deployment::Deployment;
@@ -24,7 +24,6 @@ use consult_core::ports::{
     CallWindow, KioskMemory, NotificationAction, Notifier, Ui, UpdateError, UpdateFuture, Updater,
 };
 use consult_core::push::PushOptions;
-use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::config::ServerConfig;
 use consult_server::jitsi::JitsiConfig;
 use consult_server::RunningServer;
@@ -168,19 +167,6 @@ impl Shell {
                 .is_some_and(|d| d.value.connection == Connection::Online)
         })
         .await;
-    }
-}
-
-#[derive(Default)]
-struct MemorySettings(Mutex<UserSettings>);
-
-impl SettingsStore for MemorySettings {
-    fn load(&self) -> Result<UserSettings, AppError> {
-        Ok(self.0.lock().unwrap().clone())
-    }
-    fn save(&self, settings: &UserSettings) -> Result<(), AppError> {
-        *self.0.lock().unwrap() = settings.clone();
-        Ok(())
     }
 }
 

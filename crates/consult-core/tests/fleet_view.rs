@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use url::Url;
 
+mod support;
+use support::MemorySettings;
+
 use consult_core::alerts::Alert;
 use consult_core::call::deployment::Deployment;
 use consult_core::clinic::ClinicClient;
@@ -18,7 +21,6 @@ use consult_core::desktop::{Desktop, DesktopOptions, Ports, Setup};
 use consult_core::heal::KeptConsent;
 use consult_core::ports::{CallWindow, KioskMemory, Notifier, Ui};
 use consult_core::push::PushOptions;
-use consult_core::settings::{SettingsStore, UserSettings};
 use consult_server::clock::Clock;
 use consult_server::config::ServerConfig;
 use consult_server::RunningServer;
@@ -115,19 +117,6 @@ impl Shell {
                 .is_some_and(|d| d.connection == Connection::Online)
         })
         .await;
-    }
-}
-
-#[derive(Default)]
-struct MemorySettings(Mutex<UserSettings>);
-
-impl SettingsStore for MemorySettings {
-    fn load(&self) -> Result<UserSettings, AppError> {
-        Ok(self.0.lock().unwrap().clone())
-    }
-    fn save(&self, settings: &UserSettings) -> Result<(), AppError> {
-        *self.0.lock().unwrap() = settings.clone();
-        Ok(())
     }
 }
 

@@ -13,6 +13,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 
+use consult_core::settings::{SettingsStore, UserSettings};
+use consult_types::AppError;
+
 /// The `external_api.js` the fake serves: enough for the deployment check.
 pub const SCRIPT: &str = "/* stand-in */ var JitsiMeetExternalAPI = function () {};";
 
@@ -164,4 +167,18 @@ pub async fn clinic_behind(pki: &TestPki) -> url::Url {
     let backend = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     url::Url::parse(&pki.front(backend).await).unwrap()
+}
+
+/// The user's settings in memory, as the shell's settings file keeps them.
+#[derive(Default)]
+pub struct MemorySettings(std::sync::Mutex<UserSettings>);
+
+impl SettingsStore for MemorySettings {
+    fn load(&self) -> Result<UserSettings, AppError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    fn save(&self, settings: &UserSettings) -> Result<(), AppError> {
+        *self.0.lock().unwrap() = settings.clone();
+        Ok(())
+    }
 }
