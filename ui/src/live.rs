@@ -135,6 +135,29 @@ pub fn use_live_state(
     (state, (*error).clone())
 }
 
+/// The newest of a kind of [`Revised`] value: one arriving older than the one held is dropped.
+/// A reducer, so a listener registered once compares with the value held now, not with the
+/// one its handle saw when it was made.
+struct Newest<T>(Option<Revised<T>>);
+
+impl<T> Default for Newest<T> {
+    fn default() -> Self {
+        Newest(None)
+    }
+}
+
+impl<T> Reducible for Newest<T> {
+    type Action = Revised<T>;
+
+    fn reduce(self: Rc<Self>, new: Revised<T>) -> Rc<Self> {
+        if is_newer(&self.0, &new) {
+            Rc::new(Newest(Some(new)))
+        } else {
+            self
+        }
+    }
+}
+
 /// Kiosk mode's newest `event` (a [`Revised`] value): subscribes, then asks the core to send the
 /// kiosk's state again (`ipc::kiosk`), so what was sent before the page listened is not missed;
 /// an event older than the one shown changes nothing.
@@ -143,19 +166,14 @@ pub fn use_kiosk_event<T>(event: &'static str) -> Option<Revised<T>>
 where
     T: DeserializeOwned + Clone + 'static,
 {
-    let shown = use_state(|| None::<Revised<T>>);
+    let newest = use_reducer(Newest::<T>::default);
     {
-        let shown = shown.clone();
+        let newest = newest.dispatcher();
         use_effect_with((), move |_| {
             let listener = Rc::new(RefCell::new(None::<Listener>));
             let kept = Rc::clone(&listener);
             wasm_bindgen_futures::spawn_local(async move {
-                let subscribed = listen(event, move |new: Revised<T>| {
-                    if is_newer(&*shown, &new) {
-                        shown.set(Some(new));
-                    }
-                })
-                .await;
+                let subscribed = listen(event, move |new: Revised<T>| newest.dispatch(new)).await;
                 match subscribed {
                     Ok(subscription) => {
                         *kept.borrow_mut() = Some(subscription);
@@ -169,5 +187,27 @@ where
             move || drop(listener)
         });
     }
-    (*shown).clone()
+    newest.0.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revised(revision: u64, value: &str) -> Revised<String> {
+        Revised {
+            revision,
+            value: value.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_kiosk_event_older_than_the_one_held_changes_nothing() {
+        let held = Rc::new(Newest::default())
+            .reduce(revised(2, "ready"))
+            .reduce(revised(1, "signing in"));
+        assert_eq!(held.0, Some(revised(2, "ready")));
+        let held = held.reduce(revised(3, "offline"));
+        assert_eq!(held.0, Some(revised(3, "offline")));
+    }
 }
