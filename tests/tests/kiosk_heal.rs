@@ -118,18 +118,8 @@ impl KioskCall {
 
     /// The app dies as its service's watchdog would end it, everything it started with it
     /// (systemd stops the unit's whole control group), and starts again in the same session.
-    async fn restarted(self, label: &str) -> KioskCall {
-        let KioskCall {
-            app,
-            env,
-            jitsi,
-            server,
-            _wm,
-            _secret,
-            _daemon,
-            _session,
-        } = self;
-        let doomed: Vec<u32> = process::descendants(app.driver_pid())
+    async fn restart(&mut self, label: &str) {
+        let doomed: Vec<u32> = process::descendants(self.app.driver_pid())
             .into_iter()
             .filter(|pid| process::name_of(*pid) == "consult")
             .flat_map(|pid| std::iter::once(pid).chain(process::descendants(pid)))
@@ -140,24 +130,15 @@ impl KioskCall {
                 .args(["-9", &pid.to_string()])
                 .status();
         }
-        app.quit().await;
-        let app = App::launch(AppLaunch {
-            session: &_session,
-            server_url: server.url().to_owned(),
+        let again = App::launch(AppLaunch {
+            session: &self._session,
+            server_url: self.server.url().to_owned(),
             label: label.to_owned(),
-            env: env.clone(),
+            env: self.env.clone(),
         })
         .await;
-        KioskCall {
-            app,
-            env,
-            jitsi,
-            server,
-            _wm,
-            _secret,
-            _daemon,
-            _session,
-        }
+        // The killed app's WebDriver session and driver end with the old handle.
+        std::mem::replace(&mut self.app, again).quit().await;
     }
 
     /// Waits until the stand-in has seen `count` joins, and returns the last.
@@ -254,7 +235,7 @@ async fn a_killed_call_browser_is_back_in_the_call_within_15_s_and_muted_until_t
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kiosk_restarted_during_a_visit_turns_on_only_what_the_patient_had_on() {
-    let kiosk = KioskCall::open("kiosk-heal-restart").await;
+    let mut kiosk = KioskCall::open("kiosk-heal-restart").await;
     let first = kiosk.joined(1, CALL_TIMEOUT);
     kiosk.doctor_comes_in(&first.room).await;
     // The patient turns the camera off; Jitsi says so.
@@ -271,7 +252,7 @@ async fn a_kiosk_restarted_during_a_visit_turns_on_only_what_the_patient_had_on(
     kiosk.app.click("#kiosk-camera").await;
     pressed("#kiosk-camera", "false").await;
 
-    let kiosk = kiosk.restarted("kiosk-heal-restart-again").await;
+    kiosk.restart("kiosk-heal-restart-again").await;
     let again = kiosk.joined(2, CALL_TIMEOUT);
     assert!(again.accepted, "{again:?}");
     assert_eq!(again.room, first.room, "the same visit's call");
