@@ -603,6 +603,7 @@ fn is_loopback(url: &Url) -> bool {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+    use crate::machine_policy;
     use figment::Jail;
 
     #[test]
@@ -1034,5 +1035,74 @@ mod tests {
             assert!(matches!(error, AppError::Config { .. }), "{error:?}");
             Ok(())
         });
+    }
+
+    fn policy_text(value: &str) -> machine_policy::PolicyValue {
+        machine_policy::PolicyValue::Text(value.into())
+    }
+
+    #[test]
+    fn a_policy_wins_over_the_users_file_and_shows_where_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "idle_logoff_secs = 600\nserver_url = \"https://mine.example\"\n",
+        )
+        .unwrap();
+        let policy = Policy {
+            source: r"HKLM\Software\Policies\Consult".into(),
+            settings: machine_policy::to_dict(vec![
+                (
+                    "idle_logoff_secs".into(),
+                    machine_policy::PolicyValue::Integer(300),
+                ),
+                (
+                    "kiosk".into(),
+                    machine_policy::PolicyValue::Table(vec![
+                        ("clinic_name".into(), policy_text("Harbour Street")),
+                        (
+                            "nightly_restart_hour".into(),
+                            machine_policy::PolicyValue::Integer(3),
+                        ),
+                    ]),
+                ),
+            ]),
+        };
+        let config = AppConfig::load_with_source(&file, Machine::Policy(&policy)).unwrap();
+        assert_eq!(config.idle_logoff_secs, 300);
+        assert_eq!(config.server_url.as_str(), "https://mine.example/");
+        let kiosk = config.kiosk.as_ref().unwrap();
+        assert_eq!(kiosk.clinic_name.as_deref(), Some("Harbour Street"));
+        assert_eq!(kiosk.nightly_restart_hour, Some(3));
+        assert!(config.is_preset("idleLogoffSecs"));
+        let origins = AppConfig::origins_with_source(&file, Machine::Policy(&policy));
+        let idle = origins
+            .iter()
+            .find(|origin| origin.key == "idle_logoff_secs")
+            .unwrap();
+        assert_eq!(
+            idle.source,
+            r"machine-wide policy HKLM\Software\Policies\Consult"
+        );
+    }
+
+    #[test]
+    fn a_policy_may_hold_the_update_key_the_users_file_may_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "").unwrap();
+        let policy = Policy {
+            source: "test".into(),
+            settings: machine_policy::to_dict(vec![(
+                "updates".into(),
+                machine_policy::PolicyValue::Table(vec![(
+                    "public_key".into(),
+                    policy_text("dW50cnVzdGVk"),
+                )]),
+            )]),
+        };
+        let config = AppConfig::load_with_source(&file, Machine::Policy(&policy)).unwrap();
+        assert_eq!(config.updates.public_key.as_deref(), Some("dW50cnVzdGVk"));
     }
 }

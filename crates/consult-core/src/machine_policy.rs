@@ -1,6 +1,6 @@
 //! The machine-wide configuration an organisation's IT sets through the platform's own
 //! management, with the keys of `config.toml` everywhere:
-//! - Linux: the file `/etc/consult/config.toml` ([`crate::config::MACHINE_FILE`]).
+//! - Linux: the file `/etc/consult/config.toml` (`MACHINE_FILE`, read by the config module).
 //! - Windows: the registry key `HKLM\Software\Policies\Consult` (where Group Policy writes): a
 //!   setting is a value named as the key (`server_url`, a string; `idle_logoff_secs`, a DWORD or
 //!   a string), a table a subkey (`HKLM\Software\Policies\Consult\kiosk` with `device_id`); a
@@ -227,73 +227,6 @@ mod tests {
         assert_eq!(dict["idle_logoff_secs"].to_u128(), Some(900));
         let notifications = dict["notifications"].as_dict().unwrap();
         assert_eq!(notifications["show_patient_names"].to_bool(), Some(false));
-    }
-
-    #[test]
-    fn a_policy_wins_over_the_users_file_and_shows_where_it_came_from() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("config.toml");
-        std::fs::write(
-            &file,
-            "idle_logoff_secs = 600\nserver_url = \"https://mine.example\"\n",
-        )
-        .unwrap();
-        let policy = Policy {
-            source: r"HKLM\Software\Policies\Consult".into(),
-            settings: to_dict(vec![
-                ("idle_logoff_secs".into(), PolicyValue::Integer(300)),
-                (
-                    "kiosk".into(),
-                    PolicyValue::Table(vec![
-                        ("clinic_name".into(), text("Harbour Street")),
-                        ("nightly_restart_hour".into(), PolicyValue::Integer(3)),
-                    ]),
-                ),
-            ]),
-        };
-        let config = crate::config::AppConfig::load_with_source(
-            &file,
-            crate::config::Machine::Policy(&policy),
-        )
-        .unwrap();
-        assert_eq!(config.idle_logoff_secs, 300);
-        assert_eq!(config.server_url.as_str(), "https://mine.example/");
-        let kiosk = config.kiosk.as_ref().unwrap();
-        assert_eq!(kiosk.clinic_name.as_deref(), Some("Harbour Street"));
-        assert_eq!(kiosk.nightly_restart_hour, Some(3));
-        assert!(config.is_preset("idleLogoffSecs"));
-        let origins = crate::config::AppConfig::origins_with_source(
-            &file,
-            crate::config::Machine::Policy(&policy),
-        );
-        let idle = origins
-            .iter()
-            .find(|origin| origin.key == "idle_logoff_secs")
-            .unwrap();
-        assert_eq!(
-            idle.source,
-            r"machine-wide policy HKLM\Software\Policies\Consult"
-        );
-    }
-
-    #[test]
-    fn a_policy_may_hold_the_update_key_the_users_file_may_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("config.toml");
-        std::fs::write(&file, "").unwrap();
-        let policy = Policy {
-            source: "test".into(),
-            settings: to_dict(vec![(
-                "updates".into(),
-                PolicyValue::Table(vec![("public_key".into(), text("dW50cnVzdGVk"))]),
-            )]),
-        };
-        let config = crate::config::AppConfig::load_with_source(
-            &file,
-            crate::config::Machine::Policy(&policy),
-        )
-        .unwrap();
-        assert_eq!(config.updates.public_key.as_deref(), Some("dW50cnVzdGVk"));
     }
 
     #[test]
